@@ -1,0 +1,176 @@
+//! Process behaviour shared by every csutils tool: inputs (`-` is stdin), one buffered locked
+//! stdout, quiet exit 0 when the reader of our output goes away, one-line errors
+//! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
+//! man page or shell completions.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use cs_format::Error as FormatError;
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: bad data or a runtime failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status: bad usage.
+pub const EXIT_USAGE: u8 = 2;
+
+/// A failure a tool reports before exiting.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad data or a runtime problem (exit 1).
+    Data(FormatError),
+    /// Bad usage (exit 2).
+    Usage(String),
+    /// Our stdout was closed by its reader: exit 0 quietly.
+    BrokenPipe,
+}
+
+impl From<FormatError> for Failure {
+    fn from(e: FormatError) -> Self {
+        if e.broken_pipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Data(e)
+        }
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Data(FormatError::io(&e, cs_format::Place::File).in_file("(stdout)"))
+        }
+    }
+}
+
+/// A tool's result.
+pub type Outcome = Result<(), Failure>;
+
+/// Run a tool's body and turn its outcome into messages and an exit code.
+pub fn finish(tool: &str, outcome: Outcome) -> ExitCode {
+    match outcome {
+        Ok(()) | Err(Failure::BrokenPipe) => ExitCode::from(EXIT_OK),
+        Err(Failure::Data(e)) => {
+            report(tool, &e.to_string());
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Err(Failure::Usage(msg)) => {
+            report(tool, &msg);
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Print `tool: message` on one line of stderr (newlines in the message are folded).
+pub fn report(tool: &str, message: &str) {
+    let one_line = message.replace('\n', " ");
+    let _ = writeln!(io::stderr().lock(), "{tool}: {one_line}");
+}
+
+/// One input named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputPath {
+    /// `-`: standard input.
+    Stdin,
+    /// A file path.
+    Path(PathBuf),
+}
+
+impl InputPath {
+    /// Parse a command-line word.
+    pub fn from_arg(arg: &str) -> Self {
+        if arg == "-" {
+            InputPath::Stdin
+        } else {
+            InputPath::Path(PathBuf::from(arg))
+        }
+    }
+
+    /// How messages refer to it.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputPath::Stdin => "-".to_string(),
+            InputPath::Path(p) => p.display().to_string(),
+        }
+    }
+
+    /// Open it as a `.cs` dataset.
+    pub fn open_dataset(&self) -> Result<cs_format::Dataset, FormatError> {
+        match self {
+            InputPath::Stdin => {
+                let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
+                cs_format::Dataset::from_reader(stdin, "-")
+            }
+            InputPath::Path(p) => cs_format::Dataset::open(p, &self.display_name()),
+        }
+    }
+}
+
+/// The inputs of a command line: none means stdin.
+pub fn inputs_or_stdin(args: &[String]) -> Vec<InputPath> {
+    if args.is_empty() {
+        vec![InputPath::Stdin]
+    } else {
+        args.iter().map(|a| InputPath::from_arg(a)).collect()
+    }
+}
+
+/// Buffered, locked standard output with a large buffer.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(1 << 17, io::stdout().lock())
+}
+
+/// True when stderr is a terminal (progress bars go there only then).
+pub fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}
+
+/// What the hidden `--generate` flag can print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generate {
+    /// The man page (roff).
+    Man,
+    /// bash completions.
+    CompleteBash,
+    /// zsh completions.
+    CompleteZsh,
+    /// fish completions.
+    CompleteFish,
+}
+
+/// Print the man page or a completion script for `cmd` on stdout.
+pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
+    let mut out = stdout();
+    let name = cmd.get_name().to_string();
+    match what {
+        Generate::Man => clap_mangen::Man::new(cmd).render(&mut out)?,
+        Generate::CompleteBash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, name, &mut out)
+        }
+        Generate::CompleteZsh => {
+            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, name, &mut out)
+        }
+        Generate::CompleteFish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, name, &mut out)
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Parse the command line of a tool, printing clap's help, version or usage errors itself
+/// (usage errors exit 2).
+pub fn parse_args<A: clap::Parser>() -> Result<A, ExitCode> {
+    match A::try_parse() {
+        Ok(a) => Ok(a),
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            Err(ExitCode::from(code))
+        }
+    }
+}

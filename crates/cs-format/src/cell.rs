@@ -1,0 +1,336 @@
+//! Cells: decoding one stored element into a [`Scalar`], and spelling scalars as text.
+//!
+//! The spelling is decided here once for every tool (DESIGN.md "Conventions"): integers exact;
+//! floats as the shortest decimal that reads back to the same f32/f64; NaN and the infinities as
+//! `NaN`, `Infinity`, `-Infinity` (JSON strings in JSON output); complex as `[re, im]`.
+
+use crate::dtype::{ByteOrder, Kind};
+use std::borrow::Cow;
+
+/// One decoded element of a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    /// Any signed integer kind.
+    Int(i64),
+    /// Any unsigned integer kind.
+    UInt(u64),
+    /// float32.
+    F32(f32),
+    /// float64.
+    F64(f64),
+    /// complex64 (re, im).
+    C64(f32, f32),
+    /// complex128 (re, im).
+    C128(f64, f64),
+    /// Text of any string storage.
+    Str(Cow<'a, str>),
+}
+
+fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[..N]);
+    a
+}
+
+macro_rules! num {
+    ($t:ty, $b:expr, $order:expr) => {
+        match $order {
+            ByteOrder::Little => <$t>::from_le_bytes(arr($b)),
+            ByteOrder::Big => <$t>::from_be_bytes(arr($b)),
+        }
+    };
+}
+
+/// Decode one element. `bytes` holds exactly one element of `kind`; `heap` is the CSDAT string
+/// heap for [`Kind::HeapStr`]. A string that is not valid UTF-8, an invalid UCS-4 code point or
+/// a heap offset past the heap is an error in words.
+pub fn decode<'a>(
+    kind: Kind,
+    order: ByteOrder,
+    bytes: &'a [u8],
+    heap: Option<&'a [u8]>,
+) -> Result<Scalar<'a>, String> {
+    Ok(match kind {
+        Kind::I8 => Scalar::Int(i64::from(bytes[0] as i8)),
+        Kind::U8 => Scalar::UInt(u64::from(bytes[0])),
+        Kind::I16 => Scalar::Int(i64::from(num!(i16, bytes, order))),
+        Kind::I32 => Scalar::Int(i64::from(num!(i32, bytes, order))),
+        Kind::I64 => Scalar::Int(num!(i64, bytes, order)),
+        Kind::U16 => Scalar::UInt(u64::from(num!(u16, bytes, order))),
+        Kind::U32 => Scalar::UInt(u64::from(num!(u32, bytes, order))),
+        Kind::U64 => Scalar::UInt(num!(u64, bytes, order)),
+        Kind::F32 => Scalar::F32(num!(f32, bytes, order)),
+        Kind::F64 => Scalar::F64(num!(f64, bytes, order)),
+        Kind::C64 => Scalar::C64(num!(f32, &bytes[..4], order), num!(f32, &bytes[4..], order)),
+        Kind::C128 => Scalar::C128(num!(f64, &bytes[..8], order), num!(f64, &bytes[8..], order)),
+        Kind::Bytes(_) => {
+            let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            Scalar::Str(Cow::Borrowed(utf8(&bytes[..end])?))
+        }
+        Kind::Ucs4(_) => {
+            let mut s = String::new();
+            let units: Vec<u32> = bytes.chunks_exact(4).map(|c| num!(u32, c, order)).collect();
+            let end = units.iter().rposition(|&u| u != 0).map_or(0, |i| i + 1);
+            for &u in &units[..end] {
+                s.push(
+                    char::from_u32(u).ok_or_else(|| format!("invalid UCS-4 code point {u:#x}"))?,
+                );
+            }
+            Scalar::Str(Cow::Owned(s))
+        }
+        Kind::HeapStr => {
+            let offset = num!(u64, bytes, order);
+            let heap = heap.unwrap_or(&[]);
+            if offset == 0 {
+                return Ok(Scalar::Str(Cow::Borrowed("")));
+            }
+            let start = usize::try_from(offset)
+                .ok()
+                .filter(|&o| o < heap.len())
+                .ok_or_else(|| {
+                    format!(
+                        "string heap offset {offset} is past the end of the heap ({} bytes)",
+                        heap.len()
+                    )
+                })?;
+            let rest = &heap[start..];
+            let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+            Scalar::Str(Cow::Borrowed(utf8(&rest[..end])?))
+        }
+    })
+}
+
+fn utf8(b: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(b)
+        .map_err(|e| format!("invalid UTF-8 at byte {} of the string", e.valid_up_to()))
+}
+
+/// Append the shortest round-trip spelling of an f32 (`NaN`, `Infinity`, `-Infinity` bare).
+pub fn spell_f32(v: f32, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(non_finite(f64::from(v)).as_bytes());
+    }
+}
+
+/// Append the shortest round-trip spelling of an f64 (`NaN`, `Infinity`, `-Infinity` bare).
+pub fn spell_f64(v: f64, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(non_finite(v).as_bytes());
+    }
+}
+
+/// The spelling of a non-finite float.
+pub fn non_finite(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
+}
+
+/// Append an integer.
+pub fn spell_i64(v: i64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Append an unsigned integer.
+pub fn spell_u64(v: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Append `s` as a JSON string literal (quotes included).
+pub fn json_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f | 0x7f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 15)]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn json_f32(v: f32, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        spell_f32(v, out);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(non_finite(f64::from(v)).as_bytes());
+        out.push(b'"');
+    }
+}
+
+fn json_f64(v: f64, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        spell_f64(v, out);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(non_finite(v).as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Append a scalar as JSON. With `int64_as_string`, 64-bit integers (`kind` i8/u8) are quoted.
+pub fn json_scalar(s: &Scalar<'_>, kind: Kind, int64_as_string: bool, out: &mut Vec<u8>) {
+    let quote = int64_as_string && kind.is_int64();
+    match s {
+        Scalar::Int(v) => {
+            if quote {
+                out.push(b'"');
+            }
+            spell_i64(*v, out);
+            if quote {
+                out.push(b'"');
+            }
+        }
+        Scalar::UInt(v) => {
+            if quote {
+                out.push(b'"');
+            }
+            spell_u64(*v, out);
+            if quote {
+                out.push(b'"');
+            }
+        }
+        Scalar::F32(v) => json_f32(*v, out),
+        Scalar::F64(v) => json_f64(*v, out),
+        Scalar::C64(re, im) => {
+            out.push(b'[');
+            json_f32(*re, out);
+            out.push(b',');
+            json_f32(*im, out);
+            out.push(b']');
+        }
+        Scalar::C128(re, im) => {
+            out.push(b'[');
+            json_f64(*re, out);
+            out.push(b',');
+            json_f64(*im, out);
+            out.push(b']');
+        }
+        Scalar::Str(t) => json_string(t, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(s: Scalar<'_>, kind: Kind, quote: bool) -> String {
+        let mut out = Vec::new();
+        json_scalar(&s, kind, quote, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_are_shortest_round_trip() {
+        assert_eq!(json(Scalar::F32(1.0825), Kind::F32, false), "1.0825");
+        assert_eq!(json(Scalar::F32(0.1), Kind::F32, false), "0.1");
+        assert_eq!(json(Scalar::F64(0.1), Kind::F64, false), "0.1");
+        assert_eq!(json(Scalar::F32(-0.0), Kind::F32, false), "-0.0");
+        let t = json(Scalar::F32(f32::MAX), Kind::F32, false);
+        assert_eq!(t.parse::<f32>().unwrap(), f32::MAX);
+    }
+
+    #[test]
+    fn non_finite_floats_are_json_strings() {
+        assert_eq!(json(Scalar::F32(f32::NAN), Kind::F32, false), "\"NaN\"");
+        assert_eq!(
+            json(Scalar::F64(f64::INFINITY), Kind::F64, false),
+            "\"Infinity\""
+        );
+        assert_eq!(
+            json(Scalar::C64(f32::NEG_INFINITY, 1.0), Kind::C64, false),
+            "[\"-Infinity\",1.0]"
+        );
+    }
+
+    #[test]
+    fn int64_as_string_quotes_only_64_bit_integers() {
+        assert_eq!(
+            json(Scalar::UInt(u64::MAX), Kind::U64, true),
+            "\"18446744073709551615\""
+        );
+        assert_eq!(
+            json(Scalar::UInt(u64::MAX), Kind::U64, false),
+            "18446744073709551615"
+        );
+        assert_eq!(json(Scalar::UInt(7), Kind::U32, true), "7");
+        assert_eq!(
+            json(Scalar::Int(i64::MIN), Kind::I64, true),
+            "\"-9223372036854775808\""
+        );
+    }
+
+    #[test]
+    fn strings_escape_quotes_and_control_characters() {
+        assert_eq!(
+            json(Scalar::Str("a\"b\\c\n\u{1}é".into()), Kind::HeapStr, false),
+            r#""a\"b\\c\n\u0001é""#
+        );
+    }
+
+    #[test]
+    fn fixed_width_bytes_drop_trailing_nuls_only() {
+        let s = decode(Kind::Bytes(6), ByteOrder::Little, b"a\0b\0\0\0", None).unwrap();
+        assert_eq!(s, Scalar::Str("a\0b".into()));
+        assert!(decode(Kind::Bytes(2), ByteOrder::Little, b"\xff\0", None).is_err());
+    }
+
+    #[test]
+    fn heap_offsets_resolve_and_are_bounds_checked() {
+        let heap = b"\0abc\0de\0";
+        let at = |o: u64| {
+            decode(
+                Kind::HeapStr,
+                ByteOrder::Little,
+                &o.to_le_bytes()[..],
+                Some(&heap[..]),
+            )
+        };
+        assert_eq!(at(0).unwrap(), Scalar::Str("".into()));
+        assert_eq!(at(1).unwrap(), Scalar::Str("abc".into()));
+        assert_eq!(at(5).unwrap(), Scalar::Str("de".into()));
+        assert!(at(8).unwrap_err().contains("past the end"));
+    }
+
+    #[test]
+    fn ucs4_decodes_in_either_byte_order() {
+        let mut be = Vec::new();
+        for c in ['h', 'é', '\0'] {
+            be.extend_from_slice(&(c as u32).to_be_bytes());
+        }
+        assert_eq!(
+            decode(Kind::Ucs4(3), ByteOrder::Big, &be, None).unwrap(),
+            Scalar::Str("hé".into())
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! The CSDAT containers: `\x95CSDAT` (cryosparc-tools ≥ 4.4, FORMATS.md §4) and the legacy
+//! `\x94CSDAT` (4.1–4.3, snappy, fixed-width strings, §4.5).
+
+use crate::dtype::{check_shape, parse_typestr, Field, FieldType, Kind};
+use crate::error::{Error, Result};
+use crate::input::Input;
+use serde_json::Value;
+
+/// Magic of the current container.
+pub const MAGIC: &[u8; 6] = b"\x95CSDAT";
+/// Magic of the legacy (snappy) container.
+pub const LEGACY_MAGIC: &[u8; 6] = b"\x94CSDAT";
+
+/// Column compression as the container applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// Stored as is.
+    None,
+    /// One raw LZ4 block per column.
+    Lz4,
+    /// One raw snappy buffer per column (legacy container).
+    Snappy,
+}
+
+/// What a CSDAT header says.
+#[derive(Debug, Clone)]
+pub struct CsdatHeader {
+    /// True for the legacy `\x94CSDAT` container.
+    pub legacy: bool,
+    /// Bytes of header JSON.
+    pub header_len: u64,
+    /// Offset of the first column section.
+    pub data_offset: u64,
+    /// Number of rows (`length`; for the legacy container, derived from the first column).
+    pub rows: u64,
+    /// Fields in stored order.
+    pub fields: Vec<Field>,
+    /// Per field: how its column is compressed.
+    pub codecs: Vec<Codec>,
+    /// The `compression` key (`lz4`, `snap` or null).
+    pub compression: Option<String>,
+}
+
+/// Where one column's payload lies in the file.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnExtent {
+    /// Offset of the payload (after its u32 size).
+    pub offset: u64,
+    /// Stored payload bytes.
+    pub stored: u64,
+}
+
+/// Read the header that follows the magic (the input is positioned at byte 6).
+pub(crate) fn read_header(input: &mut Input, legacy: bool) -> Result<CsdatHeader> {
+    let mut lenf = [0u8; 4];
+    input.read_exact(&mut lenf, "the CSDAT header length")?;
+    let header_len = u64::from(u32::from_le_bytes(lenf));
+    let bytes = input.read_vec(header_len, "the CSDAT header")?;
+    let json: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::at_byte(10, format!("malformed CSDAT header JSON: {e}")))?;
+    let at = |what: String| Error::at_byte(10, what);
+    let obj = json
+        .as_object()
+        .ok_or_else(|| at("malformed CSDAT header: not a JSON object".into()))?;
+    let dtype = obj
+        .get("dtype")
+        .and_then(Value::as_array)
+        .ok_or_else(|| at("malformed CSDAT header: key 'dtype' missing or not a list".into()))?;
+    let compression = match obj.get("compression") {
+        Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(at(
+                "malformed CSDAT header: key 'compression' is not a string or null".into(),
+            ))
+        }
+        None => {
+            return Err(at(
+                "malformed CSDAT header: key 'compression' missing".into()
+            ))
+        }
+    };
+    let listed: Vec<&str> = obj
+        .get("compressed_fields")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            at("malformed CSDAT header: key 'compressed_fields' missing or not a list".into())
+        })?
+        .iter()
+        .map(|v| {
+            v.as_str().ok_or_else(|| {
+                at("malformed CSDAT header: 'compressed_fields' holds a non-string".into())
+            })
+        })
+        .collect::<Result<_>>()?;
+    let rows = if legacy {
+        0
+    } else {
+        obj.get("length")
+            .ok_or_else(|| at("malformed CSDAT header: key 'length' missing".into()))?
+            .as_u64()
+            .ok_or_else(|| {
+                at("malformed CSDAT header: key 'length' is not a non-negative integer".into())
+            })?
+    };
+    let mut fields: Vec<Field> = Vec::with_capacity(dtype.len());
+    let mut codecs = Vec::with_capacity(dtype.len());
+    for (i, entry) in dtype.iter().enumerate() {
+        let parts = entry.as_array().ok_or_else(|| {
+            at(format!(
+                "malformed CSDAT header: dtype entry {i} is not a list"
+            ))
+        })?;
+        let (name, typestr) = match (
+            parts.first().and_then(Value::as_str),
+            parts.get(1).and_then(Value::as_str),
+        ) {
+            (Some(n), Some(t)) if parts.len() <= 3 => (n.to_string(), t),
+            _ => {
+                return Err(at(format!(
+                    "malformed CSDAT header: dtype entry {i} is not [name, type, shape?]"
+                )))
+            }
+        };
+        let (mut kind, order) =
+            parse_typestr(typestr).map_err(|e| at(format!("field '{name}': {e}")))?;
+        if !legacy && matches!(kind, Kind::Bytes(_)) {
+            // cryosparc-tools treats `|S<n>` like `|O` in this container: heap offsets.
+            kind = Kind::HeapStr;
+        }
+        if legacy && kind == Kind::HeapStr {
+            return Err(at(format!(
+                "field '{name}': '|O' in a legacy CSDAT file, which has no string heap"
+            )));
+        }
+        if matches!(kind, Kind::Ucs4(_)) {
+            return Err(at(format!(
+                "field '{name}': unicode '{typestr}' columns do not occur in CSDAT files"
+            )));
+        }
+        let shape = match parts.get(2) {
+            None => vec![],
+            Some(Value::Array(dims)) => dims
+                .iter()
+                .map(|d| {
+                    d.as_u64()
+                        .and_then(|d| usize::try_from(d).ok())
+                        .ok_or_else(|| at(format!("field '{name}': malformed subarray shape")))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => return Err(at(format!("field '{name}': malformed subarray shape"))),
+        };
+        check_shape(&shape).map_err(|e| at(format!("field '{name}': {e}")))?;
+        if fields.iter().any(|f| f.name == name) {
+            return Err(at(format!("field '{name}' appears twice")));
+        }
+        let codec = if !listed.contains(&name.as_str()) {
+            Codec::None
+        } else if legacy {
+            Codec::Snappy
+        } else {
+            Codec::Lz4
+        };
+        codecs.push(codec);
+        fields.push(Field {
+            name,
+            ty: FieldType { kind, order, shape },
+        });
+    }
+    if fields.is_empty() {
+        return Err(at("CSDAT header lists no fields".into()));
+    }
+    let data_offset = 10 + header_len;
+    let mut header = CsdatHeader {
+        legacy,
+        header_len,
+        data_offset,
+        rows,
+        fields,
+        codecs,
+        compression,
+    };
+    if legacy {
+        header.rows = legacy_rows(input, &header)?;
+    }
+    Ok(header)
+}
+
+/// The legacy container has no `length`: derive it from the first column's size.
+fn legacy_rows(input: &mut Input, header: &CsdatHeader) -> Result<u64> {
+    let mut lenf = [0u8; 4];
+    let at = input.pos();
+    input.read_exact(&mut lenf, "the first column's size")?;
+    let stored = u64::from(u32::from_le_bytes(lenf));
+    let row_size = header.fields[0].ty.size() as u64;
+    let bytes = match header.codecs[0] {
+        Codec::Snappy => {
+            let mut head = vec![0u8; stored.min(10) as usize];
+            input.read_exact(&mut head, "the first column")?;
+            snap::raw::decompress_len(&head)
+                .map_err(|e| Error::at_byte(at + 4, format!("corrupt snappy column: {e}")))?
+                as u64
+        }
+        _ => stored,
+    };
+    if row_size == 0 {
+        return Ok(0);
+    }
+    if bytes % row_size != 0 {
+        return Err(Error::at_byte(
+            at,
+            format!("first column holds {bytes} bytes, not a whole number of {row_size}-byte rows"),
+        ));
+    }
+    input.seek_to(header.data_offset)?;
+    Ok(bytes / row_size)
+}
+
+/// Walk the column size prefixes from the data offset; returns each column's extent and the
+/// offset of the string heap. The input must be positioned at the data offset.
+pub(crate) fn walk_columns(
+    input: &mut Input,
+    header: &CsdatHeader,
+    mut keep: impl FnMut(usize, &mut Input, ColumnExtent) -> Result<bool>,
+) -> Result<u64> {
+    if header.rows == 0 && !header.legacy {
+        return Ok(input.pos());
+    }
+    for (i, field) in header.fields.iter().enumerate() {
+        let mut lenf = [0u8; 4];
+        let at = input.pos();
+        input.read_exact(&mut lenf, &format!("the size of column '{}'", field.name))?;
+        let stored = u64::from(u32::from_le_bytes(lenf));
+        let extent = ColumnExtent {
+            offset: at + 4,
+            stored,
+        };
+        if let Some(len) = input.len() {
+            if extent.offset + stored > len {
+                return Err(Error::at_byte(
+                    at,
+                    format!(
+                        "truncated inside column '{}': it declares {stored} bytes, the file ends at byte {len}",
+                        field.name
+                    ),
+                ));
+            }
+        }
+        if !keep(i, input, extent)? {
+            input.skip(stored, &format!("column '{}'", field.name))?;
+        }
+    }
+    Ok(input.pos())
+}
+
+/// Decode one stored column payload into `rows × size` bytes.
+pub(crate) fn decode_column(
+    payload: Vec<u8>,
+    codec: Codec,
+    field: &Field,
+    rows: u64,
+    at: u64,
+) -> Result<Vec<u8>> {
+    let expected = rows
+        .checked_mul(field.ty.size() as u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| Error::at_byte(at, format!("column '{}' is too large", field.name)))?;
+    match codec {
+        Codec::None => {
+            if payload.len() != expected {
+                return Err(Error::at_byte(
+                    at,
+                    format!(
+                        "column '{}' holds {} bytes, but {rows} rows of {} bytes need {expected}",
+                        field.name,
+                        payload.len(),
+                        field.ty.size()
+                    ),
+                ));
+            }
+            Ok(payload)
+        }
+        Codec::Lz4 => {
+            // An LZ4 block expands at most ~255 times; refuse absurd sizes before allocating.
+            if expected as u64
+                > (payload.len() as u64)
+                    .saturating_mul(255)
+                    .saturating_add(64)
+            {
+                return Err(Error::at_byte(
+                    at,
+                    format!(
+                        "column '{}': an LZ4 block of {} bytes cannot hold the {expected} bytes that {rows} rows need",
+                        field.name,
+                        payload.len()
+                    ),
+                ));
+            }
+            let mut out = vec![0u8; expected];
+            let n = lz4_flex::block::decompress_into(&payload, &mut out).map_err(|e| {
+                Error::at_byte(
+                    at,
+                    format!("column '{}': corrupt LZ4 block: {e}", field.name),
+                )
+            })?;
+            if n != expected {
+                return Err(Error::at_byte(
+                    at,
+                    format!(
+                        "column '{}': LZ4 block decodes to {n} bytes, but {rows} rows need {expected}",
+                        field.name
+                    ),
+                ));
+            }
+            Ok(out)
+        }
+        Codec::Snappy => {
+            let n = snap::raw::decompress_len(&payload).map_err(|e| {
+                Error::at_byte(
+                    at,
+                    format!("column '{}': corrupt snappy data: {e}", field.name),
+                )
+            })?;
+            if n != expected {
+                return Err(Error::at_byte(
+                    at,
+                    format!(
+                        "column '{}': snappy data decodes to {n} bytes, but {rows} rows need {expected}",
+                        field.name
+                    ),
+                ));
+            }
+            snap::raw::Decoder::new()
+                .decompress_vec(&payload)
+                .map_err(|e| {
+                    Error::at_byte(
+                        at,
+                        format!("column '{}': corrupt snappy data: {e}", field.name),
+                    )
+                })
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! Opening a `.cs` file of either container and streaming its rows in chunks.
+
+use crate::cell::{self, Scalar};
+use crate::csdat::{self, Codec, ColumnExtent, CsdatHeader};
+use crate::dtype::{Field, Schema};
+use crate::error::{Error, Place, Result};
+use crate::input::Input;
+use crate::numpy::{self, NumpyHeader};
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Which container a `.cs` file uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// numpy `.npy` (what `Dataset.save` writes by default).
+    Numpy,
+    /// `\x95CSDAT` (cryosparc-tools ≥ 4.4).
+    Csdat,
+    /// `\x94CSDAT` (cryosparc-tools 4.1–4.3).
+    CsdatLegacy,
+}
+
+impl Container {
+    /// Short name used in `--info` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Numpy => "numpy",
+            Container::Csdat => "csdat",
+            Container::CsdatLegacy => "csdat-legacy",
+        }
+    }
+}
+
+enum Layout {
+    Numpy(NumpyHeader),
+    Csdat(CsdatHeader),
+}
+
+/// An opened `.cs` dataset: header parsed, data not yet read.
+pub struct Dataset {
+    name: String,
+    input: Input,
+    schema: Schema,
+    /// For each field of `schema`, its index in stored order.
+    stored_index: Vec<usize>,
+    layout: Layout,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("name", &self.name)
+            .field("rows", &self.rows())
+            .finish()
+    }
+}
+
+impl Dataset {
+    /// Open a file and read its header. `name` is how errors refer to it.
+    pub fn open(path: &Path, name: &str) -> Result<Self> {
+        let err = |e: &std::io::Error| Error::io(e, Place::File).in_file(name);
+        let meta = std::fs::metadata(path).map_err(|e| err(&e))?;
+        if meta.is_dir() {
+            return Err(Error::in_whole_file("is a directory, not a .cs file").in_file(name));
+        }
+        let file = File::open(path).map_err(|e| err(&e))?;
+        Self::from_input(Input::file(file, meta.len()), name).map_err(|e| e.in_file(name))
+    }
+
+    /// Read a dataset arriving on a stream (stdin). NUMPY data is streamed; a CSDAT stream is
+    /// read into memory (its string heap comes last).
+    pub fn from_reader(reader: Box<dyn Read + Send>, name: &str) -> Result<Self> {
+        let mut input = Input::stream(reader);
+        let mut magic = [0u8; 6];
+        let got = input.read_upto(&mut magic).map_err(|e| e.in_file(name))?;
+        if got == 6 && (&magic == csdat::MAGIC || &magic == csdat::LEGACY_MAGIC) {
+            let mut all = magic.to_vec();
+            all.extend(input.read_rest().map_err(|e| e.in_file(name))?);
+            return Self::from_input(Input::memory(all, 0), name).map_err(|e| e.in_file(name));
+        }
+        Self::with_magic(input, &magic[..got], name).map_err(|e| e.in_file(name))
+    }
+
+    fn from_input(mut input: Input, name: &str) -> Result<Self> {
+        let mut magic = [0u8; 6];
+        let got = input.read_upto(&mut magic)?;
+        Self::with_magic(input, &magic[..got], name)
+    }
+
+    fn with_magic(mut input: Input, magic: &[u8], name: &str) -> Result<Self> {
+        if magic.is_empty() {
+            return Err(Error::at_byte(0, "empty file, not a .cs file"));
+        }
+        let layout = if magic == numpy::MAGIC {
+            let h = numpy::read_header(&mut input)?;
+            if let Some(len) = input.len() {
+                let need = h.rows.checked_mul(h.itemsize as u64).unwrap_or(u64::MAX);
+                let have = len.saturating_sub(h.data_offset);
+                if need > have {
+                    return Err(Error::at_byte(
+                        h.data_offset,
+                        format!(
+                            "header declares {} rows of {} bytes ({need} bytes), but the file holds {have} bytes of data: truncated inside row {}",
+                            h.rows,
+                            h.itemsize,
+                            have / (h.itemsize.max(1) as u64)
+                        ),
+                    ));
+                }
+            }
+            Layout::Numpy(h)
+        } else if magic == csdat::MAGIC || magic == csdat::LEGACY_MAGIC {
+            Layout::Csdat(csdat::read_header(
+                &mut input,
+                magic == csdat::LEGACY_MAGIC,
+            )?)
+        } else {
+            return Err(Error::at_byte(0, bad_magic(magic)));
+        };
+        let stored: &[Field] = match &layout {
+            Layout::Numpy(h) => &h.fields,
+            Layout::Csdat(h) => &h.fields,
+        };
+        // cryosparc-tools always puts `uid` first.
+        let mut stored_index: Vec<usize> = (0..stored.len()).collect();
+        if let Some(u) = stored.iter().position(|f| f.name == "uid") {
+            stored_index.remove(u);
+            stored_index.insert(0, u);
+        }
+        let schema = Schema {
+            fields: stored_index.iter().map(|&i| stored[i].clone()).collect(),
+        };
+        Ok(Dataset {
+            name: name.to_string(),
+            input,
+            schema,
+            stored_index,
+            layout,
+        })
+    }
+
+    /// How errors refer to this dataset.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The fields, `uid` first, then in stored order.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Number of rows the header declares.
+    pub fn rows(&self) -> u64 {
+        match &self.layout {
+            Layout::Numpy(h) => h.rows,
+            Layout::Csdat(h) => h.rows,
+        }
+    }
+
+    /// The container.
+    pub fn container(&self) -> Container {
+        match &self.layout {
+            Layout::Numpy(_) => Container::Numpy,
+            Layout::Csdat(h) if h.legacy => Container::CsdatLegacy,
+            Layout::Csdat(_) => Container::Csdat,
+        }
+    }
+
+    /// A description of the container as one JSON object. For CSDAT files this walks the
+    /// column size prefixes (seeks only) to find the string heap; it never reads column data.
+    pub fn info(&mut self) -> Result<Value> {
+        let name = self.name.clone();
+        self.info_inner().map_err(|e| e.in_file(&name))
+    }
+
+    fn info_inner(&mut self) -> Result<Value> {
+        let rows = self.rows();
+        let file_bytes = self.input.len();
+        let fields = self.schema.fields.len();
+        match &self.layout {
+            Layout::Numpy(h) => Ok(json!({
+                "file": self.name,
+                "format": "numpy",
+                "version": format!("{}.{}", h.version.0, h.version.1),
+                "header_bytes": h.header_len,
+                "data_offset": h.data_offset,
+                "rows": rows,
+                "row_bytes": h.itemsize,
+                "fields": fields,
+                "fortran_order": h.fortran_order,
+                "compression": null,
+                "compressed_fields": 0,
+                "file_bytes": file_bytes,
+            })),
+            Layout::Csdat(h) => {
+                let h = h.clone();
+                let mut heap = Value::Null;
+                if self.input.is_seekable() {
+                    self.input.seek_to(h.data_offset)?;
+                    let heap_offset =
+                        csdat::walk_columns(&mut self.input, &h, |_, _, _| Ok(false))?;
+                    heap = json!({
+                        "offset": heap_offset,
+                        "bytes": file_bytes.map(|l| l.saturating_sub(heap_offset)),
+                    });
+                }
+                Ok(json!({
+                    "file": self.name,
+                    "format": self.container().name(),
+                    "version": null,
+                    "header_bytes": h.header_len,
+                    "data_offset": h.data_offset,
+                    "rows": rows,
+                    "row_bytes": h.fields.iter().map(|f| f.ty.size()).sum::<usize>(),
+                    "fields": fields,
+                    "compression": h.compression,
+                    "compressed_fields": h.codecs.iter().filter(|c| **c != Codec::None).count(),
+                    "file_bytes": file_bytes,
+                    "heap": heap,
+                }))
+            }
+        }
+    }
+
+    /// Stream the rows of the fields at `select` (indices into [`Dataset::schema`]) in chunks of
+    /// about `chunk_bytes` of stored data.
+    pub fn chunks(self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
+        let name = self.name.clone();
+        self.chunks_inner(select, chunk_bytes)
+            .map_err(|e| e.in_file(&name))
+    }
+
+    fn chunks_inner(mut self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
+        let fields: Arc<[Field]> = select
+            .iter()
+            .map(|&i| self.schema.fields[i].clone())
+            .collect();
+        let stored: Vec<usize> = select.iter().map(|&i| self.stored_index[i]).collect();
+        let rows = self.rows();
+        let source = match &self.layout {
+            Layout::Numpy(h) => {
+                let offsets = stored.iter().map(|&i| h.offsets[i]).collect();
+                ChunkSource::Records {
+                    itemsize: h.itemsize,
+                    offsets,
+                    data_offset: h.data_offset,
+                }
+            }
+            Layout::Csdat(h) => {
+                let h = h.clone();
+                let (columns, heap) = load_columns(&mut self.input, &h, &stored)?;
+                ChunkSource::Columns { columns, heap }
+            }
+        };
+        let row_bytes = match &source {
+            ChunkSource::Records { itemsize, .. } => *itemsize,
+            ChunkSource::Columns { .. } => fields.iter().map(|f| f.ty.size()).sum(),
+        };
+        let rows_per_chunk = (chunk_bytes / row_bytes.max(1)).max(1);
+        Ok(Chunks {
+            name: self.name,
+            input: self.input,
+            fields,
+            source,
+            rows,
+            next_row: 0,
+            rows_per_chunk,
+        })
+    }
+}
+
+fn bad_magic(magic: &[u8]) -> String {
+    if magic.starts_with(b"versio") {
+        return "not a .cs file: this looks like a Git LFS pointer (run `git lfs pull`)".into();
+    }
+    let hex: Vec<String> = magic.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "not a .cs file: starts with {} (expected \\x93NUMPY or \\x95CSDAT)",
+        hex.join(" ")
+    )
+}
+
+/// Load the selected columns of a CSDAT file (decompressed) and, if any is a string column,
+/// the string heap.
+fn load_columns(
+    input: &mut Input,
+    h: &CsdatHeader,
+    stored: &[usize],
+) -> Result<(Vec<Arc<[u8]>>, Option<Arc<[u8]>>)> {
+    let mut wanted: Vec<Option<Arc<[u8]>>> = vec![None; h.fields.len()];
+    input.seek_to(h.data_offset)?;
+    let keep = |i: usize, input: &mut Input, ext: ColumnExtent| -> Result<bool> {
+        if !stored.contains(&i) {
+            return Ok(false);
+        }
+        let field = &h.fields[i];
+        let payload = input.read_vec(ext.stored, &format!("column '{}'", field.name))?;
+        let data = csdat::decode_column(payload, h.codecs[i], field, h.rows, ext.offset - 4)?;
+        wanted[i] = Some(Arc::from(data));
+        Ok(true)
+    };
+    csdat::walk_columns(input, h, keep)?;
+    let needs_heap = stored
+        .iter()
+        .any(|&i| h.fields[i].ty.kind == crate::dtype::Kind::HeapStr);
+    let heap = if needs_heap && h.rows > 0 {
+        Some(Arc::from(input.read_rest()?))
+    } else {
+        None
+    };
+    let empty: Arc<[u8]> = Arc::from(Vec::new());
+    let columns = stored
+        .iter()
+        .map(|&i| wanted[i].clone().unwrap_or_else(|| empty.clone()))
+        .collect();
+    Ok((columns, heap))
+}
+
+enum ChunkSource {
+    Records {
+        itemsize: usize,
+        offsets: Vec<usize>,
+        data_offset: u64,
+    },
+    Columns {
+        columns: Vec<Arc<[u8]>>,
+        heap: Option<Arc<[u8]>>,
+    },
+}
+
+/// An iterator over the chunks of a dataset, in row order.
+pub struct Chunks {
+    name: String,
+    input: Input,
+    fields: Arc<[Field]>,
+    source: ChunkSource,
+    rows: u64,
+    next_row: u64,
+    rows_per_chunk: usize,
+}
+
+impl std::fmt::Debug for Chunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunks")
+            .field("name", &self.name)
+            .field("next_row", &self.next_row)
+            .finish()
+    }
+}
+
+impl Chunks {
+    /// The selected fields, in output order.
+    pub fn fields(&self) -> &Arc<[Field]> {
+        &self.fields
+    }
+
+    /// Limit the stream to its first `n` rows.
+    pub fn limit(&mut self, n: u64) {
+        self.rows = self.rows.min(self.next_row.saturating_add(n));
+    }
+
+    fn next_chunk(&mut self) -> Result<Chunk> {
+        let n = (self.rows - self.next_row).min(self.rows_per_chunk as u64) as usize;
+        let start_row = self.next_row;
+        let cols = match &self.source {
+            ChunkSource::Records {
+                itemsize,
+                offsets,
+                data_offset,
+            } => {
+                let mut buf = vec![0u8; n * itemsize];
+                if let Err(e) = self.input.read_exact(&mut buf, "the records") {
+                    let end = match &e.place {
+                        Place::Byte(_) => self.input.pos(),
+                        _ => return Err(e),
+                    };
+                    let row = (end - data_offset) / (*itemsize).max(1) as u64;
+                    return Err(Error::at_byte(
+                        end,
+                        format!(
+                            "truncated inside row {row}: header declares {} rows of {itemsize} bytes",
+                            self.rows
+                        ),
+                    ));
+                }
+                let buf: Arc<[u8]> = Arc::from(buf);
+                offsets
+                    .iter()
+                    .zip(self.fields.iter())
+                    .map(|(&off, f)| ColumnView {
+                        buf: buf.clone(),
+                        base: off,
+                        stride: *itemsize,
+                        size: f.ty.size(),
+                    })
+                    .collect()
+            }
+            ChunkSource::Columns { columns, .. } => columns
+                .iter()
+                .zip(self.fields.iter())
+                .map(|(c, f)| {
+                    let size = f.ty.size();
+                    ColumnView {
+                        buf: c.clone(),
+                        base: start_row as usize * size,
+                        stride: size,
+                        size,
+                    }
+                })
+                .collect(),
+        };
+        let heap = match &self.source {
+            ChunkSource::Columns { heap, .. } => heap.clone(),
+            ChunkSource::Records { .. } => None,
+        };
+        self.next_row += n as u64;
+        Ok(Chunk {
+            start_row,
+            rows: n,
+            fields: self.fields.clone(),
+            cols,
+            heap,
+        })
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next_row >= self.rows {
+            return None;
+        }
+        let r = self.next_chunk();
+        if r.is_err() {
+            self.rows = self.next_row; // stop after an error
+        }
+        Some(r.map_err(|e| e.in_file(&self.name)))
+    }
+}
+
+#[derive(Clone)]
+struct ColumnView {
+    buf: Arc<[u8]>,
+    base: usize,
+    stride: usize,
+    size: usize,
+}
+
+/// A run of consecutive rows of the selected fields, decoded lazily cell by cell.
+#[derive(Clone)]
+pub struct Chunk {
+    /// Index of the chunk's first row in the dataset.
+    pub start_row: u64,
+    /// Number of rows in the chunk.
+    pub rows: usize,
+    fields: Arc<[Field]>,
+    cols: Vec<ColumnView>,
+    heap: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk")
+            .field("start_row", &self.start_row)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl Chunk {
+    /// The fields of this chunk, in output order.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The stored bytes of one cell (all elements of a subarray), in the file's byte order.
+    pub fn raw(&self, row: usize, col: usize) -> &[u8] {
+        let v = &self.cols[col];
+        let start = v.base + row * v.stride;
+        &v.buf[start..start + v.size]
+    }
+
+    /// Element `i` of a cell, decoded.
+    pub fn scalar(&self, row: usize, col: usize, i: usize) -> Result<Scalar<'_>> {
+        let ty = &self.fields[col].ty;
+        let esize = ty.kind.size();
+        let bytes = &self.raw(row, col)[i * esize..(i + 1) * esize];
+        cell::decode(ty.kind, ty.order, bytes, self.heap.as_deref()).map_err(|what| {
+            Error::new(
+                Place::Cell {
+                    row: self.start_row + row as u64,
+                    field: self.fields[col].name.clone(),
+                },
+                what,
+            )
+        })
+    }
+}

@@ -1,0 +1,325 @@
+//! Field types: numpy type strings, element kinds, shapes, and the schema of a dataset.
+
+use serde_json::json;
+
+/// The element type of a field, independent of byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F32,
+    F64,
+    /// complex64: two f32 (real, imaginary).
+    C64,
+    /// complex128: two f64 (real, imaginary).
+    C128,
+    /// Fixed-width bytes `S<n>`: UTF-8, trailing NULs dropped.
+    Bytes(usize),
+    /// Fixed-width UCS-4 text `U<n>` (n characters, 4 bytes each).
+    Ucs4(usize),
+    /// A u64 byte offset into a CSDAT string heap.
+    HeapStr,
+}
+
+/// Byte order of multi-byte elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl Kind {
+    /// Bytes one element occupies in storage.
+    pub fn size(self) -> usize {
+        match self {
+            Kind::I8 | Kind::U8 => 1,
+            Kind::I16 | Kind::U16 => 2,
+            Kind::I32 | Kind::U32 | Kind::F32 => 4,
+            Kind::I64 | Kind::U64 | Kind::F64 | Kind::C64 | Kind::HeapStr => 8,
+            Kind::C128 => 16,
+            Kind::Bytes(n) => n,
+            Kind::Ucs4(n) => 4 * n,
+        }
+    }
+
+    /// True for the three string storages.
+    pub fn is_string(self) -> bool {
+        matches!(self, Kind::Bytes(_) | Kind::Ucs4(_) | Kind::HeapStr)
+    }
+
+    /// True for 64-bit integers (the ones `jq` 1.6 may round).
+    pub fn is_int64(self) -> bool {
+        matches!(self, Kind::I64 | Kind::U64)
+    }
+
+    /// The type string cryosparc-tools uses for this kind once loaded:
+    /// `<` for multi-byte numbers, `|` for bytes, `|O` for every string.
+    pub fn normalized_typestr(self) -> &'static str {
+        match self {
+            Kind::I8 => "|i1",
+            Kind::I16 => "<i2",
+            Kind::I32 => "<i4",
+            Kind::I64 => "<i8",
+            Kind::U8 => "|u1",
+            Kind::U16 => "<u2",
+            Kind::U32 => "<u4",
+            Kind::U64 => "<u8",
+            Kind::F32 => "<f4",
+            Kind::F64 => "<f8",
+            Kind::C64 => "<c8",
+            Kind::C128 => "<c16",
+            Kind::Bytes(_) | Kind::Ucs4(_) | Kind::HeapStr => "|O",
+        }
+    }
+}
+
+/// The full type of one field: element kind, byte order and subarray shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    /// Element kind.
+    pub kind: Kind,
+    /// Byte order of each element in storage.
+    pub order: ByteOrder,
+    /// Subarray shape; empty for a scalar field. At most 3 dimensions.
+    pub shape: Vec<usize>,
+}
+
+impl FieldType {
+    /// Number of elements per row (1 for a scalar).
+    pub fn count(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Bytes one row of this field occupies in storage.
+    pub fn size(&self) -> usize {
+        self.kind.size() * self.count()
+    }
+
+    /// The type string as the file spells it (`<f4`, `|S64`, `>u8`, `|O`).
+    pub fn stored_typestr(&self) -> String {
+        let order = match (self.kind, self.order) {
+            (Kind::I8 | Kind::U8 | Kind::Bytes(_) | Kind::HeapStr, _) => '|',
+            (_, ByteOrder::Little) => '<',
+            (_, ByteOrder::Big) => '>',
+        };
+        match self.kind {
+            Kind::Bytes(n) => format!("|S{n}"),
+            Kind::Ucs4(n) => format!("{order}U{n}"),
+            Kind::HeapStr => "|O".to_string(),
+            k => format!("{order}{}", &k.normalized_typestr()[1..]),
+        }
+    }
+}
+
+/// Parse a numpy type string such as `<u8`, `|S64`, `>f4`, `u8` or `<U10`.
+///
+/// `O` (object) parses as [`Kind::HeapStr`]; a NUMPY reader refuses it, a CSDAT reader uses it.
+pub fn parse_typestr(s: &str) -> Result<(Kind, ByteOrder), String> {
+    let mut chars = s.chars();
+    let (order, rest) = match chars.next() {
+        Some('<') | Some('=') | Some('|') => (ByteOrder::Little, chars.as_str()),
+        Some('>') | Some('!') => (ByteOrder::Big, chars.as_str()),
+        Some(_) => (ByteOrder::Little, s),
+        None => return Err("empty dtype".into()),
+    };
+    let mut rc = rest.chars();
+    let code = rc
+        .next()
+        .ok_or_else(|| format!("dtype '{s}' has no type code"))?;
+    let digits = rc.as_str();
+    let size: Option<usize> = if digits.is_empty() {
+        None
+    } else if digits.bytes().all(|b| b.is_ascii_digit()) {
+        Some(
+            digits
+                .parse()
+                .map_err(|_| format!("dtype '{s}': size out of range"))?,
+        )
+    } else {
+        return Err(format!("unknown dtype '{s}'"));
+    };
+    let kind = match (code, size) {
+        ('i', Some(1)) => Kind::I8,
+        ('i', Some(2)) => Kind::I16,
+        ('i', Some(4)) => Kind::I32,
+        ('i', Some(8)) => Kind::I64,
+        ('u', Some(1)) => Kind::U8,
+        ('u', Some(2)) => Kind::U16,
+        ('u', Some(4)) => Kind::U32,
+        ('u', Some(8)) => Kind::U64,
+        ('f', Some(4)) => Kind::F32,
+        ('f', Some(8)) => Kind::F64,
+        ('c', Some(8)) => Kind::C64,
+        ('c', Some(16)) => Kind::C128,
+        ('S', n) | ('a', n) => Kind::Bytes(n.unwrap_or(0)),
+        ('U', n) => Kind::Ucs4(n.unwrap_or(0)),
+        ('O', None) | ('O', Some(8)) => Kind::HeapStr,
+        ('?', _) | ('b', _) => return Err(format!("unsupported dtype '{s}' (bool)")),
+        ('f', Some(2)) => return Err(format!("unsupported dtype '{s}' (float16)")),
+        ('V', _) => {
+            return Err(format!(
+                "unsupported dtype '{s}' (void/padding; cryoSPARC files are packed records)"
+            ))
+        }
+        ('M', _) | ('m', _) => return Err(format!("unsupported dtype '{s}' (datetime)")),
+        _ => return Err(format!("unknown dtype '{s}'")),
+    };
+    Ok((kind, order))
+}
+
+/// One named field (column) of a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// Field name, e.g. `blob/path` or `uid`.
+    pub name: String,
+    /// Its type.
+    pub ty: FieldType,
+}
+
+impl Field {
+    /// The slot ("prefix") of the name: the part before the first `/`.
+    pub fn prefix(&self) -> &str {
+        self.name.split('/').next().unwrap_or(&self.name)
+    }
+
+    /// The field as one `{"name","dtype","shape"}` object, dtype normalised as cryosparc-tools
+    /// loads it (`|O` for strings, `<` for multi-byte numbers).
+    pub fn schema_json(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "dtype": self.ty.kind.normalized_typestr(),
+            "shape": self.ty.shape,
+        })
+    }
+}
+
+/// The ordered fields of a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schema {
+    /// Fields in presentation order (`uid` first when present).
+    pub fields: Vec<Field>,
+}
+
+impl Schema {
+    /// Index of the field called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// True when both schemas have the same names, kinds and shapes once normalised
+    /// (string storage and byte order ignored).
+    pub fn same_as(&self, other: &Schema) -> bool {
+        self.fields.len() == other.fields.len()
+            && self.fields.iter().zip(&other.fields).all(|(a, b)| {
+                a.name == b.name
+                    && a.ty.shape == b.ty.shape
+                    && a.ty.kind.normalized_typestr() == b.ty.kind.normalized_typestr()
+            })
+    }
+
+    /// The first difference between two schemas, in words, or `None` when [`Schema::same_as`].
+    pub fn difference(&self, other: &Schema) -> Option<String> {
+        for (i, (a, b)) in self.fields.iter().zip(&other.fields).enumerate() {
+            if a.name != b.name {
+                return Some(format!(
+                    "field {} is '{}' here, '{}' there",
+                    i, b.name, a.name
+                ));
+            }
+            let (ta, tb) = (a.schema_json(), b.schema_json());
+            if ta != tb {
+                return Some(format!(
+                    "field '{}' is {} {:?} here, {} {:?} there",
+                    a.name,
+                    b.ty.kind.normalized_typestr(),
+                    b.ty.shape,
+                    a.ty.kind.normalized_typestr(),
+                    a.ty.shape
+                ));
+            }
+        }
+        if self.fields.len() != other.fields.len() {
+            return Some(format!(
+                "{} fields here, {} there",
+                other.fields.len(),
+                self.fields.len()
+            ));
+        }
+        None
+    }
+}
+
+/// Check a subarray shape against cryosparc-tools' limits (1 to 3 dimensions, each 1..=65535).
+pub fn check_shape(shape: &[usize]) -> Result<(), String> {
+    if shape.len() > 3 {
+        return Err(format!(
+            "subarray shape {shape:?} has {} dimensions (at most 3)",
+            shape.len()
+        ));
+    }
+    if let Some(d) = shape.iter().find(|&&d| d == 0 || d > 65535) {
+        return Err(format!(
+            "subarray shape {shape:?} has dimension {d} (must be 1 to 65535)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_numeric_typestr() {
+        for (s, k) in [
+            ("|i1", Kind::I8),
+            ("<i2", Kind::I16),
+            ("<i4", Kind::I32),
+            ("<i8", Kind::I64),
+            ("|u1", Kind::U8),
+            ("<u2", Kind::U16),
+            ("<u4", Kind::U32),
+            ("<u8", Kind::U64),
+            ("<f4", Kind::F32),
+            ("<f8", Kind::F64),
+            ("<c8", Kind::C64),
+            ("<c16", Kind::C128),
+        ] {
+            assert_eq!(parse_typestr(s), Ok((k, ByteOrder::Little)), "{s}");
+            assert_eq!(k.normalized_typestr(), s);
+        }
+    }
+
+    #[test]
+    fn parses_byte_order_strings_and_bare_codes() {
+        assert_eq!(parse_typestr(">f8"), Ok((Kind::F64, ByteOrder::Big)));
+        assert_eq!(parse_typestr("u8"), Ok((Kind::U64, ByteOrder::Little)));
+        assert_eq!(
+            parse_typestr("|S64"),
+            Ok((Kind::Bytes(64), ByteOrder::Little))
+        );
+        assert_eq!(parse_typestr(">U3"), Ok((Kind::Ucs4(3), ByteOrder::Big)));
+        assert_eq!(parse_typestr("|O"), Ok((Kind::HeapStr, ByteOrder::Little)));
+    }
+
+    #[test]
+    fn refuses_types_cryosparc_does_not_support() {
+        for s in ["|b1", "?", "<f2", "|V4", "<M8[ns]", "<x4", "", "<i3"] {
+            assert!(parse_typestr(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn shape_limits_follow_cryosparc_tools() {
+        assert!(check_shape(&[2, 3, 4]).is_ok());
+        assert!(check_shape(&[1, 1, 1, 1]).is_err());
+        assert!(check_shape(&[70000]).is_err());
+        assert!(check_shape(&[0]).is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! Byte input with a position: a seekable file or a one-way stream (stdin).
+
+use crate::error::{Error, Place, Result};
+use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+
+enum Raw {
+    File(File),
+    Memory(Cursor<Vec<u8>>),
+    Stream(Box<dyn Read + Send>),
+}
+
+/// A byte source that knows its position and, for files, its length.
+pub(crate) struct Input {
+    raw: Raw,
+    pos: u64,
+    len: Option<u64>,
+}
+
+impl Input {
+    pub(crate) fn file(file: File, len: u64) -> Self {
+        Input {
+            raw: Raw::File(file),
+            pos: 0,
+            len: Some(len),
+        }
+    }
+
+    /// Bytes already in memory, positioned at `pos`.
+    pub(crate) fn memory(bytes: Vec<u8>, pos: u64) -> Self {
+        let len = bytes.len() as u64;
+        let mut cursor = Cursor::new(bytes);
+        cursor.set_position(pos);
+        Input {
+            raw: Raw::Memory(cursor),
+            pos,
+            len: Some(len),
+        }
+    }
+
+    pub(crate) fn stream(reader: Box<dyn Read + Send>) -> Self {
+        Input {
+            raw: Raw::Stream(reader),
+            pos: 0,
+            len: None,
+        }
+    }
+
+    /// Current byte offset from the start of the input.
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// Total length when the input is a file.
+    pub(crate) fn len(&self) -> Option<u64> {
+        self.len
+    }
+
+    pub(crate) fn is_seekable(&self) -> bool {
+        !matches!(self.raw, Raw::Stream(_))
+    }
+
+    fn seek_raw(&mut self, to: u64) -> io::Result<u64> {
+        match &mut self.raw {
+            Raw::File(f) => f.seek(SeekFrom::Start(to)),
+            Raw::Memory(m) => m.seek(SeekFrom::Start(to)),
+            Raw::Stream(_) => Err(io::Error::other("cannot seek in a stream")),
+        }
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let r = match &mut self.raw {
+                Raw::File(f) => f.read(buf),
+                Raw::Memory(m) => m.read(buf),
+                Raw::Stream(s) => s.read(buf),
+            };
+            match r {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Fill `buf` completely, or fail naming `what` was truncated and where the input ended.
+    pub(crate) fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        let start = self.pos;
+        let mut got = 0;
+        while got < buf.len() {
+            let n = self
+                .read_some(&mut buf[got..])
+                .map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
+            if n == 0 {
+                return Err(Error::at_byte(
+                    start,
+                    format!(
+                        "truncated inside {what}: needs {} bytes, the input ends at byte {}",
+                        buf.len(),
+                        start + got as u64
+                    ),
+                ));
+            }
+            got += n;
+            self.pos += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Read exactly `n` bytes without trusting `n` for the allocation up front
+    /// (a corrupt length field must not allocate gigabytes before the input runs out).
+    pub(crate) fn read_vec(&mut self, n: u64, what: &str) -> Result<Vec<u8>> {
+        if let Some(len) = self.len {
+            if self.pos.saturating_add(n) > len {
+                return Err(Error::at_byte(
+                    self.pos,
+                    format!(
+                        "truncated inside {what}: needs {n} bytes, the file ends at byte {len}"
+                    ),
+                ));
+            }
+            let size = usize::try_from(n)
+                .map_err(|_| Error::at_byte(self.pos, format!("{what} is too large")))?;
+            let mut v = vec![0u8; size];
+            self.read_exact(&mut v, what)?;
+            return Ok(v);
+        }
+        let start = self.pos;
+        let mut v = Vec::new();
+        let mut block = vec![0u8; 1 << 16];
+        while (v.len() as u64) < n {
+            let want = (n - v.len() as u64).min(block.len() as u64) as usize;
+            let got = self
+                .read_some(&mut block[..want])
+                .map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
+            if got == 0 {
+                return Err(Error::at_byte(
+                    start,
+                    format!(
+                        "truncated inside {what}: needs {n} bytes, the input ends at byte {}",
+                        self.pos
+                    ),
+                ));
+            }
+            v.extend_from_slice(&block[..got]);
+            self.pos += got as u64;
+        }
+        Ok(v)
+    }
+
+    /// Read up to `buf.len()` bytes; returns how many (0 only at the end).
+    pub(crate) fn read_upto(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            let n = self
+                .read_some(&mut buf[got..])
+                .map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+            self.pos += n as u64;
+        }
+        Ok(got)
+    }
+
+    /// Everything from here to the end of the input.
+    pub(crate) fn read_rest(&mut self) -> Result<Vec<u8>> {
+        let mut v = Vec::new();
+        let r = match &mut self.raw {
+            Raw::File(f) => f.read_to_end(&mut v),
+            Raw::Memory(m) => m.read_to_end(&mut v),
+            Raw::Stream(s) => s.read_to_end(&mut v),
+        };
+        r.map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
+        self.pos += v.len() as u64;
+        Ok(v)
+    }
+
+    /// Move forward by `n` bytes (seek on files, read and drop on streams).
+    pub(crate) fn skip(&mut self, n: u64, what: &str) -> Result<()> {
+        if self.is_seekable() {
+            let len = self.len.unwrap_or(u64::MAX);
+            if self.pos.saturating_add(n) > len {
+                return Err(Error::at_byte(
+                    self.pos,
+                    format!(
+                        "truncated inside {what}: needs {n} bytes, the file ends at byte {len}"
+                    ),
+                ));
+            }
+            let to = self.pos + n;
+            self.seek_raw(to)
+                .map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
+            self.pos = to;
+            return Ok(());
+        }
+        let start = self.pos;
+        let mut left = n;
+        let mut block = vec![0u8; 1 << 16];
+        while left > 0 {
+            let want = left.min(block.len() as u64) as usize;
+            let got = self.read_upto(&mut block[..want])?;
+            if got == 0 {
+                return Err(Error::at_byte(
+                    start,
+                    format!(
+                        "truncated inside {what}: needs {n} bytes, the input ends at byte {}",
+                        self.pos
+                    ),
+                ));
+            }
+            left -= got as u64;
+        }
+        Ok(())
+    }
+
+    /// Jump to an absolute offset of a seekable input.
+    pub(crate) fn seek_to(&mut self, offset: u64) -> Result<()> {
+        if self.is_seekable() {
+            self.seek_raw(offset)
+                .map_err(|e| Error::io(&e, Place::Byte(offset)))?;
+            self.pos = offset;
+            Ok(())
+        } else if offset >= self.pos {
+            self.skip(offset - self.pos, "the data")
+        } else {
+            Err(Error::at_byte(
+                offset,
+                "cannot go back in a stream (internal error)",
+            ))
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! JSON-lines spelling of rows: one compact object per row, keys in field order, subarrays as
+//! nested arrays (see [`crate::cell`] for how each value is spelled).
+
+use crate::cell;
+use crate::dataset::Chunk;
+use crate::dtype::Field;
+use crate::error::Result;
+use std::ops::Range;
+
+/// Options of the JSON spelling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonOptions {
+    /// Quote every 64-bit integer (for JSON tools that read numbers as doubles, like jq 1.6).
+    pub int64_as_string: bool,
+}
+
+/// Writes rows of chunks with a fixed set of fields as JSON-lines.
+#[derive(Debug, Clone)]
+pub struct JsonRowWriter {
+    /// `{"name":` for the first field, `,"name":` for the others.
+    keys: Vec<Vec<u8>>,
+    opts: JsonOptions,
+}
+
+impl JsonRowWriter {
+    /// A writer for rows with these fields.
+    pub fn new(fields: &[Field], opts: JsonOptions) -> Self {
+        let keys = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mut k = vec![if i == 0 { b'{' } else { b',' }];
+                cell::json_string(&f.name, &mut k);
+                k.push(b':');
+                k
+            })
+            .collect();
+        JsonRowWriter { keys, opts }
+    }
+
+    /// Append rows `rows` of `chunk` to `out`, one line each.
+    pub fn write_rows(&self, chunk: &Chunk, rows: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+        for row in rows {
+            if self.keys.is_empty() {
+                out.extend_from_slice(b"{}\n");
+                continue;
+            }
+            for (col, key) in self.keys.iter().enumerate() {
+                out.extend_from_slice(key);
+                let ty = &chunk.fields()[col].ty;
+                if ty.shape.is_empty() {
+                    let s = chunk.scalar(row, col, 0)?;
+                    cell::json_scalar(&s, ty.kind, self.opts.int64_as_string, out);
+                } else {
+                    let mut next = 0;
+                    self.nested(chunk, row, col, &ty.shape, &mut next, out)?;
+                }
+            }
+            out.extend_from_slice(b"}\n");
+        }
+        Ok(())
+    }
+
+    fn nested(
+        &self,
+        chunk: &Chunk,
+        row: usize,
+        col: usize,
+        shape: &[usize],
+        next: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let kind = chunk.fields()[col].ty.kind;
+        out.push(b'[');
+        for i in 0..shape[0] {
+            if i > 0 {
+                out.push(b',');
+            }
+            if shape.len() == 1 {
+                let s = chunk.scalar(row, col, *next)?;
+                *next += 1;
+                cell::json_scalar(&s, kind, self.opts.int64_as_string, out);
+            } else {
+                self.nested(chunk, row, col, &shape[1..], next, out)?;
+            }
+        }
+        out.push(b']');
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! The cryoSPARC `.cs` format: both containers (numpy `.npy` and CSDAT), field types, and the
+//! one spelling of cell values as text that every csutils tool shares.
+//!
+//! No printing, no argument parsing, no process exit: errors are values that say where the
+//! problem is ([`Error`]).
+#![forbid(unsafe_code)]
+
+pub mod cell;
+pub mod csdat;
+pub mod dataset;
+pub mod dtype;
+pub mod error;
+mod input;
+pub mod jsonl;
+pub mod numpy;
+pub mod pyliteral;
+pub mod select;
+
+pub use dataset::{Chunk, Chunks, Container, Dataset};
+pub use dtype::{ByteOrder, Field, FieldType, Kind, Schema};
+pub use error::{Error, Place, Result};
