@@ -31,7 +31,9 @@ jq 1.6 reads numbers as doubles and silently rounds uids above 2^53: use --int64
 when piping into it.",
     after_help = "Examples:\n  cs-cat J8/particles.cs | head -3\n  cs-cat -f uid,ctf J8/particles.cs\n  \
 cs-cat --int64-as-string particles.cs | jq -c 'select(.\"ctf/df1_A\" > 15000)'\n  cs-cat --schema particles.cs\n  \
-cs-cat --count particles.cs"
+cs-cat --count particles.cs\n\n\
+Exit status: 0 on success (also when the reader of the output closes the pipe early, as head does), \
+1 on bad data or an I/O error (one line on stderr: cs-cat: FILE: place: what), 2 on bad usage."
 )]
 pub struct Args {
     /// .cs files to read; "-" or none reads standard input.

@@ -97,7 +97,7 @@ impl Dataset {
         let layout = if magic == numpy::MAGIC {
             let h = numpy::read_header(&mut input)?;
             if let Some(len) = input.len() {
-                let need = h.rows.checked_mul(h.itemsize as u64).unwrap_or(u64::MAX);
+                let need = h.rows.saturating_mul(h.itemsize as u64);
                 let have = len.saturating_sub(h.data_offset);
                 if need > have {
                     return Err(Error::at_byte(
@@ -283,13 +283,12 @@ fn bad_magic(magic: &[u8]) -> String {
     )
 }
 
+/// Decoded columns (in selection order) and the string heap when one is needed.
+type LoadedColumns = (Vec<Arc<[u8]>>, Option<Arc<[u8]>>);
+
 /// Load the selected columns of a CSDAT file (decompressed) and, if any is a string column,
 /// the string heap.
-fn load_columns(
-    input: &mut Input,
-    h: &CsdatHeader,
-    stored: &[usize],
-) -> Result<(Vec<Arc<[u8]>>, Option<Arc<[u8]>>)> {
+fn load_columns(input: &mut Input, h: &CsdatHeader, stored: &[usize]) -> Result<LoadedColumns> {
     let mut wanted: Vec<Option<Arc<[u8]>>> = vec![None; h.fields.len()];
     input.seek_to(h.data_offset)?;
     let keep = |i: usize, input: &mut Input, ext: ColumnExtent| -> Result<bool> {

@@ -1,0 +1,52 @@
+# csutils — build, test, man pages, install, benchmarks.
+#   make install PREFIX=$HOME/.local   build release binaries, install them and their man pages
+#   make test                          fmt check, clippy -D warnings, every test
+#   make man                           regenerate man/*.1 from the binaries (commit the result)
+#   make bench                         1M-row benchmarks against numpy/pandas (needs python3)
+
+PREFIX ?= $(HOME)/.local
+CARGO ?= cargo
+BINS := cs-cat
+EXAMPLE := examples/particles.cs
+
+.PHONY: all build deps test lint man install example bench fuzz clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# Tools the end-to-end tests pipe through (jq 1.6 is what Debian 12 ships).
+deps:
+	@command -v jq >/dev/null || { echo "installing jq (apt-get)"; apt-get update -qq && apt-get install -y -qq jq; }
+
+test: deps lint
+	$(CARGO) test --workspace --locked
+
+man: build
+	for b in $(BINS); do target/release/$$b --generate man > man/$$b.1; done
+
+install: build
+	install -d "$(PREFIX)/bin" "$(PREFIX)/share/man/man1"
+	for b in $(BINS); do \
+	  install -m 755 target/release/$$b "$(PREFIX)/bin/$$b"; \
+	  install -m 644 man/$$b.1 "$(PREFIX)/share/man/man1/$$b.1"; \
+	done
+
+# Runs the installed cs-cat on the example data (used by the README's quick start).
+example:
+	"$(PREFIX)/bin/cs-cat" --info $(EXAMPLE)
+	"$(PREFIX)/bin/cs-cat" -n 2 -f uid,blob/path,ctf/df1_A,alignments3D/pose $(EXAMPLE)
+
+bench: build
+	bash bench/run.sh
+
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run read_cs -- -max_total_time=300
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,98 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// `../shared` beside the checkout (or `$CSUTILS_SHARED`).
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("CSUTILS_SHARED") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+    }
+}
+
+/// A file of `../shared/fixtures/cs/`.
+pub fn cs_fixture(name: &str) -> PathBuf {
+    shared_dir().join("fixtures/cs").join(name)
+}
+
+/// Every `.cs` fixture file, sorted.
+pub fn all_cs_fixtures() -> Vec<PathBuf> {
+    let dir = shared_dir().join("fixtures/cs");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cs"))
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 20,
+        "expected the cs fixtures in {}",
+        dir.display()
+    );
+    v
+}
+
+/// A file of this repository's `tests/data/`.
+pub fn test_data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// The path of one of our binaries.
+pub fn bin(name: &str) -> PathBuf {
+    let var = format!("CARGO_BIN_EXE_{name}");
+    PathBuf::from(std::env::var(&var).unwrap_or_else(|_| panic!("{var} not set")))
+}
+
+/// Run a binary with arguments and optional stdin bytes.
+pub fn run(name: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(bin(name));
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(data) = stdin {
+        let mut sin = child.stdin.take().unwrap();
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = sin.write_all(&data);
+        });
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Run a shell pipeline with bash `set -o pipefail`, the target dir's binaries first on PATH.
+pub fn sh(script: &str) -> Output {
+    let dir = bin("cs-cat").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -o pipefail\n{script}"))
+        .env("PATH", path)
+        .output()
+        .expect("bash")
+}

@@ -1,0 +1,143 @@
+//! Every `.cs` fixture written by cryosparc-tools, read by the library and compared with its
+//! sidecar: fields, row count, first rows, last row and every column's SHA-256.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use cs_format::cell::Scalar;
+use cs_format::jsonl::{JsonOptions, JsonRowWriter};
+use cs_format::{ByteOrder, Dataset, Kind};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+fn sidecar(path: &Path) -> Value {
+    let side = path.with_extension("cs.json");
+    serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap()
+}
+
+/// Little-endian bytes of one element, components swapped separately for complex numbers.
+fn element_le(bytes: &[u8], kind: Kind, order: ByteOrder) -> Vec<u8> {
+    let unit = match kind {
+        Kind::C64 => 4,
+        Kind::C128 => 8,
+        k => k.size(),
+    };
+    let mut v = bytes.to_vec();
+    if order == ByteOrder::Big {
+        for c in v.chunks_mut(unit.max(1)) {
+            c.reverse();
+        }
+    }
+    v
+}
+
+fn check_fixture(path: &Path) {
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let side = sidecar(path);
+    let ds = Dataset::open(path, &name).unwrap_or_else(|e| panic!("{e}"));
+
+    // Fields and row count.
+    let fields: Vec<Value> = ds.schema().fields.iter().map(|f| f.schema_json()).collect();
+    assert_eq!(Value::Array(fields), side["fields"], "{name}: fields");
+    assert_eq!(
+        ds.rows(),
+        side["num_rows"].as_u64().unwrap(),
+        "{name}: num_rows"
+    );
+
+    // Every row as JSON, plus each column's hash.
+    let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
+    let chunks = ds.chunks(&all, 64 * 1024).unwrap();
+    let fields = chunks.fields().clone();
+    let writer = JsonRowWriter::new(&fields, JsonOptions::default());
+    let mut hashers: Vec<Sha256> = fields.iter().map(|_| Sha256::new()).collect();
+    let mut rows: Vec<Value> = Vec::new();
+    for chunk in chunks {
+        let chunk = chunk.unwrap_or_else(|e| panic!("{e}"));
+        let mut text = Vec::new();
+        writer.write_rows(&chunk, 0..chunk.rows, &mut text).unwrap();
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            rows.push(serde_json::from_slice(line).unwrap());
+        }
+        for (col, f) in fields.iter().enumerate() {
+            for row in 0..chunk.rows {
+                if f.ty.kind.is_string() {
+                    for i in 0..f.ty.count() {
+                        let Scalar::Str(s) = chunk.scalar(row, col, i).unwrap() else {
+                            panic!()
+                        };
+                        hashers[col].update((s.len() as u32).to_le_bytes());
+                        hashers[col].update(s.as_bytes());
+                    }
+                } else {
+                    let raw = chunk.raw(row, col);
+                    for e in raw.chunks(f.ty.kind.size()) {
+                        hashers[col].update(element_le(e, f.ty.kind, f.ty.order));
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        rows.len() as u64,
+        side["num_rows"].as_u64().unwrap(),
+        "{name}: rows read"
+    );
+    let first = side["first_rows"].as_array().unwrap();
+    for (i, expected) in first.iter().enumerate() {
+        assert_eq!(&rows[i], expected, "{name}: row {i}");
+        let keys: Vec<&String> = rows[i].as_object().unwrap().keys().collect();
+        let want: Vec<&String> = expected.as_object().unwrap().keys().collect();
+        assert_eq!(keys, want, "{name}: key order of row {i}");
+    }
+    if !side["last_row"].is_null() {
+        assert_eq!(rows.last().unwrap(), &side["last_row"], "{name}: last row");
+    }
+    let sums = side["column_sha256"].as_object().unwrap();
+    assert_eq!(sums.len(), fields.len(), "{name}: number of column hashes");
+    for (f, h) in fields.iter().zip(hashers) {
+        let got = format!("{:x}", h.finalize());
+        assert_eq!(
+            Some(got.as_str()),
+            sums[&f.name].as_str(),
+            "{name}: column {} sha256",
+            f.name
+        );
+    }
+}
+
+#[test]
+fn every_fixture_matches_its_sidecar() {
+    let files = common::all_cs_fixtures();
+    for f in &files {
+        check_fixture(f);
+    }
+}
+
+#[test]
+fn header_only_answers_match_the_sidecar_container_figures() {
+    for f in common::all_cs_fixtures() {
+        let side = sidecar(&f);
+        let c = &side["container"];
+        let mut ds = Dataset::open(&f, "x").unwrap();
+        let info = ds.info().unwrap();
+        if let Some(off) = c.get("data_offset") {
+            assert_eq!(&info["data_offset"], off, "{}", f.display());
+            assert_eq!(
+                info["header_bytes"],
+                c["header_len_field"],
+                "{}",
+                f.display()
+            );
+            assert_eq!(info["row_bytes"], c["itemsize"], "{}", f.display());
+            let v = c["version"].as_array().unwrap();
+            assert_eq!(info["version"], format!("{}.{}", v[0], v[1]));
+        }
+        if let Some(heap) = c.get("heap_offset") {
+            assert_eq!(&info["heap"]["offset"], heap, "{}", f.display());
+            assert_eq!(&info["heap"]["bytes"], &c["heap_bytes"], "{}", f.display());
+            assert_eq!(info["header_bytes"], c["header_len"], "{}", f.display());
+        }
+    }
+}
