@@ -151,6 +151,7 @@ pub fn run(args: Args) -> Outcome {
         int64_as_string: args.int64_as_string,
     };
     let mut left = args.head.unwrap_or(u64::MAX);
+    let mut converter = Converter::default();
     for (ds, select) in opened {
         if left == 0 {
             break;
@@ -160,13 +161,16 @@ pub fn run(args: Args) -> Outcome {
         chunks.limit(left);
         let writer = JsonRowWriter::new(chunks.fields(), opts);
         let name = ds_name.clone();
-        for chunk in chunks {
+        while let Some(chunk) = chunks.next_chunk() {
             let chunk = chunk?;
             left -= chunk.rows as u64;
-            write_chunk(&writer, &chunk, &mut out).map_err(|e| match e {
-                Failure::Data(e) => Failure::Data(e.in_file(&name)),
-                other => other,
-            })?;
+            converter
+                .write_chunk(&writer, &chunk, &mut out)
+                .map_err(|e| match e {
+                    Failure::Data(e) => Failure::Data(e.in_file(&name)),
+                    other => other,
+                })?;
+            chunks.recycle(chunk);
         }
     }
     out.flush()?;
@@ -182,33 +186,48 @@ fn subset(ds: &Dataset, select: &[usize]) -> cs_format::Schema {
     }
 }
 
-/// Convert a chunk in parallel pieces and write them in order. Rows before a bad cell are
-/// written; the error then stops the output.
-fn write_chunk(writer: &JsonRowWriter, chunk: &Chunk, out: &mut impl Write) -> Outcome {
-    let tasks = (chunk.rows / MIN_ROWS_PER_TASK).clamp(1, rayon::current_num_threads() * 4);
-    let per = chunk.rows.div_ceil(tasks);
-    let pieces: Vec<(Vec<u8>, Option<Error>)> = (0..tasks)
-        .into_par_iter()
-        .map(|t| {
-            let rows = (t * per).min(chunk.rows)..((t + 1) * per).min(chunk.rows);
-            let mut buf = Vec::with_capacity(rows.len() * 64);
-            let mut err = None;
-            for row in rows {
-                let mark = buf.len();
-                if let Err(e) = writer.write_rows(chunk, row..row + 1, &mut buf) {
-                    buf.truncate(mark);
-                    err = Some(e);
-                    break;
-                }
-            }
-            (buf, err)
-        })
-        .collect();
-    for (buf, err) in pieces {
-        out.write_all(&buf)?;
-        if let Some(e) = err {
-            return Err(e.into());
+/// Converts chunks to text in parallel pieces, reusing its buffers from chunk to chunk.
+#[derive(Default)]
+struct Converter {
+    buffers: Vec<Vec<u8>>,
+}
+
+impl Converter {
+    /// Convert a chunk in parallel pieces and write them in order. Rows before a bad cell are
+    /// written; the error then stops the output.
+    fn write_chunk(
+        &mut self,
+        writer: &JsonRowWriter,
+        chunk: &Chunk,
+        out: &mut impl Write,
+    ) -> Outcome {
+        let tasks = (chunk.rows / MIN_ROWS_PER_TASK).clamp(1, rayon::current_num_threads() * 4);
+        let per = chunk.rows.div_ceil(tasks);
+        if self.buffers.len() < tasks {
+            self.buffers.resize_with(tasks, Vec::new);
         }
+        let errors: Vec<Option<Error>> = self.buffers[..tasks]
+            .par_iter_mut()
+            .enumerate()
+            .map(|(t, buf)| {
+                buf.clear();
+                let rows = (t * per).min(chunk.rows)..((t + 1) * per).min(chunk.rows);
+                for row in rows {
+                    let mark = buf.len();
+                    if let Err(e) = writer.write_rows(chunk, row..row + 1, buf) {
+                        buf.truncate(mark);
+                        return Some(e);
+                    }
+                }
+                None
+            })
+            .collect();
+        for (buf, err) in self.buffers.iter().zip(errors) {
+            out.write_all(buf)?;
+            if let Some(e) = err {
+                return Err(e.into());
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -41,16 +41,11 @@ macro_rules! num {
     };
 }
 
-/// Decode one element. `bytes` holds exactly one element of `kind`; `heap` is the CSDAT string
-/// heap for [`Kind::HeapStr`]. A string that is not valid UTF-8, an invalid UCS-4 code point or
-/// a heap offset past the heap is an error in words.
-pub fn decode<'a>(
-    kind: Kind,
-    order: ByteOrder,
-    bytes: &'a [u8],
-    heap: Option<&'a [u8]>,
-) -> Result<Scalar<'a>, String> {
-    Ok(match kind {
+/// Decode one numeric element (any kind but the strings, which give an empty string).
+/// `bytes` holds exactly one element.
+#[inline]
+pub fn decode_number(kind: Kind, order: ByteOrder, bytes: &[u8]) -> Scalar<'static> {
+    match kind {
         Kind::I8 => Scalar::Int(i64::from(bytes[0] as i8)),
         Kind::U8 => Scalar::UInt(u64::from(bytes[0])),
         Kind::I16 => Scalar::Int(i64::from(num!(i16, bytes, order))),
@@ -63,6 +58,20 @@ pub fn decode<'a>(
         Kind::F64 => Scalar::F64(num!(f64, bytes, order)),
         Kind::C64 => Scalar::C64(num!(f32, &bytes[..4], order), num!(f32, &bytes[4..], order)),
         Kind::C128 => Scalar::C128(num!(f64, &bytes[..8], order), num!(f64, &bytes[8..], order)),
+        Kind::Bytes(_) | Kind::Ucs4(_) | Kind::HeapStr => Scalar::Str(Cow::Borrowed("")),
+    }
+}
+
+/// Decode one element. `bytes` holds exactly one element of `kind`; `heap` is the CSDAT string
+/// heap for [`Kind::HeapStr`]. A string that is not valid UTF-8, an invalid UCS-4 code point or
+/// a heap offset past the heap is an error in words.
+pub fn decode<'a>(
+    kind: Kind,
+    order: ByteOrder,
+    bytes: &'a [u8],
+    heap: Option<&'a [u8]>,
+) -> Result<Scalar<'a>, String> {
+    Ok(match kind {
         Kind::Bytes(_) => {
             let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
             Scalar::Str(Cow::Borrowed(utf8(&bytes[..end])?))
@@ -97,6 +106,7 @@ pub fn decode<'a>(
             let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
             Scalar::Str(Cow::Borrowed(utf8(&rest[..end])?))
         }
+        _ => decode_number(kind, order, bytes),
     })
 }
 
@@ -108,7 +118,7 @@ fn utf8(b: &[u8]) -> Result<&str, String> {
 /// Append the shortest round-trip spelling of an f32 (`NaN`, `Infinity`, `-Infinity` bare).
 pub fn spell_f32(v: f32, out: &mut Vec<u8>) {
     if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
     } else {
         out.extend_from_slice(non_finite(f64::from(v)).as_bytes());
     }
@@ -117,7 +127,7 @@ pub fn spell_f32(v: f32, out: &mut Vec<u8>) {
 /// Append the shortest round-trip spelling of an f64 (`NaN`, `Infinity`, `-Infinity` bare).
 pub fn spell_f64(v: f64, out: &mut Vec<u8>) {
     if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
     } else {
         out.extend_from_slice(non_finite(v).as_bytes());
     }
@@ -148,33 +158,76 @@ pub fn spell_u64(v: u64, out: &mut Vec<u8>) {
 pub fn json_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f | 0x7f => {
-                out.extend_from_slice(&bytes[start..i]);
+    while let Some(off) = bytes[start..]
+        .iter()
+        .position(|&b| NEEDS_ESCAPE[usize::from(b)])
+    {
+        let i = start + off;
+        out.extend_from_slice(&bytes[start..i]);
+        let b = bytes[i];
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
                 out.push(HEX[usize::from(b & 15)]);
-                start = i + 1;
-                continue;
             }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(esc);
+        }
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
+
+/// True when any byte of `bytes` must be escaped in a JSON string. Eight bytes at a time
+/// (SWAR): a byte is flagged when it is below 0x20, `"` or `\\`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes(arr(w));
+        let below_space = x.wrapping_sub(LO * 0x20) & !x & HI;
+        if below_space | zero_byte(x ^ (LO * 0x22)) | zero_byte(x ^ (LO * 0x5c)) != 0 {
+            return true;
+        }
+        // DEL (0x7f) is escaped too, for terminals' sake.
+        if zero_byte(x ^ (LO * 0x7f)) != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| NEEDS_ESCAPE[usize::from(b)])
+}
+
+/// Bytes that JSON strings must escape: `"`, `\\`, control characters (and DEL, for safety).
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t
+};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -195,6 +248,28 @@ fn json_f64(v: f64, out: &mut Vec<u8>) {
         out.push(b'"');
         out.extend_from_slice(non_finite(v).as_bytes());
         out.push(b'"');
+    }
+}
+
+/// Append one stored numeric element as JSON directly from its bytes (the hot path of
+/// JSON-lines output; same spelling as [`json_scalar`] of [`decode_number`]).
+#[inline(always)]
+pub fn json_number(
+    kind: Kind,
+    order: ByteOrder,
+    b: &[u8],
+    int64_as_string: bool,
+    out: &mut Vec<u8>,
+) {
+    match (kind, order) {
+        (Kind::F32, ByteOrder::Little) => json_f32(f32::from_le_bytes(arr(b)), out),
+        (Kind::F64, ByteOrder::Little) => json_f64(f64::from_le_bytes(arr(b)), out),
+        (Kind::U32, ByteOrder::Little) => spell_u64(u64::from(u32::from_le_bytes(arr(b))), out),
+        (Kind::I32, ByteOrder::Little) => spell_i64(i64::from(i32::from_le_bytes(arr(b))), out),
+        (Kind::U64, ByteOrder::Little) if !int64_as_string => {
+            spell_u64(u64::from_le_bytes(arr(b)), out)
+        }
+        _ => json_scalar(&decode_number(kind, order, b), kind, int64_as_string, out),
     }
 }
 
@@ -296,6 +371,21 @@ mod tests {
             json(Scalar::Str("a\"b\\c\n\u{1}é".into()), Kind::HeapStr, false),
             r#""a\"b\\c\n\u0001é""#
         );
+    }
+
+    #[test]
+    fn escape_scan_agrees_with_the_byte_table() {
+        for b in 0..=255u8 {
+            for pos in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[pos] = b;
+                assert_eq!(
+                    needs_escape(&v),
+                    NEEDS_ESCAPE[usize::from(b)],
+                    "byte {b:#x} at {pos}"
+                );
+            }
+        }
     }
 
     #[test]

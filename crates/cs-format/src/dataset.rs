@@ -268,6 +268,7 @@ impl Dataset {
             rows,
             next_row: 0,
             rows_per_chunk,
+            spare: None,
         })
     }
 }
@@ -284,12 +285,12 @@ fn bad_magic(magic: &[u8]) -> String {
 }
 
 /// Decoded columns (in selection order) and the string heap when one is needed.
-type LoadedColumns = (Vec<Arc<[u8]>>, Option<Arc<[u8]>>);
+type LoadedColumns = (Vec<Arc<Vec<u8>>>, Option<Arc<Vec<u8>>>);
 
 /// Load the selected columns of a CSDAT file (decompressed) and, if any is a string column,
 /// the string heap.
 fn load_columns(input: &mut Input, h: &CsdatHeader, stored: &[usize]) -> Result<LoadedColumns> {
-    let mut wanted: Vec<Option<Arc<[u8]>>> = vec![None; h.fields.len()];
+    let mut wanted: Vec<Option<Arc<Vec<u8>>>> = vec![None; h.fields.len()];
     input.seek_to(h.data_offset)?;
     let keep = |i: usize, input: &mut Input, ext: ColumnExtent| -> Result<bool> {
         if !stored.contains(&i) {
@@ -298,7 +299,7 @@ fn load_columns(input: &mut Input, h: &CsdatHeader, stored: &[usize]) -> Result<
         let field = &h.fields[i];
         let payload = input.read_vec(ext.stored, &format!("column '{}'", field.name))?;
         let data = csdat::decode_column(payload, h.codecs[i], field, h.rows, ext.offset - 4)?;
-        wanted[i] = Some(Arc::from(data));
+        wanted[i] = Some(Arc::new(data));
         Ok(true)
     };
     csdat::walk_columns(input, h, keep)?;
@@ -306,11 +307,11 @@ fn load_columns(input: &mut Input, h: &CsdatHeader, stored: &[usize]) -> Result<
         .iter()
         .any(|&i| h.fields[i].ty.kind == crate::dtype::Kind::HeapStr);
     let heap = if needs_heap && h.rows > 0 {
-        Some(Arc::from(input.read_rest()?))
+        Some(Arc::new(input.read_rest()?))
     } else {
         None
     };
-    let empty: Arc<[u8]> = Arc::from(Vec::new());
+    let empty: Arc<Vec<u8>> = Arc::new(Vec::new());
     let columns = stored
         .iter()
         .map(|&i| wanted[i].clone().unwrap_or_else(|| empty.clone()))
@@ -325,12 +326,13 @@ enum ChunkSource {
         data_offset: u64,
     },
     Columns {
-        columns: Vec<Arc<[u8]>>,
-        heap: Option<Arc<[u8]>>,
+        columns: Vec<Arc<Vec<u8>>>,
+        heap: Option<Arc<Vec<u8>>>,
     },
 }
 
-/// An iterator over the chunks of a dataset, in row order.
+/// The chunks of a dataset, in row order: call [`Chunks::next_chunk`] (or iterate) and hand
+/// each finished chunk back with [`Chunks::recycle`] to reuse its buffer.
 pub struct Chunks {
     name: String,
     input: Input,
@@ -339,6 +341,8 @@ pub struct Chunks {
     rows: u64,
     next_row: u64,
     rows_per_chunk: usize,
+    /// A record buffer handed back by [`Chunks::recycle`], reused for the next read.
+    spare: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Chunks {
@@ -356,26 +360,38 @@ impl Chunks {
         &self.fields
     }
 
+    /// Hand a finished chunk back so that its record buffer is reused (saves page faults).
+    pub fn recycle(&mut self, chunk: Chunk) {
+        if let ChunkSource::Records { .. } = self.source {
+            if let Some(buf) = chunk.bufs.into_iter().next() {
+                if let Ok(v) = Arc::try_unwrap(buf) {
+                    self.spare = Some(v);
+                }
+            }
+        }
+    }
+
     /// Limit the stream to its first `n` rows.
     pub fn limit(&mut self, n: u64) {
         self.rows = self.rows.min(self.next_row.saturating_add(n));
     }
 
-    fn next_chunk(&mut self) -> Result<Chunk> {
+    fn read_chunk(&mut self) -> Result<Chunk> {
         let n = (self.rows - self.next_row).min(self.rows_per_chunk as u64) as usize;
         let start_row = self.next_row;
-        let cols = match &self.source {
+        let (bufs, cols) = match &self.source {
             ChunkSource::Records {
                 itemsize,
                 offsets,
                 data_offset,
             } => {
-                let mut buf = vec![0u8; n * itemsize];
+                let mut buf = self.spare.take().unwrap_or_default();
+                buf.resize(n * itemsize, 0);
                 if let Err(e) = self.input.read_exact(&mut buf, "the records") {
-                    let end = match &e.place {
-                        Place::Byte(_) => self.input.pos(),
-                        _ => return Err(e),
-                    };
+                    if !e.what.starts_with("truncated") {
+                        return Err(e);
+                    }
+                    let end = self.input.pos();
                     let row = (end - data_offset) / (*itemsize).max(1) as u64;
                     return Err(Error::at_byte(
                         end,
@@ -385,31 +401,35 @@ impl Chunks {
                         ),
                     ));
                 }
-                let buf: Arc<[u8]> = Arc::from(buf);
-                offsets
+                let cols = offsets
                     .iter()
                     .zip(self.fields.iter())
                     .map(|(&off, f)| ColumnView {
-                        buf: buf.clone(),
+                        buf: 0,
                         base: off,
                         stride: *itemsize,
                         size: f.ty.size(),
                     })
-                    .collect()
+                    .collect();
+                (vec![Arc::new(buf)], cols)
             }
-            ChunkSource::Columns { columns, .. } => columns
-                .iter()
-                .zip(self.fields.iter())
-                .map(|(c, f)| {
-                    let size = f.ty.size();
-                    ColumnView {
-                        buf: c.clone(),
-                        base: start_row as usize * size,
-                        stride: size,
-                        size,
-                    }
-                })
-                .collect(),
+            ChunkSource::Columns { columns, .. } => {
+                let cols = self
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let size = f.ty.size();
+                        ColumnView {
+                            buf: i,
+                            base: start_row as usize * size,
+                            stride: size,
+                            size,
+                        }
+                    })
+                    .collect();
+                (columns.clone(), cols)
+            }
         };
         let heap = match &self.source {
             ChunkSource::Columns { heap, .. } => heap.clone(),
@@ -420,20 +440,20 @@ impl Chunks {
             start_row,
             rows: n,
             fields: self.fields.clone(),
+            bufs,
             cols,
             heap,
         })
     }
 }
 
-impl Iterator for Chunks {
-    type Item = Result<Chunk>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Chunks {
+    /// The next chunk, `None` at the end; after an error the stream ends.
+    pub fn next_chunk(&mut self) -> Option<Result<Chunk>> {
         if self.next_row >= self.rows {
             return None;
         }
-        let r = self.next_chunk();
+        let r = self.read_chunk();
         if r.is_err() {
             self.rows = self.next_row; // stop after an error
         }
@@ -443,7 +463,8 @@ impl Iterator for Chunks {
 
 #[derive(Clone)]
 struct ColumnView {
-    buf: Arc<[u8]>,
+    /// Index into the chunk's buffers.
+    buf: usize,
     base: usize,
     stride: usize,
     size: usize,
@@ -457,8 +478,9 @@ pub struct Chunk {
     /// Number of rows in the chunk.
     pub rows: usize,
     fields: Arc<[Field]>,
+    bufs: Vec<Arc<Vec<u8>>>,
     cols: Vec<ColumnView>,
-    heap: Option<Arc<[u8]>>,
+    heap: Option<Arc<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Chunk {
@@ -480,7 +502,7 @@ impl Chunk {
     pub fn raw(&self, row: usize, col: usize) -> &[u8] {
         let v = &self.cols[col];
         let start = v.base + row * v.stride;
-        &v.buf[start..start + v.size]
+        &self.bufs[v.buf][start..start + v.size]
     }
 
     /// Element `i` of a cell, decoded.
@@ -488,7 +510,13 @@ impl Chunk {
         let ty = &self.fields[col].ty;
         let esize = ty.kind.size();
         let bytes = &self.raw(row, col)[i * esize..(i + 1) * esize];
-        cell::decode(ty.kind, ty.order, bytes, self.heap.as_deref()).map_err(|what| {
+        cell::decode(
+            ty.kind,
+            ty.order,
+            bytes,
+            self.heap.as_deref().map(Vec::as_slice),
+        )
+        .map_err(|what| {
             Error::new(
                 Place::Cell {
                     row: self.start_row + row as u64,
@@ -497,5 +525,13 @@ impl Chunk {
                 what,
             )
         })
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk()
     }
 }

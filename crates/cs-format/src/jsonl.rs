@@ -40,6 +40,7 @@ impl JsonRowWriter {
 
     /// Append rows `rows` of `chunk` to `out`, one line each.
     pub fn write_rows(&self, chunk: &Chunk, rows: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+        let quote = self.opts.int64_as_string;
         for row in rows {
             if self.keys.is_empty() {
                 out.extend_from_slice(b"{}\n");
@@ -48,12 +49,23 @@ impl JsonRowWriter {
             for (col, key) in self.keys.iter().enumerate() {
                 out.extend_from_slice(key);
                 let ty = &chunk.fields()[col].ty;
-                if ty.shape.is_empty() {
-                    let s = chunk.scalar(row, col, 0)?;
-                    cell::json_scalar(&s, ty.kind, self.opts.int64_as_string, out);
+                if ty.kind.is_string() {
+                    if ty.shape.is_empty() {
+                        let s = chunk.scalar(row, col, 0)?;
+                        cell::json_scalar(&s, ty.kind, quote, out);
+                    } else {
+                        let mut next = 0;
+                        self.nested(chunk, row, col, &ty.shape, &mut next, out)?;
+                    }
                 } else {
-                    let mut next = 0;
-                    self.nested(chunk, row, col, &ty.shape, &mut next, out)?;
+                    let raw = chunk.raw(row, col);
+                    let esize = ty.kind.size();
+                    if ty.shape.is_empty() {
+                        cell::json_number(ty.kind, ty.order, raw, quote, out);
+                    } else {
+                        let mut elems = raw.chunks_exact(esize);
+                        nested_numbers(ty.kind, ty.order, &ty.shape, &mut elems, quote, out);
+                    }
                 }
             }
             out.extend_from_slice(b"}\n");
@@ -71,6 +83,7 @@ impl JsonRowWriter {
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let kind = chunk.fields()[col].ty.kind;
+        let quote = self.opts.int64_as_string;
         out.push(b'[');
         for i in 0..shape[0] {
             if i > 0 {
@@ -79,7 +92,7 @@ impl JsonRowWriter {
             if shape.len() == 1 {
                 let s = chunk.scalar(row, col, *next)?;
                 *next += 1;
-                cell::json_scalar(&s, kind, self.opts.int64_as_string, out);
+                cell::json_scalar(&s, kind, quote, out);
             } else {
                 self.nested(chunk, row, col, &shape[1..], next, out)?;
             }
@@ -87,4 +100,29 @@ impl JsonRowWriter {
         out.push(b']');
         Ok(())
     }
+}
+
+/// Numeric subarray elements as nested JSON arrays, C order.
+fn nested_numbers(
+    kind: crate::dtype::Kind,
+    order: crate::dtype::ByteOrder,
+    shape: &[usize],
+    elems: &mut std::slice::ChunksExact<'_, u8>,
+    quote: bool,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'[');
+    for i in 0..shape[0] {
+        if i > 0 {
+            out.push(b',');
+        }
+        if shape.len() == 1 {
+            if let Some(e) = elems.next() {
+                cell::json_number(kind, order, e, quote, out);
+            }
+        } else {
+            nested_numbers(kind, order, &shape[1..], elems, quote, out);
+        }
+    }
+    out.push(b']');
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make bench: cs-cat against numpy/pandas on a generated 1,000,000-row particle file.
+# Prints one JSON line per measurement (wall seconds, peak RSS of the measured process).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${CSUTILS_SHARED:-../shared}
+FIXTURE=$SHARED/fixtures/cs/particles_1000.numpy.cs
+ROWS=${BENCH_ROWS:-1000000}
+DATA=bench-data
+VENV=.venv-bench
+CS_CAT=target/release/cs-cat
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q numpy pandas
+fi
+PY=$VENV/bin/python
+mkdir -p "$DATA"
+BIG=$DATA/particles_${ROWS}.cs
+SMALL=$DATA/particles_$((ROWS / 10)).cs
+[ -f "$BIG" ] || "$PY" bench/gen.py "$FIXTURE" "$BIG" "$ROWS"
+[ -f "$SMALL" ] || "$PY" bench/gen.py "$FIXTURE" "$SMALL" $((ROWS / 10))
+echo "# $(nproc) cores; $BIG: $(stat -c %s "$BIG") bytes, $ROWS rows" >&2
+
+m() { "$PY" bench/measure.py "$@"; }
+m "cs-cat --count ($ROWS rows)" -- "$CS_CAT" --count "$BIG"
+m "cs-cat --schema ($ROWS rows)" -- "$CS_CAT" --schema "$BIG"
+m "cs-cat to JSON-lines ($((ROWS / 10)) rows)" -- "$CS_CAT" "$SMALL"
+m "cs-cat to JSON-lines ($ROWS rows)" -- "$CS_CAT" "$BIG"
+m "cs-cat to JSON-lines, 1 thread ($ROWS rows)" -- env RAYON_NUM_THREADS=1 "$CS_CAT" "$BIG"
+m "cs-cat from stdin ($ROWS rows)" -- bash -c "\"$CS_CAT\" < \"$BIG\""
+m "numpy np.load ($ROWS rows)" -- "$PY" -c "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=False)" "$BIG"
+if [ -z "${BENCH_SKIP_PANDAS:-}" ]; then
+  m "pandas to_json lines ($ROWS rows)" -- "$PY" bench/pandas_to_jsonl.py "$BIG" /dev/null
+fi
