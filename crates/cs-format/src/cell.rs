@@ -273,28 +273,23 @@ pub fn json_number(
     }
 }
 
+/// Append what `write` appends, between double quotes when `quote`.
+fn quoted_if(quote: bool, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    if quote {
+        out.push(b'"');
+    }
+    write(out);
+    if quote {
+        out.push(b'"');
+    }
+}
+
 /// Append a scalar as JSON. With `int64_as_string`, 64-bit integers (`kind` i8/u8) are quoted.
 pub fn json_scalar(s: &Scalar<'_>, kind: Kind, int64_as_string: bool, out: &mut Vec<u8>) {
     let quote = int64_as_string && kind.is_int64();
     match s {
-        Scalar::Int(v) => {
-            if quote {
-                out.push(b'"');
-            }
-            spell_i64(*v, out);
-            if quote {
-                out.push(b'"');
-            }
-        }
-        Scalar::UInt(v) => {
-            if quote {
-                out.push(b'"');
-            }
-            spell_u64(*v, out);
-            if quote {
-                out.push(b'"');
-            }
-        }
+        Scalar::Int(v) => quoted_if(quote, out, |o| spell_i64(*v, o)),
+        Scalar::UInt(v) => quoted_if(quote, out, |o| spell_u64(*v, o)),
         Scalar::F32(v) => json_f32(*v, out),
         Scalar::F64(v) => json_f64(*v, out),
         Scalar::C64(re, im) => {

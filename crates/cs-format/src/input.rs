@@ -85,23 +85,16 @@ impl Input {
     /// Fill `buf` completely, or fail naming `what` was truncated and where the input ended.
     pub(crate) fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
         let start = self.pos;
-        let mut got = 0;
-        while got < buf.len() {
-            let n = self
-                .read_some(&mut buf[got..])
-                .map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
-            if n == 0 {
-                return Err(Error::at_byte(
-                    start,
-                    format!(
-                        "truncated inside {what}: needs {} bytes, the input ends at byte {}",
-                        buf.len(),
-                        start + got as u64
-                    ),
-                ));
-            }
-            got += n;
-            self.pos += n as u64;
+        let got = self.read_upto(buf)?;
+        if got < buf.len() {
+            return Err(Error::at_byte(
+                start,
+                format!(
+                    "truncated inside {what}: needs {} bytes, the input ends at byte {}",
+                    buf.len(),
+                    start + got as u64
+                ),
+            ));
         }
         Ok(())
     }
