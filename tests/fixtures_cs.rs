@@ -141,3 +141,26 @@ fn header_only_answers_match_the_sidecar_container_figures() {
         }
     }
 }
+
+#[test]
+fn npy_headers_are_rebuilt_byte_for_byte() {
+    for f in common::all_cs_fixtures() {
+        let bytes = std::fs::read(&f).unwrap();
+        if !bytes.starts_with(b"\x93NUMPY")
+            || f.to_string_lossy().contains("align16")
+            || f.to_string_lossy().contains("bigendian")
+            || f.to_string_lossy().contains("v2_header")
+        {
+            continue;
+        }
+        let ds = Dataset::open(&f, "x").unwrap();
+        let prefix = cs_format::npy_header::npy_prefix(&ds.schema().fields, ds.rows());
+        assert_eq!(
+            String::from_utf8_lossy(&prefix),
+            String::from_utf8_lossy(&bytes[..prefix.len()]),
+            "{}",
+            f.display()
+        );
+        assert_eq!(prefix[..], bytes[..prefix.len()], "{}", f.display());
+    }
+}

@@ -12,9 +12,12 @@ pub mod dtype;
 pub mod error;
 mod input;
 pub mod jsonl;
+pub mod npy_header;
 pub mod numpy;
+pub mod parse;
 pub mod pyliteral;
 pub mod select;
+pub mod writer;
 
 pub use dataset::{Chunk, Chunks, Container, Dataset};
 pub use dtype::{ByteOrder, Field, FieldType, Kind, Schema};

@@ -1,0 +1,387 @@
+//! Writing `.cs` files: rows are spooled to a temporary file (so that memory stays flat and
+//! the numpy header can be written once the row count and string widths are known), then
+//! written as numpy `.npy` (what cryoSPARC writes) or as CSDAT.
+
+use crate::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::error::{Error, Place, Result};
+use crate::npy_header::npy_prefix;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// Container of a written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// numpy `.npy`, byte for byte what numpy 2.x / cryosparc-tools write.
+    Numpy,
+    /// CSDAT, optionally with LZ4 columns (never `uid`).
+    Csdat {
+        /// Compress every column but `uid` with LZ4.
+        lz4: bool,
+    },
+}
+
+/// Column keys this long or longer go into a CSDAT heap (FORMATS.md §4.4).
+const LONG_KEY: usize = 52;
+
+/// Rows of one schema, spooled to a temporary file until [`RowSpool::write`].
+///
+/// Each row is pushed as one byte run per field: numeric elements little-endian, string
+/// elements as UTF-8 text (see [`RowSpool::push_row`]).
+pub struct RowSpool {
+    fields: Vec<Field>,
+    spool: BufWriter<File>,
+    rows: u64,
+    /// Longest UTF-8 string per field (0 for numbers).
+    longest: Vec<usize>,
+}
+
+impl std::fmt::Debug for RowSpool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowSpool")
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::io(&e, Place::File)
+}
+
+impl RowSpool {
+    /// A spool for rows of `fields` (string fields: any string kind), in the folder `dir`.
+    pub fn new(fields: Vec<Field>, dir: &Path) -> Result<Self> {
+        let file = tempfile::tempfile_in(dir).map_err(io_err)?;
+        let longest = vec![0; fields.len()];
+        Ok(RowSpool {
+            fields,
+            spool: BufWriter::with_capacity(1 << 20, file),
+            rows: 0,
+            longest,
+        })
+    }
+
+    /// The fields rows are pushed for.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// Rows pushed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Push one row. `cells[i]` holds field i: for numbers `count × size` little-endian bytes;
+    /// for strings each element as (u32 LE byte length, UTF-8 bytes).
+    pub fn push_row(&mut self, cells: &[Vec<u8>]) -> Result<()> {
+        for (i, cell) in cells.iter().enumerate() {
+            if self.fields[i].ty.kind.is_string() {
+                let mut rest = &cell[..];
+                while rest.len() >= 4 {
+                    let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                    self.longest[i] = self.longest[i].max(n);
+                    rest = &rest[(4 + n).min(rest.len())..];
+                }
+            }
+            self.spool
+                .write_all(&(cell.len() as u32).to_le_bytes())
+                .map_err(io_err)?;
+            self.spool.write_all(cell).map_err(io_err)?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The fields as they will be stored: strings `|S(longest+1)` for numpy, heap offsets for CSDAT.
+    pub fn stored_fields(&self, format: OutputFormat) -> Vec<Field> {
+        self.fields
+            .iter()
+            .zip(&self.longest)
+            .map(|(f, &n)| {
+                let kind = match (f.ty.kind.is_string(), format) {
+                    (false, _) => f.ty.kind,
+                    (true, OutputFormat::Numpy) => Kind::Bytes(n + 1),
+                    (true, OutputFormat::Csdat { .. }) => Kind::HeapStr,
+                };
+                Field {
+                    name: f.name.clone(),
+                    ty: FieldType {
+                        kind,
+                        order: ByteOrder::Little,
+                        shape: f.ty.shape.clone(),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn reader(&mut self) -> Result<SpoolReader> {
+        self.spool.flush().map_err(io_err)?;
+        let mut file = self.spool.get_ref().try_clone().map_err(io_err)?;
+        file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+        Ok(SpoolReader {
+            r: BufReader::with_capacity(1 << 20, file),
+            cells: vec![Vec::new(); self.fields.len()],
+        })
+    }
+
+    /// Write the dataset to `out` in `format`.
+    pub fn write(mut self, format: OutputFormat, out: &mut impl Write) -> Result<()> {
+        match format {
+            OutputFormat::Numpy => self.write_numpy(out),
+            OutputFormat::Csdat { lz4 } => self.write_csdat(out, lz4),
+        }
+    }
+
+    fn write_numpy(&mut self, out: &mut impl Write) -> Result<()> {
+        let stored = self.stored_fields(OutputFormat::Numpy);
+        out.write_all(&npy_prefix(&stored, self.rows))
+            .map_err(io_err)?;
+        let mut reader = self.reader()?;
+        let mut record = Vec::new();
+        for _ in 0..self.rows {
+            reader.next_row()?;
+            record.clear();
+            for (f, cell) in stored.iter().zip(&reader.cells) {
+                if let Kind::Bytes(width) = f.ty.kind {
+                    for s in strings(cell) {
+                        record.extend_from_slice(s);
+                        record.resize(record.len() + width - s.len(), 0);
+                    }
+                } else {
+                    record.extend_from_slice(cell);
+                }
+            }
+            out.write_all(&record).map_err(io_err)?;
+        }
+        Ok(())
+    }
+
+    fn write_csdat(&mut self, out: &mut impl Write, lz4: bool) -> Result<()> {
+        let stored = self.stored_fields(OutputFormat::Csdat { lz4 });
+        // Columns are built in memory (CSDAT is column-major and each LZ4 column is one block).
+        let mut columns: Vec<Vec<u8>> = vec![Vec::new(); stored.len()];
+        let mut heap = Heap::new(&stored);
+        let mut string_cells: Vec<Vec<Vec<u8>>> = vec![Vec::new(); stored.len()];
+        let mut reader = self.reader()?;
+        for _ in 0..self.rows {
+            reader.next_row()?;
+            for (i, cell) in reader.cells.iter().enumerate() {
+                if stored[i].ty.kind == Kind::HeapStr {
+                    for s in strings(cell) {
+                        string_cells[i].push(s.to_vec());
+                    }
+                } else {
+                    columns[i].extend_from_slice(cell);
+                }
+            }
+        }
+        // The heap is interned column by column, row by row (cryosparc-tools' order).
+        for (i, cells) in string_cells.iter().enumerate() {
+            for s in cells {
+                let offset = heap.intern(s, &stored[i].name)?;
+                columns[i].extend_from_slice(&offset.to_le_bytes());
+            }
+        }
+        let compressed: Vec<&str> = if lz4 {
+            stored
+                .iter()
+                .filter(|f| f.name != "uid")
+                .map(|f| f.name.as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        out.write_all(crate::csdat::MAGIC).map_err(io_err)?;
+        let header = csdat_header_json(&stored, self.rows, lz4, &compressed);
+        out.write_all(&(header.len() as u32).to_le_bytes())
+            .map_err(io_err)?;
+        out.write_all(header.as_bytes()).map_err(io_err)?;
+        if self.rows > 0 {
+            for (f, col) in stored.iter().zip(&columns) {
+                let payload = if lz4 && f.name != "uid" {
+                    lz4_flex::block::compress(col)
+                } else {
+                    col.clone()
+                };
+                let n = u32::try_from(payload.len()).map_err(|_| {
+                    Error::new(
+                        Place::Field(f.name.clone()),
+                        "column is 4 GiB or more, too large for CSDAT",
+                    )
+                })?;
+                out.write_all(&n.to_le_bytes()).map_err(io_err)?;
+                out.write_all(&payload).map_err(io_err)?;
+            }
+        }
+        out.write_all(&heap.bytes).map_err(io_err)?;
+        Ok(())
+    }
+}
+
+/// The string elements of a spooled cell.
+fn strings(cell: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = cell;
+    std::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let end = (4 + n).min(rest.len());
+        let s = &rest[4..end];
+        rest = &rest[end..];
+        Some(s)
+    })
+}
+
+/// Append one string element to a cell being built for [`RowSpool::push_row`].
+pub fn push_string_element(cell: &mut Vec<u8>, s: &[u8]) {
+    cell.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    cell.extend_from_slice(s);
+}
+
+struct SpoolReader {
+    r: BufReader<File>,
+    cells: Vec<Vec<u8>>,
+}
+
+impl SpoolReader {
+    fn next_row(&mut self) -> Result<()> {
+        for cell in &mut self.cells {
+            let mut len = [0u8; 4];
+            self.r.read_exact(&mut len).map_err(io_err)?;
+            cell.resize(u32::from_le_bytes(len) as usize, 0);
+            self.r.read_exact(cell).map_err(io_err)?;
+        }
+        Ok(())
+    }
+}
+
+/// A canonical CSDAT string heap (FORMATS.md §4.4).
+struct Heap {
+    bytes: Vec<u8>,
+    index: HashMap<Vec<u8>, u64>,
+}
+
+impl Heap {
+    fn new(fields: &[Field]) -> Self {
+        let mut heap = Heap {
+            bytes: vec![0],
+            index: HashMap::new(),
+        };
+        for f in fields {
+            if f.name.len() >= LONG_KEY {
+                let _ = heap.intern_raw(f.name.as_bytes());
+            }
+        }
+        heap
+    }
+
+    fn intern_raw(&mut self, s: &[u8]) -> u64 {
+        if s.is_empty() {
+            return 0;
+        }
+        if let Some(&o) = self.index.get(s) {
+            return o;
+        }
+        let o = self.bytes.len() as u64;
+        self.bytes.extend_from_slice(s);
+        self.bytes.push(0);
+        self.index.insert(s.to_vec(), o);
+        o
+    }
+
+    fn intern(&mut self, s: &[u8], field: &str) -> Result<u64> {
+        if s.contains(&0) {
+            return Err(Error::new(
+                Place::Field(field.to_string()),
+                "a string holds a NUL byte, which a CSDAT file cannot store",
+            ));
+        }
+        Ok(self.intern_raw(s))
+    }
+}
+
+/// The CSDAT header JSON as Python's `json.dumps` writes it (ASCII, `", "` and `": "`).
+pub fn csdat_header_json(fields: &[Field], rows: u64, lz4: bool, compressed: &[&str]) -> String {
+    let s = |t: &str| ascii_json_string(t);
+    let dtype: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let ty = if f.ty.kind == Kind::HeapStr {
+                "|O".to_string()
+            } else {
+                f.ty.kind.normalized_typestr().to_string()
+            };
+            if f.ty.shape.is_empty() {
+                format!("[{}, {}]", s(&f.name), s(&ty))
+            } else {
+                let dims: Vec<String> = f.ty.shape.iter().map(usize::to_string).collect();
+                format!("[{}, {}, [{}]]", s(&f.name), s(&ty), dims.join(", "))
+            }
+        })
+        .collect();
+    let comp: Vec<String> = compressed.iter().map(|c| s(c)).collect();
+    format!(
+        "{{\"length\": {rows}, \"dtype\": [{}], \"compression\": {}, \"compressed_fields\": [{}]}}",
+        dtype.join(", "),
+        if lz4 { "\"lz4\"" } else { "null" },
+        comp.join(", ")
+    )
+}
+
+/// A JSON string literal with every non-ASCII character escaped as `\uXXXX` (Python's default).
+fn ascii_json_string(t: &str) -> String {
+    let mut out = String::from("\"");
+    for c in t.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Fill `cells` (one per chunk field) with row `row` of `chunk` in [`RowSpool::push_row`]'s
+/// layout: numbers little-endian, strings as (length, UTF-8).
+pub fn cells_from_chunk(chunk: &crate::Chunk, row: usize, cells: &mut [Vec<u8>]) -> Result<()> {
+    for (col, cell) in cells.iter_mut().enumerate() {
+        cell.clear();
+        let ty = &chunk.fields()[col].ty;
+        if ty.kind.is_string() {
+            for i in 0..ty.count() {
+                if let crate::cell::Scalar::Str(s) = chunk.scalar(row, col, i)? {
+                    push_string_element(cell, s.as_bytes());
+                }
+            }
+        } else {
+            let raw = chunk.raw(row, col);
+            cell.extend_from_slice(raw);
+            if ty.order == ByteOrder::Big {
+                let unit = match ty.kind {
+                    Kind::C64 => 4,
+                    Kind::C128 => 8,
+                    k => k.size(),
+                };
+                for e in cell.chunks_mut(unit) {
+                    e.reverse();
+                }
+            }
+        }
+    }
+    Ok(())
+}
