@@ -6,7 +6,7 @@
 
 PREFIX ?= $(HOME)/.local
 CARGO ?= cargo
-BINS := cs-cat
+BINS := cs-cat cs-to-csv csv-to-cs
 EXAMPLE := examples/particles.cs
 
 .PHONY: all build deps test lint man install example bench fuzz clean

@@ -2,18 +2,12 @@
 //! container description.
 
 use clap::{CommandFactory, Parser};
-use cs_cli::{Failure, Generate, InputPath, Outcome};
+use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome};
 use cs_format::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::select::select_fields;
-use cs_format::{Chunk, Dataset, Error, Field};
-use rayon::prelude::*;
+use cs_format::{Dataset, Error, Field};
 use std::io::Write;
 use std::process::ExitCode;
-
-/// Bytes of stored records converted per chunk.
-const CHUNK_BYTES: usize = 4 << 20;
-/// Rows below which a chunk is converted on one thread.
-const MIN_ROWS_PER_TASK: usize = 512;
 
 /// Print cryoSPARC .cs files (numpy or CSDAT) as JSON-lines.
 #[derive(Debug, Parser)]
@@ -151,27 +145,13 @@ pub fn run(args: Args) -> Outcome {
         int64_as_string: args.int64_as_string,
     };
     let mut left = args.head.unwrap_or(u64::MAX);
-    let mut converter = Converter::default();
+    let mut converter = ChunkConverter::default();
     for (ds, select) in opened {
         if left == 0 {
             break;
         }
-        let ds_name = ds.name().to_string();
-        let mut chunks = ds.chunks(&select, CHUNK_BYTES)?;
-        chunks.limit(left);
-        let writer = JsonRowWriter::new(chunks.fields(), opts);
-        let name = ds_name.clone();
-        while let Some(chunk) = chunks.next_chunk() {
-            let chunk = chunk?;
-            left -= chunk.rows as u64;
-            converter
-                .write_chunk(&writer, &chunk, &mut out)
-                .map_err(|e| match e {
-                    Failure::Data(e) => Failure::Data(e.in_file(&name)),
-                    other => other,
-                })?;
-            chunks.recycle(chunk);
-        }
+        let writer = JsonRowWriter::new(&subset(&ds, &select).fields, opts);
+        left -= converter.stream(ds, &select, left, &writer, &mut out)?;
     }
     out.flush()?;
     Ok(())
@@ -183,51 +163,5 @@ fn subset(ds: &Dataset, select: &[usize]) -> cs_format::Schema {
             .iter()
             .map(|&i| ds.schema().fields[i].clone())
             .collect::<Vec<Field>>(),
-    }
-}
-
-/// Converts chunks to text in parallel pieces, reusing its buffers from chunk to chunk.
-#[derive(Default)]
-struct Converter {
-    buffers: Vec<Vec<u8>>,
-}
-
-impl Converter {
-    /// Convert a chunk in parallel pieces and write them in order. Rows before a bad cell are
-    /// written; the error then stops the output.
-    fn write_chunk(
-        &mut self,
-        writer: &JsonRowWriter,
-        chunk: &Chunk,
-        out: &mut impl Write,
-    ) -> Outcome {
-        let tasks = (chunk.rows / MIN_ROWS_PER_TASK).clamp(1, rayon::current_num_threads() * 4);
-        let per = chunk.rows.div_ceil(tasks);
-        if self.buffers.len() < tasks {
-            self.buffers.resize_with(tasks, Vec::new);
-        }
-        let errors: Vec<Option<Error>> = self.buffers[..tasks]
-            .par_iter_mut()
-            .enumerate()
-            .map(|(t, buf)| {
-                buf.clear();
-                let rows = (t * per).min(chunk.rows)..((t + 1) * per).min(chunk.rows);
-                for row in rows {
-                    let mark = buf.len();
-                    if let Err(e) = writer.write_rows(chunk, row..row + 1, buf) {
-                        buf.truncate(mark);
-                        return Some(e);
-                    }
-                }
-                None
-            })
-            .collect();
-        for (buf, err) in self.buffers.iter().zip(errors) {
-            out.write_all(buf)?;
-            if let Some(e) = err {
-                return Err(e.into());
-            }
-        }
-        Ok(())
     }
 }

@@ -199,6 +199,46 @@ impl Field {
     }
 }
 
+impl Field {
+    /// Read a field back from the `{"name","dtype","shape"}` object that `cs-cat --schema`
+    /// prints. Strings (`|O`, `|S<n>`, `<U<n>`) come back as [`Kind::HeapStr`].
+    pub fn from_schema_json(v: &serde_json::Value) -> Result<Field, String> {
+        let name = v
+            .get("name")
+            .and_then(|n| n.as_str())
+            .ok_or("no \"name\" string")?
+            .to_string();
+        let dtype = v
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| format!("field '{name}': no \"dtype\" string"))?;
+        let (kind, _) = parse_typestr(dtype).map_err(|e| format!("field '{name}': {e}"))?;
+        let kind = if kind.is_string() {
+            Kind::HeapStr
+        } else {
+            kind
+        };
+        let shape = match v.get("shape") {
+            None | Some(serde_json::Value::Null) => vec![],
+            Some(serde_json::Value::Array(dims)) => dims
+                .iter()
+                .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| format!("field '{name}': \"shape\" is not a list of sizes"))?,
+            Some(_) => return Err(format!("field '{name}': \"shape\" is not a list")),
+        };
+        check_shape(&shape).map_err(|e| format!("field '{name}': {e}"))?;
+        Ok(Field {
+            name,
+            ty: FieldType {
+                kind,
+                order: ByteOrder::Little,
+                shape,
+            },
+        })
+    }
+}
+
 /// The ordered fields of a dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schema {

@@ -17,6 +17,8 @@ pub enum Place {
     Key(String),
     /// A 1-based line of a text input.
     Line(u64),
+    /// A field on a 1-based line of a text input (shown as `FILE:LINE: field NAME`).
+    LineField { line: u64, field: String },
 }
 
 impl fmt::Display for Place {
@@ -28,6 +30,7 @@ impl fmt::Display for Place {
             Place::Cell { row, field } => write!(f, "row {row}, field {field}"),
             Place::Key(k) => write!(f, "key {k}"),
             Place::Line(l) => write!(f, "line {l}"),
+            Place::LineField { line, field } => write!(f, "line {line}, field {field}"),
         }
     }
 }
@@ -93,6 +96,9 @@ pub fn io_message(err: &std::io::Error) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(file), Place::LineField { line, field }) = (&self.file, &self.place) {
+            return write!(f, "{file}:{line}: field {field}: {}", self.what);
+        }
         if let Some(file) = &self.file {
             write!(f, "{file}: ")?;
         }

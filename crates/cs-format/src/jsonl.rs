@@ -7,6 +7,18 @@ use crate::dtype::Field;
 use crate::error::Result;
 use std::ops::Range;
 
+/// Something that spells rows of chunks as text lines (JSON-lines, CSV).
+pub trait RowSpeller: Sync {
+    /// Append rows `rows` of `chunk` to `out`, one line each.
+    fn write_rows(&self, chunk: &Chunk, rows: Range<usize>, out: &mut Vec<u8>) -> Result<()>;
+}
+
+impl RowSpeller for JsonRowWriter {
+    fn write_rows(&self, chunk: &Chunk, rows: Range<usize>, out: &mut Vec<u8>) -> Result<()> {
+        JsonRowWriter::write_rows(self, chunk, rows, out)
+    }
+}
+
 /// Options of the JSON spelling.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonOptions {

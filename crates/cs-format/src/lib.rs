@@ -7,11 +7,13 @@
 
 pub mod cell;
 pub mod csdat;
+pub mod csv;
 pub mod dataset;
 pub mod dtype;
 pub mod error;
 mod input;
 pub mod jsonl;
+pub mod known;
 pub mod npy_header;
 pub mod numpy;
 pub mod parse;

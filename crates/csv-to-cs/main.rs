@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    csv_to_cs::main()
+}

@@ -1,0 +1,401 @@
+//! `csv-to-cs`: CSV (as `cs-to-csv` writes it) or JSON-lines (as `cs-cat` writes it) back into
+//! a cryoSPARC `.cs` file, numpy or CSDAT, written atomically.
+
+mod rows;
+
+use clap::{CommandFactory, Parser, ValueEnum};
+use cs_cli::{Failure, Generate, Outcome};
+use cs_format::writer::{OutputFormat, RowSpool};
+use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
+use rows::{InputKind, RowReader, Target};
+use std::collections::HashSet;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Input syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum From {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Output container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// numpy .npy, what cryoSPARC writes.
+    Numpy,
+    /// The CSDAT container.
+    Csdat,
+}
+
+/// Column compression of CSDAT output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compress {
+    /// LZ4 blocks (every column but uid).
+    Lz4,
+    /// Uncompressed.
+    None,
+}
+
+/// Convert CSV or JSON-lines into a cryoSPARC .cs file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "csv-to-cs",
+    version,
+    about = "Convert CSV or JSON-lines back into a cryoSPARC .cs file",
+    long_about = "Read CSV (as cs-to-csv writes it) or JSON-lines (as cs-cat writes it) and write a \
+cryoSPARC .cs file. The input syntax is detected (a first non-blank character '{' means \
+JSON-lines) unless --from says.\n\n\
+Field types come from, in this order: --like TEMPLATE.cs (its field order and dtypes; input \
+columns may come in any order), --schema FILE (the JSON-lines cs-cat --schema prints), or \
+inference: cryoSPARC's known fields (uid <u8, blob/idx <u4, blob/shape <u4 x2, ctf/* <f4, …), \
+then columns of integers <i8, other numbers <f8, anything else text. Text fields get width = \
+longest UTF-8 value + 1, as cryosparc-tools writes them.\n\n\
+With --like, every uid must exist in the template unless --new-uids is given: a uid that is \
+not there usually means a JSON tool rounded it (jq 1.6 reads numbers as doubles; use \
+cs-cat --int64-as-string).\n\n\
+The output appears only when complete (temporary file in the same folder, then rename); an \
+existing output is refused without --force.",
+    after_help = "Examples:\n  cs-cat --int64-as-string J8/particles.cs | jq -c 'select(.\"ctf/df1_A\" > 15000)' \\\n    \
+| csv-to-cs --like J8/particles.cs -o subset.cs\n  \
+cs-to-csv J8/particles.cs | awk -F, 'NR==1 || $2 < 100' | csv-to-cs --like J8/particles.cs -o subset.cs\n  \
+csv-to-cs --schema schema.jsonl table.csv -o out.cs --format csdat\n\n\
+Exit status: 0 on success, 1 on bad data or an I/O error (csv-to-cs: INPUT:LINE: field NAME: what; \
+no output is written), 2 on bad usage."
+)]
+pub struct Args {
+    /// CSV or JSON-lines input; "-" or none reads standard input.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<String>,
+
+    /// The .cs file to write ("-": standard output, when it is not a terminal).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: String,
+
+    /// Input syntax (default: detected).
+    #[arg(long, value_enum, value_name = "SYNTAX")]
+    pub from: Option<From>,
+
+    /// Take field order and dtypes from this .cs file.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "schema")]
+    pub like: Option<PathBuf>,
+
+    /// Take field order and dtypes from this JSON-lines schema (cs-cat --schema output).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// With --like: allow uids that the template does not have.
+    #[arg(long)]
+    pub new_uids: bool,
+
+    /// Output container.
+    #[arg(long, value_enum, default_value = "numpy", value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Column compression of --format csdat.
+    #[arg(long, value_enum, default_value = "lz4", value_name = "CODEC")]
+    pub compress: Compress,
+
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Tab-separated input.
+    #[arg(short = 't', long, conflicts_with = "delimiter")]
+    pub tsv: bool,
+
+    /// CSV field delimiter: one ASCII character ("\t" for tab).
+    #[arg(short = 'd', long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+
+    /// Print the man page or a shell completion script.
+    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    match cs_cli::parse_args::<Args>() {
+        Ok(args) => cs_cli::finish("csv-to-cs", run(args)),
+        Err(code) => code,
+    }
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+fn delimiter(args: &Args) -> Result<u8, Failure> {
+    if args.tsv {
+        return Ok(b'\t');
+    }
+    match args.delimiter.as_deref() {
+        None => Ok(b','),
+        Some("\\t") | Some("\t") => Ok(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => {
+            Ok(d.as_bytes()[0])
+        }
+        Some(d) => Err(Failure::Usage(format!(
+            "--delimiter must be one ASCII character other than a quote or line break, not '{d}'"
+        ))),
+    }
+}
+
+/// Where the output goes.
+enum Output {
+    Stdout,
+    File { path: PathBuf, dir: PathBuf },
+}
+
+fn output(args: &Args) -> Result<Output, Failure> {
+    if args.output == "-" {
+        if std::io::stdout().is_terminal() {
+            return Err(Failure::Usage(
+                "refusing to write a binary .cs file to a terminal (redirect it, or give -o FILE)"
+                    .into(),
+            ));
+        }
+        return Ok(Output::Stdout);
+    }
+    let path = PathBuf::from(&args.output);
+    if path.is_dir() {
+        return Err(Error::in_whole_file("is a directory")
+            .in_file(&args.output)
+            .into());
+    }
+    if path.exists() && !args.force {
+        return Err(Error::in_whole_file("exists (use --force to replace it)")
+            .in_file(&args.output)
+            .into());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(Output::File { path, dir })
+}
+
+/// Run `csv-to-cs` with parsed arguments.
+pub fn run(args: Args) -> Outcome {
+    if let Some(what) = args.generate {
+        return cs_cli::generate(command(), what);
+    }
+    let delim = delimiter(&args)?;
+    let out = output(&args)?;
+    let spool_dir = match &out {
+        Output::File { dir, .. } => dir.clone(),
+        Output::Stdout => std::env::temp_dir(),
+    };
+    let input_name = args.input.clone().unwrap_or_else(|| "-".into());
+
+    // Where the dtypes come from.
+    let mut template_uids: Option<(String, HashSet<u64>)> = None;
+    let declared: Option<Vec<Field>> = if let Some(like) = &args.like {
+        let name = like.display().to_string();
+        let (fields, uids) = template(like, &name, !args.new_uids)?;
+        if let Some(uids) = uids {
+            template_uids = Some((name, uids));
+        }
+        Some(fields)
+    } else if let Some(schema) = &args.schema {
+        Some(read_schema(schema)?)
+    } else {
+        None
+    };
+
+    // Inference reads the input twice: a stream is spooled to a temporary file first.
+    let mut _spooled_input = None;
+    let input_path: Option<PathBuf> = match args.input.as_deref() {
+        None | Some("-") if declared.is_none() => {
+            let mut tmp = tempfile::NamedTempFile::new_in(&spool_dir).map_err(|e| {
+                Error::io(&e, Place::File).in_file(&spool_dir.display().to_string())
+            })?;
+            std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
+                .map_err(|e| Error::io(&e, Place::File).in_file("-"))?;
+            let p = tmp.path().to_path_buf();
+            _spooled_input = Some(tmp);
+            Some(p)
+        }
+        None | Some("-") => None,
+        Some(p) => Some(PathBuf::from(p)),
+    };
+    let open = || -> Result<Box<dyn Read>, Failure> {
+        match &input_path {
+            None => Ok(Box::new(std::io::stdin().lock())),
+            Some(p) => {
+                if p.is_dir() {
+                    return Err(Error::in_whole_file("is a directory")
+                        .in_file(&input_name)
+                        .into());
+                }
+                let f = std::fs::File::open(p)
+                    .map_err(|e| Error::io(&e, Place::File).in_file(&input_name))?;
+                Ok(Box::new(f))
+            }
+        }
+    };
+    let kind = args.from.map(|f| match f {
+        From::Csv => InputKind::Csv,
+        From::Jsonl => InputKind::Jsonl,
+    });
+
+    let fields = match declared {
+        Some(f) => f,
+        None => {
+            let mut reader = RowReader::new(open()?, kind, delim, &input_name)?;
+            rows::infer_fields(&mut reader)?
+        }
+    };
+    let target = Target::new(fields.clone());
+    let mut reader = RowReader::new(open()?, kind, delim, &input_name)?;
+    let mut spool = RowSpool::new(fields, &spool_dir)
+        .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
+    let uid_col = target.fields().iter().position(|f| f.name == "uid");
+    let mut cells = Vec::new();
+    while let Some(line) = reader.next_row(&target, &mut cells)? {
+        if let (Some(u), Some((tname, uids))) = (uid_col, &template_uids) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&cells[u][..8]);
+            let uid = u64::from_le_bytes(b);
+            if !uids.contains(&uid) {
+                return Err(Error::new(
+                    Place::LineField { line, field: "uid".into() },
+                    format!(
+                        "uid {uid} is not in {tname}; a JSON tool that reads numbers as doubles \
+                         (jq 1.6) rounds uids above 2^53 — print them with cs-cat --int64-as-string — \
+                         or give --new-uids if these rows are new"
+                    ),
+                )
+                .in_file(&input_name)
+                .into());
+            }
+        }
+        spool.push_row(&cells)?;
+    }
+    let format = match (args.format, args.compress) {
+        (Format::Numpy, _) => OutputFormat::Numpy,
+        (Format::Csdat, c) => OutputFormat::Csdat {
+            lz4: c == Compress::Lz4,
+        },
+    };
+    match out {
+        Output::Stdout => {
+            let mut w = cs_cli::stdout();
+            spool.write(format, &mut w)?;
+            w.flush()?;
+        }
+        Output::File { path, dir } => {
+            write_atomically(&path, &dir, args.force, |w| spool.write(format, w))?
+        }
+    }
+    Ok(())
+}
+
+/// Write through a temporary file in `dir`, then rename it to `path` (refusing to replace an
+/// existing file unless `force`). Nothing is left behind on failure.
+fn write_atomically(
+    path: &Path,
+    dir: &Path,
+    force: bool,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> cs_format::Result<()>,
+) -> Outcome {
+    let name = path.display().to_string();
+    let tmp = tempfile::Builder::new()
+        .prefix(".csv-to-cs.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        write(&mut w).map_err(|e| e.in_file(&name))?;
+        w.flush()
+            .map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
+    let done = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    done.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::in_whole_file("exists (use --force to replace it)").in_file(&name)
+        } else {
+            Error::io(&e.error, Place::File).in_file(&name)
+        }
+    })?;
+    Ok(())
+}
+
+/// The template's fields (numbers little-endian, strings as text) and, when asked, its uids.
+type Template = (Vec<Field>, Option<HashSet<u64>>);
+
+fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failure> {
+    let ds = Dataset::open(path, name)?;
+    let fields: Vec<Field> = ds
+        .schema()
+        .fields
+        .iter()
+        .map(|f| Field {
+            name: f.name.clone(),
+            ty: FieldType {
+                kind: if f.ty.kind.is_string() {
+                    Kind::HeapStr
+                } else {
+                    f.ty.kind
+                },
+                order: cs_format::ByteOrder::Little,
+                shape: f.ty.shape.clone(),
+            },
+        })
+        .collect();
+    let uid = ds.schema().index_of("uid");
+    let uids = match (uid, want_uids) {
+        (Some(u), true) => {
+            let mut set = HashSet::with_capacity(ds.rows() as usize);
+            let order = ds.schema().fields[u].ty.order;
+            for chunk in ds.chunks(&[u], cs_cli::CHUNK_BYTES)? {
+                let chunk = chunk?;
+                for row in 0..chunk.rows {
+                    if let cs_format::cell::Scalar::UInt(v) =
+                        cs_format::cell::decode_number(Kind::U64, order, chunk.raw(row, 0))
+                    {
+                        set.insert(v);
+                    }
+                }
+            }
+            Some(set)
+        }
+        _ => None,
+    };
+    Ok((fields, uids))
+}
+
+fn read_schema(path: &Path) -> Result<Vec<Field>, Failure> {
+    let name = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
+    let mut fields = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let place = Place::Line(i as u64 + 1);
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Error::new(place.clone(), format!("not JSON: {e}")).in_file(&name))?;
+        let f = Field::from_schema_json(&v).map_err(|e| Error::new(place, e).in_file(&name))?;
+        fields.push(f);
+    }
+    if fields.is_empty() {
+        return Err(Error::in_whole_file("the schema lists no fields")
+            .in_file(&name)
+            .into());
+    }
+    Ok(fields)
+}
