@@ -72,8 +72,13 @@ pub struct Args {
     pub input: Option<String>,
 
     /// The .cs file to write ("-": standard output, when it is not a terminal).
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
-    pub output: String,
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        required_unless_present = "generate"
+    )]
+    pub output: Option<String>,
 
     /// Input syntax (default: detected).
     #[arg(long, value_enum, value_name = "SYNTAX")]
@@ -152,7 +157,8 @@ enum Output {
 }
 
 fn output(args: &Args) -> Result<Output, Failure> {
-    if args.output == "-" {
+    let out = args.output.as_deref().unwrap_or("-");
+    if out == "-" {
         if std::io::stdout().is_terminal() {
             return Err(Failure::Usage(
                 "refusing to write a binary .cs file to a terminal (redirect it, or give -o FILE)"
@@ -161,15 +167,13 @@ fn output(args: &Args) -> Result<Output, Failure> {
         }
         return Ok(Output::Stdout);
     }
-    let path = PathBuf::from(&args.output);
+    let path = PathBuf::from(out);
     if path.is_dir() {
-        return Err(Error::in_whole_file("is a directory")
-            .in_file(&args.output)
-            .into());
+        return Err(Error::in_whole_file("is a directory").in_file(out).into());
     }
     if path.exists() && !args.force {
         return Err(Error::in_whole_file("exists (use --force to replace it)")
-            .in_file(&args.output)
+            .in_file(out)
             .into());
     }
     let dir = match path.parent() {

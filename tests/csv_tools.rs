@@ -1,0 +1,349 @@
+//! `cs-to-csv` and `csv-to-cs` end to end: lossless round trips of every fixture, the jq and
+//! awk subset workflows, CSDAT output, and each class of bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::{all_cs_fixtures, cs_fixture, run, sh, stderr, stdout};
+use std::path::Path;
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn numpy_fixtures() -> Vec<std::path::PathBuf> {
+    all_cs_fixtures()
+        .into_iter()
+        .filter(|f| f.to_string_lossy().ends_with(".numpy.cs"))
+        .collect()
+}
+
+#[test]
+fn csv_and_jsonl_round_trips_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in numpy_fixtures() {
+        let (a, b) = (dir.path().join("a.cs"), dir.path().join("b.cs"));
+        let script = format!(
+            "cs-to-csv {f} | csv-to-cs --like {f} -o {a} && cs-cat {f} | csv-to-cs --like {f} -o {b}",
+            f = p(&f),
+            a = p(&a),
+            b = p(&b)
+        );
+        let o = sh(&script);
+        assert!(o.status.success(), "{}: {}", f.display(), stderr(&o));
+        let want = std::fs::read(&f).unwrap();
+        assert!(
+            std::fs::read(&a).unwrap() == want,
+            "csv round trip of {}",
+            f.display()
+        );
+        assert!(
+            std::fs::read(&b).unwrap() == want,
+            "jsonl round trip of {}",
+            f.display()
+        );
+        std::fs::remove_file(&a).unwrap();
+        std::fs::remove_file(&b).unwrap();
+    }
+}
+
+#[test]
+fn uncompressed_csdat_output_matches_the_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in numpy_fixtures() {
+        let twin = f.with_file_name(
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".numpy.cs", ".csdat_nolz4.cs"),
+        );
+        let out = dir.path().join(f.file_name().unwrap());
+        let o = sh(&format!(
+            "cs-cat {f} | csv-to-cs --like {f} --format csdat --compress none -o {o}",
+            f = p(&f),
+            o = p(&out)
+        ));
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            std::fs::read(&out).unwrap() == std::fs::read(&twin).unwrap(),
+            "{}",
+            twin.display()
+        );
+        let lz = dir.path().join("lz4.cs");
+        let o = sh(&format!("cs-to-csv {f} | csv-to-cs --like {f} --format csdat -o {o} && cmp <(cs-cat {o}) <(cs-cat {f})", f = p(&f), o = p(&lz)));
+        assert!(o.status.success(), "lz4 {}: {}", f.display(), stderr(&o));
+        std::fs::remove_file(&lz).unwrap();
+    }
+}
+
+#[test]
+fn csv_header_flattens_subarrays_with_indices() {
+    let o = run(
+        "cs-to-csv",
+        &[
+            "-n",
+            "1",
+            "-f",
+            "uid,blob/shape,alignments3D/pose",
+            &p(&cs_fixture("particles_1000.numpy.cs")),
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    let text = stdout(&o);
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "uid,blob/shape[0],blob/shape[1],alignments3D/pose[0],alignments3D/pose[1],alignments3D/pose[2]");
+    assert_eq!(
+        lines.next().unwrap(),
+        "15839329126756262956,256,256,-0.109662995,1.1153203,1.2571145"
+    );
+    let o = run(
+        "cs-to-csv",
+        &[
+            "-t",
+            "--no-header",
+            "-n",
+            "1",
+            "-f",
+            "shaped/f4x2x3,float/f4_special,complex/c8",
+            &p(&cs_fixture("all_numeric_dtypes.numpy.cs")),
+        ],
+        None,
+    );
+    assert_eq!(stdout(&o), "0.0\t1.0\t2.0\t3.0\t4.0\t5.0\tNaN\t[1.0,2.0]\n");
+}
+
+#[test]
+fn jq_subset_workflow_keeps_uids_with_int64_as_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let sub = p(&dir.path().join("sub.cs"));
+    let o = sh(&format!(
+        "cs-cat --int64-as-string {f} | jq -c 'select(.[\"alignments3D/error\"] < 560000)' | csv-to-cs --like {f} -o {sub}"
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The same subset computed independently from cs-cat output (no jq involved).
+    let all = stdout(&run("cs-cat", &["-f", "uid,alignments3D/error", &f], None));
+    let want: Vec<String> = all
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["alignments3D/error"].as_f64().unwrap() < 560000.0)
+        .map(|v| v["uid"].to_string())
+        .collect();
+    assert!(!want.is_empty() && want.len() < 1000);
+    let got: Vec<String> = stdout(&run("cs-cat", &["-f", "uid", &sub], None))
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["uid"].to_string())
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn jq_without_int64_as_string_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let sub = dir.path().join("sub.cs");
+    let o = sh(&format!("cs-cat {f} | jq -c 'select(.[\"alignments3D/error\"] < 560000)' | csv-to-cs --like {f} -o {}", p(&sub)));
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.starts_with("csv-to-cs: -:1: field uid: uid "), "{e}");
+    assert!(
+        e.contains("jq 1.6") && e.contains("--int64-as-string"),
+        "{e}"
+    );
+    assert!(!sub.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn awk_subset_workflow_over_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let sub = p(&dir.path().join("sub.cs"));
+    let o = sh(&format!(
+        "cs-to-csv -f uid,blob/idx {f} | awk -F, 'NR == 1 || $2 < 5' > {d}/cols.csv && \
+         cs-to-csv {f} | awk -F, 'NR == 1 || $3 < 5' | csv-to-cs --like {f} -o {sub} && cs-cat --count {sub}",
+        d = p(dir.path())
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = std::fs::read_to_string(dir.path().join("cols.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(stdout(&o).trim(), want.to_string());
+    assert!(want > 0 && want < 1000);
+}
+
+#[test]
+fn inference_uses_known_fields_then_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.cs");
+    let input = "uid,blob/idx,blob/shape[0],blob/shape[1],n,x,label\n7,1,64,64,-3,0.5,a\n18446744073709551615,2,64,64,4,NaN,\"b,c\"\n";
+    let o = run("csv-to-cs", &["-o", &p(&out)], Some(input.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schema = stdout(&run("cs-cat", &["--schema", &p(&out)], None));
+    assert_eq!(
+        schema,
+        "{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"blob/idx\",\"dtype\":\"<u4\",\"shape\":[]}\n\
+{\"name\":\"blob/shape\",\"dtype\":\"<u4\",\"shape\":[2]}\n{\"name\":\"n\",\"dtype\":\"<i8\",\"shape\":[]}\n\
+{\"name\":\"x\",\"dtype\":\"<f8\",\"shape\":[]}\n{\"name\":\"label\",\"dtype\":\"|O\",\"shape\":[]}\n"
+    );
+    let rows = stdout(&run("cs-cat", &[&p(&out)], None));
+    assert!(rows.contains("\"uid\":18446744073709551615,\"blob/idx\":2,\"blob/shape\":[64,64],\"n\":4,\"x\":\"NaN\",\"label\":\"b,c\""), "{rows}");
+}
+
+#[test]
+fn schema_file_from_cs_cat_is_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("all_numeric_dtypes.numpy.cs"));
+    let out = p(&dir.path().join("o.cs"));
+    let o = sh(&format!("cs-cat --schema {f} > {d}/s.jsonl && cs-to-csv {f} | csv-to-cs --schema {d}/s.jsonl -o {out} && cmp {out} {f}", d = p(dir.path())));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn refused(input: &str, schema: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.jsonl"), schema).unwrap();
+    std::fs::write(dir.path().join("in.csv"), input).unwrap();
+    let out = dir.path().join("out.cs");
+    let o = run(
+        "csv-to-cs",
+        &[
+            "--schema",
+            &p(&dir.path().join("s.jsonl")),
+            &p(&dir.path().join("in.csv")),
+            "-o",
+            &p(&out),
+        ],
+        None,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    for n in needles {
+        assert!(e.contains(n), "expected {n:?} in {e}");
+    }
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "no temporary file left"
+    );
+}
+
+const U1: &str = "{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"v\",\"dtype\":\"|u1\",\"shape\":[]}\n";
+const U4: &str = "{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"v\",\"dtype\":\"<u4\",\"shape\":[]}\n";
+const F4X3: &str = "{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"v\",\"dtype\":\"<f4\",\"shape\":[3]}\n";
+
+#[test]
+fn value_too_large_for_u1() {
+    refused(
+        "uid,v\n1,3\n2,300\n",
+        U1,
+        &["in.csv:3: field v: value 300 does not fit |u1"],
+    );
+}
+
+#[test]
+fn negative_value_into_unsigned() {
+    refused(
+        "uid,v\n1,-1\n",
+        U4,
+        &["in.csv:2: field v: value -1 does not fit <u4"],
+    );
+}
+
+#[test]
+fn fraction_into_an_integer() {
+    refused(
+        "uid,v\n1,1.5\n",
+        U4,
+        &["in.csv:2: field v: '1.5' is not an integer (<u4)"],
+    );
+}
+
+#[test]
+fn text_into_a_number() {
+    refused(
+        "uid,v\n1,abc\n",
+        U4,
+        &["in.csv:2: field v: 'abc' is not a number (<u4)"],
+    );
+}
+
+#[test]
+fn subarray_with_the_wrong_element_count() {
+    refused("uid,v[0],v[1]\n1,1,2\n", F4X3, &["field 'v' is missing"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.jsonl"), F4X3).unwrap();
+    let out = dir.path().join("o.cs");
+    let o = run(
+        "csv-to-cs",
+        &["--schema", &p(&dir.path().join("s.jsonl")), "-o", &p(&out)],
+        Some(b"{\"uid\":1,\"v\":[1,2,3]}\n{\"uid\":2,\"v\":[1,2]}\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("-:2: field v: subarray has 2 elements where its dtype needs 3"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn template_field_missing_from_the_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let out = dir.path().join("o.cs");
+    let o = sh(&format!(
+        "cs-to-csv -f uid,blob {f} | csv-to-cs --like {f} -o {}",
+        p(&out)
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("field 'ctf/type' is missing from the input"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn existing_output_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("uid_extremes.numpy.cs"));
+    let out = dir.path().join("o.cs");
+    std::fs::write(&out, b"keep me").unwrap();
+    let o = sh(&format!(
+        "cs-cat --int64-as-string {f} | csv-to-cs --like {f} -o {}",
+        p(&out)
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("exists (use --force to replace it)"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    let o = sh(&format!(
+        "cs-cat --int64-as-string {f} | csv-to-cs --force --like {f} -o {}",
+        p(&out)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(cs_fixture("uid_extremes.numpy.cs")).unwrap()
+    );
+}
+
+#[test]
+fn output_to_a_pipe_with_dash() {
+    let f = p(&cs_fixture("uid_extremes.numpy.cs"));
+    let o = sh(&format!(
+        "cs-cat {f} | csv-to-cs --new-uids --like {f} -o - | cs-cat --count -"
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "4");
+}
