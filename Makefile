@@ -9,7 +9,8 @@ CARGO ?= cargo
 BINS := cs-cat cs-to-csv csv-to-cs
 EXAMPLE := examples/particles.cs
 
-.PHONY: all build deps test lint man install example bench fuzz clean
+.PHONY: all build deps test lint difftest man install example bench fuzz clean
+VENV_TEST := .venv-test
 
 all: build
 
@@ -26,6 +27,16 @@ deps:
 
 test: deps lint
 	$(CARGO) test --workspace --locked
+	$(MAKE) difftest
+
+# Differential test against cryosparc-tools (PyPI), in a virtualenv made here.
+$(VENV_TEST)/.ready:
+	python3 -m venv $(VENV_TEST)
+	$(VENV_TEST)/bin/pip install -q cryosparc-tools numpy
+	touch $@
+
+difftest: build $(VENV_TEST)/.ready
+	$(VENV_TEST)/bin/python tests/diff/cryosparc_diff.py --bin target/release --cases 200
 
 man: build
 	for b in $(BINS); do target/release/$$b --generate man > man/$$b.1; done
