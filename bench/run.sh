@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: cs-cat against numpy/pandas on a generated 1,000,000-row particle file.
+# make bench: cs-cat, cs-to-csv and csv-to-cs against numpy/pandas on a generated 1,000,000-row
+# particle file (the 54 fields of particles_1000.numpy.cs).
 # Prints one JSON line per measurement (wall seconds, peak RSS of the measured process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ ROWS=${BENCH_ROWS:-1000000}
 DATA=bench-data
 VENV=.venv-bench
 CS_CAT=target/release/cs-cat
+CS_TO_CSV=target/release/cs-to-csv
+CSV_TO_CS=target/release/csv-to-cs
 
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
@@ -30,6 +33,16 @@ m "cs-cat to JSON-lines ($ROWS rows)" -- "$CS_CAT" "$BIG"
 m "cs-cat to JSON-lines, 1 thread ($ROWS rows)" -- env RAYON_NUM_THREADS=1 "$CS_CAT" "$BIG"
 m "cs-cat from stdin ($ROWS rows)" -- bash -c "\"$CS_CAT\" < \"$BIG\""
 m "numpy np.load ($ROWS rows)" -- "$PY" -c "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=False)" "$BIG"
+CSV=$DATA/particles_${ROWS}.csv
+m "cs-to-csv ($ROWS rows)" -- "$CS_TO_CSV" "$BIG"
+"$CS_TO_CSV" "$BIG" > "$CSV"
+echo "# $CSV: $(stat -c %s "$CSV") bytes" >&2
+rm -f "$DATA/out.cs" "$DATA/out_pandas.npy"
+m "csv-to-cs --like ($ROWS rows)" -- "$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs"
+m "csv-to-cs, schema inferred ($ROWS rows)" -- "$CSV_TO_CS" --force "$CSV" -o "$DATA/out.cs"
+"$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs" && cmp "$DATA/out.cs" "$BIG" && echo "# csv round trip is byte-identical" >&2
 if [ -z "${BENCH_SKIP_PANDAS:-}" ]; then
   m "pandas to_json lines ($ROWS rows)" -- "$PY" bench/pandas_to_jsonl.py "$BIG" /dev/null
+  m "pandas to_csv ($ROWS rows)" -- "$PY" bench/pandas_to_csv.py "$BIG" /dev/null
+  m "pandas read_csv + numpy.save ($ROWS rows)" -- "$PY" bench/pandas_from_csv.py "$CSV" "$BIG" "$DATA/out_pandas.npy"
 fi

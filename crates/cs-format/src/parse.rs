@@ -64,13 +64,22 @@ fn show(text: &str) -> String {
     }
 }
 
+/// `text` without surrounding white space (cheap when there is none).
+fn trimmed(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if !first.is_ascii_whitespace() && !last.is_ascii_whitespace() => text,
+        [only] if !only.is_ascii_whitespace() => text,
+        _ => text.trim(),
+    }
+}
+
 fn int<T: std::str::FromStr>(
     text: &str,
     dtype: &str,
     out: &mut Vec<u8>,
     bytes: impl Fn(T) -> Vec<u8>,
 ) -> Result<(), String> {
-    let t = text.trim();
+    let t = trimmed(text);
     match t.parse::<T>() {
         Ok(v) => {
             out.extend_from_slice(&bytes(v));
@@ -91,23 +100,29 @@ fn int_error(t: &str, dtype: &str) -> String {
     }
 }
 
-fn float<T: std::str::FromStr>(text: &str, dtype: &str) -> Result<T, String> {
-    let t = text.trim();
-    let ok = match t {
-        "NaN" | "Infinity" | "-Infinity" => true,
-        _ => {
-            !t.is_empty()
-                && t.bytes()
-                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+trait Float: std::str::FromStr + Copy {
+    fn is_finite(self) -> bool;
+}
+
+impl Float for f32 {
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+impl Float for f64 {
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+fn float<T: Float>(text: &str, dtype: &str) -> Result<T, String> {
+    let t = trimmed(text);
+    match t.parse::<T>() {
+        // Rust also reads "inf", "nan", "infinity" in any case: accept only our spellings.
+        Ok(v) if v.is_finite() || matches!(t, "NaN" | "Infinity" | "-Infinity" | "+Infinity") => {
+            Ok(v)
         }
-    };
-    let parsed = match t {
-        "Infinity" => "inf".parse::<T>(),
-        "-Infinity" => "-inf".parse::<T>(),
-        _ => t.parse::<T>(),
-    };
-    match parsed {
-        Ok(v) if ok => Ok(v),
         _ => Err(format!("{} is not a number ({dtype})", show(t))),
     }
 }

@@ -75,21 +75,18 @@ impl RowSpool {
     /// Push one row. `cells[i]` holds field i: for numbers `count × size` little-endian bytes;
     /// for strings each element as (u32 LE byte length, UTF-8 bytes).
     pub fn push_row(&mut self, cells: &[Vec<u8>]) -> Result<()> {
-        for (i, cell) in cells.iter().enumerate() {
-            if self.fields[i].ty.kind.is_string() {
-                let mut rest = &cell[..];
-                while rest.len() >= 4 {
-                    let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                    self.longest[i] = self.longest[i].max(n);
-                    rest = &rest[(4 + n).min(rest.len())..];
-                }
-            }
-            self.spool
-                .write_all(&(cell.len() as u32).to_le_bytes())
-                .map_err(io_err)?;
-            self.spool.write_all(cell).map_err(io_err)?;
+        let mut encoded = EncodedRows::new(self.fields.len());
+        encoded.push(&self.fields, cells);
+        self.push_encoded(&encoded)
+    }
+
+    /// Push rows encoded elsewhere (for example on several threads) with [`EncodedRows`].
+    pub fn push_encoded(&mut self, rows: &EncodedRows) -> Result<()> {
+        self.spool.write_all(&rows.bytes).map_err(io_err)?;
+        for (l, &n) in self.longest.iter_mut().zip(&rows.longest) {
+            *l = (*l).max(n);
         }
-        self.rows += 1;
+        self.rows += rows.rows;
         Ok(())
     }
 
@@ -122,7 +119,8 @@ impl RowSpool {
         file.seek(SeekFrom::Start(0)).map_err(io_err)?;
         Ok(SpoolReader {
             r: BufReader::with_capacity(1 << 20, file),
-            cells: vec![Vec::new(); self.fields.len()],
+            row: Vec::new(),
+            cells: vec![0..0; self.fields.len()],
         })
     }
 
@@ -143,7 +141,7 @@ impl RowSpool {
         for _ in 0..self.rows {
             reader.next_row()?;
             record.clear();
-            for (f, cell) in stored.iter().zip(&reader.cells) {
+            for (f, cell) in stored.iter().zip(reader.cells()) {
                 if let Kind::Bytes(width) = f.ty.kind {
                     for s in strings(cell) {
                         record.extend_from_slice(s);
@@ -167,7 +165,7 @@ impl RowSpool {
         let mut reader = self.reader()?;
         for _ in 0..self.rows {
             reader.next_row()?;
-            for (i, cell) in reader.cells.iter().enumerate() {
+            for (i, cell) in reader.cells().enumerate() {
                 if stored[i].ty.kind == Kind::HeapStr {
                     for s in strings(cell) {
                         string_cells[i].push(s.to_vec());
@@ -220,6 +218,48 @@ impl RowSpool {
     }
 }
 
+/// Rows encoded for a [`RowSpool`], with the longest string seen per field.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedRows {
+    bytes: Vec<u8>,
+    longest: Vec<usize>,
+    rows: u64,
+}
+
+impl EncodedRows {
+    /// An empty batch for `fields` fields.
+    pub fn new(fields: usize) -> Self {
+        EncodedRows {
+            bytes: Vec::new(),
+            longest: vec![0; fields],
+            rows: 0,
+        }
+    }
+
+    /// Encode one row (cells as for [`RowSpool::push_row`]).
+    pub fn push(&mut self, fields: &[Field], cells: &[Vec<u8>]) {
+        let row_len: usize = cells.iter().map(|c| 4 + c.len()).sum();
+        self.bytes
+            .extend_from_slice(&(row_len as u32).to_le_bytes());
+        for (i, cell) in cells.iter().enumerate() {
+            if fields[i].ty.kind.is_string() {
+                for s in strings(cell) {
+                    self.longest[i] = self.longest[i].max(s.len());
+                }
+            }
+            self.bytes
+                .extend_from_slice(&(cell.len() as u32).to_le_bytes());
+            self.bytes.extend_from_slice(cell);
+        }
+        self.rows += 1;
+    }
+
+    /// Rows encoded.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
 /// The string elements of a spooled cell.
 fn strings(cell: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = cell;
@@ -241,20 +281,36 @@ pub fn push_string_element(cell: &mut Vec<u8>, s: &[u8]) {
     cell.extend_from_slice(s);
 }
 
+/// Reads spooled rows back: each row is (u32 length, cells), each cell (u32 length, bytes).
 struct SpoolReader {
     r: BufReader<File>,
-    cells: Vec<Vec<u8>>,
+    row: Vec<u8>,
+    /// Byte range of each cell in `row`.
+    cells: Vec<std::ops::Range<usize>>,
 }
 
 impl SpoolReader {
     fn next_row(&mut self) -> Result<()> {
+        let mut len = [0u8; 4];
+        self.r.read_exact(&mut len).map_err(io_err)?;
+        self.row.resize(u32::from_le_bytes(len) as usize, 0);
+        self.r.read_exact(&mut self.row).map_err(io_err)?;
+        let mut at = 0;
         for cell in &mut self.cells {
-            let mut len = [0u8; 4];
-            self.r.read_exact(&mut len).map_err(io_err)?;
-            cell.resize(u32::from_le_bytes(len) as usize, 0);
-            self.r.read_exact(cell).map_err(io_err)?;
+            let n = self
+                .row
+                .get(at..at + 4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                .ok_or_else(|| Error::in_whole_file("corrupt spool file (internal error)"))?;
+            *cell = (at + 4).min(self.row.len())..(at + 4 + n).min(self.row.len());
+            at += 4 + n;
         }
         Ok(())
+    }
+
+    /// The cells of the current row.
+    fn cells(&self) -> impl Iterator<Item = &[u8]> {
+        self.cells.iter().map(|r| &self.row[r.clone()])
     }
 }
 

@@ -5,13 +5,19 @@ mod rows;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
-use cs_format::writer::{OutputFormat, RowSpool};
+use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
-use rows::{InputKind, RowReader, Target};
+use rayon::prelude::*;
+use rows::{Batch, InputKind, RowReader, Target};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Rows read per batch.
+const BATCH_ROWS: usize = 8192;
+/// Rows converted per parallel piece.
+const PIECE_ROWS: usize = 1024;
 
 /// Input syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -227,9 +233,9 @@ pub fn run(args: Args) -> Outcome {
         None | Some("-") => None,
         Some(p) => Some(PathBuf::from(p)),
     };
-    let open = || -> Result<Box<dyn Read>, Failure> {
+    let open = || -> Result<Box<dyn Read + Send>, Failure> {
         match &input_path {
-            None => Ok(Box::new(std::io::stdin().lock())),
+            None => Ok(Box::new(std::io::stdin())),
             Some(p) => {
                 if p.is_dir() {
                     return Err(Error::in_whole_file("is a directory")
@@ -259,27 +265,77 @@ pub fn run(args: Args) -> Outcome {
     let mut spool = RowSpool::new(fields, &spool_dir)
         .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
     let uid_col = target.fields().iter().position(|f| f.name == "uid");
-    let mut cells = Vec::new();
-    while let Some(line) = reader.next_row(&target, &mut cells)? {
-        if let (Some(u), Some((tname, uids))) = (uid_col, &template_uids) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&cells[u][..8]);
-            let uid = u64::from_le_bytes(b);
-            if !uids.contains(&uid) {
-                return Err(Error::new(
-                    Place::LineField { line, field: "uid".into() },
-                    format!(
-                        "uid {uid} is not in {tname}; a JSON tool that reads numbers as doubles \
-                         (jq 1.6) rounds uids above 2^53 — print them with cs-cat --int64-as-string — \
-                         or give --new-uids if these rows are new"
-                    ),
-                )
-                .in_file(&input_name)
-                .into());
-            }
+    let uid_check = |line: u64, cells: &[Vec<u8>]| -> Result<(), Error> {
+        let (Some(u), Some((tname, uids))) = (uid_col, &template_uids) else {
+            return Ok(());
+        };
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&cells[u][..8]);
+        let uid = u64::from_le_bytes(b);
+        if uids.contains(&uid) {
+            return Ok(());
         }
-        spool.push_row(&cells)?;
-    }
+        Err(Error::new(
+            Place::LineField {
+                line,
+                field: "uid".into(),
+            },
+            format!(
+                "uid {uid} is not in {tname}; a JSON tool that reads numbers as doubles \
+                 (jq 1.6) rounds uids above 2^53 — print them with cs-cat --int64-as-string — \
+                 or give --new-uids if these rows are new"
+            ),
+        ))
+    };
+    let n_fields = target.fields().len();
+    // One thread reads and splits the input into batches while the others convert the
+    // previous batch; batches are spooled in input order, so the first error in the input wins.
+    std::thread::scope(|scope| -> Outcome {
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
+        let target_ref = &target;
+        let read = scope.spawn(move || -> Outcome {
+            loop {
+                let mut batch = empty_rx.try_recv().unwrap_or_default();
+                if reader.read_batch(target_ref, BATCH_ROWS, &mut batch)? == 0 {
+                    return Ok(());
+                }
+                if full_tx.send(batch).is_err() {
+                    return Ok(()); // the converter stopped on an error
+                }
+            }
+        });
+        let converted = (|| -> Outcome {
+            for batch in full_rx {
+                let pieces: Vec<Result<EncodedRows, Error>> = (0..batch.len())
+                    .step_by(PIECE_ROWS)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|start| {
+                        let mut cells = Vec::new();
+                        let mut enc = EncodedRows::new(n_fields);
+                        for i in start..(start + PIECE_ROWS).min(batch.len()) {
+                            let line = target.convert(&batch, i, &mut cells)?;
+                            uid_check(line, &cells)?;
+                            enc.push(target.fields(), &cells);
+                        }
+                        Ok(enc)
+                    })
+                    .collect();
+                for piece in pieces {
+                    let piece = piece.map_err(|e| e.in_file(&input_name))?;
+                    spool.push_encoded(&piece)?;
+                }
+                let _ = empty_tx.send(batch);
+            }
+            Ok(())
+        })();
+        let read_result = read
+            .join()
+            .unwrap_or_else(|_| Err(Failure::Usage("the input reader thread failed".into())));
+        converted?;
+        read_result
+    })?;
     let format = match (args.format, args.compress) {
         (Format::Numpy, _) => OutputFormat::Numpy,
         (Format::Csdat, c) => OutputFormat::Csdat {

@@ -88,12 +88,13 @@ impl Target {
         &self.fields[i]
     }
 
-    /// Convert filled slots into cells (numbers little-endian; strings as (length, UTF-8)).
-    fn cells(
+    /// Convert a row into cells (numbers little-endian; strings as (length, UTF-8)), taking
+    /// each slot's text from `text_of` (None: missing).
+    fn cells<'t>(
         &self,
-        slots: &[Option<String>],
         line: u64,
         cells: &mut Vec<Vec<u8>>,
+        text_of: impl Fn(usize) -> Option<Result<&'t str, String>>,
     ) -> Result<(), Error> {
         cells.resize(self.fields.len(), Vec::new());
         for (i, f) in self.fields.iter().enumerate() {
@@ -104,9 +105,9 @@ impl Target {
                 field: f.name.clone(),
             };
             for e in 0..f.ty.count() {
-                let text = slots[self.starts[i] + e]
-                    .as_deref()
-                    .ok_or_else(|| Error::new(place(), missing(f, e)))?;
+                let text = text_of(self.starts[i] + e)
+                    .ok_or_else(|| Error::new(place(), missing(f, e)))?
+                    .map_err(|what| Error::new(place(), what))?;
                 if f.ty.kind.is_string() {
                     push_string_element(cell, text.as_bytes());
                 } else {
@@ -145,15 +146,12 @@ fn with_int64_hint(f: &Field, text: &str, what: String) -> String {
 
 enum Inner {
     Csv {
-        rdr: csv::Reader<BufReader<Box<dyn Read>>>,
+        rdr: csv::Reader<BufReader<Box<dyn Read + Send>>>,
         headers: Vec<String>,
-        record: csv::StringRecord,
-        columns: Option<Vec<usize>>,
     },
     Jsonl {
-        rdr: BufReader<Box<dyn Read>>,
+        rdr: BufReader<Box<dyn Read + Send>>,
         line: u64,
-        buf: String,
     },
 }
 
@@ -161,7 +159,24 @@ enum Inner {
 pub struct RowReader {
     name: String,
     inner: Inner,
-    slots: Vec<Option<String>>,
+}
+
+/// Rows read but not yet converted (reused from batch to batch).
+#[derive(Default)]
+pub struct Batch {
+    /// CSV records and, per slot of the target, the column that holds it.
+    records: Vec<csv::StringRecord>,
+    columns: Option<Vec<usize>>,
+    /// JSON-lines: (line number, text).
+    lines: Vec<(u64, String)>,
+    len: usize,
+}
+
+impl Batch {
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
 }
 
 fn io_failure(e: &std::io::Error, name: &str) -> Failure {
@@ -185,7 +200,7 @@ fn csv_failure(e: csv::Error, name: &str) -> Failure {
 impl RowReader {
     /// Open an input; `kind` None detects it (first non-blank byte `{` means JSON-lines).
     pub fn new(
-        read: Box<dyn Read>,
+        read: Box<dyn Read + Send>,
         kind: Option<InputKind>,
         delimiter: u8,
         name: &str,
@@ -204,15 +219,12 @@ impl RowReader {
             }
         };
         let inner = match kind {
-            InputKind::Jsonl => Inner::Jsonl {
-                rdr,
-                line: 0,
-                buf: String::new(),
-            },
+            InputKind::Jsonl => Inner::Jsonl { rdr, line: 0 },
             InputKind::Csv => {
                 let mut csv = csv::ReaderBuilder::new()
                     .delimiter(delimiter)
                     .has_headers(true)
+                    .buffer_capacity(1 << 20)
                     .from_reader(rdr);
                 let headers: Vec<String> = csv
                     .headers()
@@ -225,140 +237,135 @@ impl RowReader {
                         .in_file(name)
                         .into());
                 }
-                Inner::Csv {
-                    rdr: csv,
-                    headers,
-                    record: csv::StringRecord::new(),
-                    columns: None,
-                }
+                Inner::Csv { rdr: csv, headers }
             }
         };
         Ok(RowReader {
             name: name.to_string(),
             inner,
-            slots: Vec::new(),
         })
     }
 
-    /// Read the next row into `cells` for `target`; returns its line number, or None at the end.
-    pub fn next_row(
+    /// Read up to `n` rows into `batch`; returns how many (0 at the end).
+    pub fn read_batch(
         &mut self,
         target: &Target,
-        cells: &mut Vec<Vec<u8>>,
-    ) -> Result<Option<u64>, Failure> {
+        n: usize,
+        batch: &mut Batch,
+    ) -> Result<usize, Failure> {
         let name = self.name.clone();
-        self.slots.clear();
-        self.slots.resize(target.total, None);
-        let line = match &mut self.inner {
-            Inner::Csv {
-                rdr,
-                headers,
-                record,
-                columns,
-            } => {
-                if columns.is_none() {
-                    let mut cols = Vec::with_capacity(headers.len());
-                    let mut seen = vec![false; target.total];
-                    for h in headers.iter() {
-                        let slot = target
-                            .slot_of_column(h)
-                            .map_err(|what| Error::new(Place::Line(1), what).in_file(&name))?;
-                        if std::mem::replace(&mut seen[slot], true) {
-                            return Err(Error::new(
-                                Place::Line(1),
-                                format!("column '{h}' appears twice"),
-                            )
-                            .in_file(&name)
-                            .into());
-                        }
-                        cols.push(slot);
-                    }
-                    if let Some(slot) = seen.iter().position(|s| !s) {
-                        let f = target.field_of_slot(slot);
-                        return Err(Error::new(
-                            Place::Line(1),
-                            format!("field '{}' is missing from the input", f.name),
-                        )
-                        .in_file(&name)
-                        .into());
-                    }
-                    *columns = Some(cols);
+        batch.len = 0;
+        match &mut self.inner {
+            Inner::Csv { rdr, headers } => {
+                if batch.columns.is_none() {
+                    batch.columns = Some(csv_columns(target, headers).map_err(|what| {
+                        Failure::from(Error::new(Place::Line(1), what).in_file(&name))
+                    })?);
                 }
-                if !rdr.read_record(record).map_err(|e| csv_failure(e, &name))? {
-                    return Ok(None);
-                }
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
-                if let Some(cols) = columns {
-                    for (text, &slot) in record.iter().zip(cols.iter()) {
-                        self.slots[slot] = Some(text.to_string());
+                while batch.len < n {
+                    if batch.records.len() == batch.len {
+                        batch.records.push(csv::StringRecord::new());
                     }
+                    if !rdr
+                        .read_record(&mut batch.records[batch.len])
+                        .map_err(|e| csv_failure(e, &name))?
+                    {
+                        break;
+                    }
+                    batch.len += 1;
                 }
-                line
             }
-            Inner::Jsonl { rdr, line, buf } => {
-                loop {
-                    buf.clear();
-                    let n = rdr.read_line(buf).map_err(|e| {
+            Inner::Jsonl { rdr, line } => {
+                while batch.len < n {
+                    if batch.lines.len() == batch.len {
+                        batch.lines.push((0, String::new()));
+                    }
+                    let slot = &mut batch.lines[batch.len];
+                    slot.1.clear();
+                    let got = rdr.read_line(&mut slot.1).map_err(|e| {
                         if e.kind() == std::io::ErrorKind::InvalidData {
-                            Error::new(Place::Line(*line + 1), "invalid UTF-8")
-                                .in_file(&name)
-                                .into()
+                            Failure::from(
+                                Error::new(Place::Line(*line + 1), "invalid UTF-8").in_file(&name),
+                            )
                         } else {
                             io_failure(&e, &name)
                         }
                     })?;
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    *line += 1;
-                    if !buf.trim().is_empty() {
+                    if got == 0 {
                         break;
                     }
-                }
-                let at = *line;
-                let pairs = parse_object(buf)
-                    .map_err(|what| Error::new(Place::Line(at), what).in_file(&name))?;
-                for (key, raw) in pairs {
-                    let Some(&i) = target.index.get(key.as_str()) else {
-                        return Err(Error::new(
-                            Place::Line(at),
-                            format!("key '{key}' is not one of the fields being written"),
-                        )
-                        .in_file(&name)
-                        .into());
-                    };
-                    let f = &target.fields[i];
-                    let mut elems = Vec::with_capacity(f.ty.count());
-                    flatten(raw, &f.ty.shape, &mut elems).map_err(|what| {
-                        Error::new(
-                            Place::LineField {
-                                line: at,
-                                field: f.name.clone(),
-                            },
-                            what,
-                        )
-                        .in_file(&name)
-                    })?;
-                    let start = target.starts[i];
-                    if self.slots[start].is_some() {
-                        return Err(Error::new(
-                            Place::Line(at),
-                            format!("key '{key}' appears twice"),
-                        )
-                        .in_file(&name)
-                        .into());
-                    }
-                    for (k, e) in elems.into_iter().enumerate() {
-                        self.slots[start + k] = Some(e);
+                    *line += 1;
+                    slot.0 = *line;
+                    if !slot.1.trim().is_empty() {
+                        batch.len += 1;
                     }
                 }
-                at
             }
-        };
-        target
-            .cells(&self.slots, line, cells)
-            .map_err(|e| e.in_file(&name))?;
-        Ok(Some(line))
+        }
+        Ok(batch.len)
+    }
+}
+
+/// For each slot of `target`, the CSV column that holds it.
+fn csv_columns(target: &Target, headers: &[String]) -> Result<Vec<usize>, String> {
+    let mut columns = vec![usize::MAX; target.total];
+    for (c, h) in headers.iter().enumerate() {
+        let slot = target.slot_of_column(h)?;
+        if columns[slot] != usize::MAX {
+            return Err(format!("column '{h}' appears twice"));
+        }
+        columns[slot] = c;
+    }
+    if let Some(slot) = columns.iter().position(|&c| c == usize::MAX) {
+        let f = target.field_of_slot(slot);
+        return Err(format!("field '{}' is missing from the input", f.name));
+    }
+    Ok(columns)
+}
+
+impl Target {
+    /// Convert row `i` of a batch into cells; returns its line number.
+    pub fn convert(&self, batch: &Batch, i: usize, cells: &mut Vec<Vec<u8>>) -> Result<u64, Error> {
+        if let Some(columns) = &batch.columns {
+            let rec = &batch.records[i];
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            self.cells(line, cells, |slot| rec.get(columns[slot]).map(Ok))?;
+            return Ok(line);
+        }
+        let (line, text) = &batch.lines[i];
+        let pairs = parse_object(text).map_err(|what| Error::new(Place::Line(*line), what))?;
+        let mut slots: Vec<Option<String>> = vec![None; self.total];
+        for (key, raw) in pairs {
+            let Some(&f) = self.index.get(key.as_str()) else {
+                return Err(Error::new(
+                    Place::Line(*line),
+                    format!("key '{key}' is not one of the fields being written"),
+                ));
+            };
+            let field = &self.fields[f];
+            let mut elems = Vec::with_capacity(field.ty.count());
+            flatten(raw, &field.ty.shape, &mut elems).map_err(|what| {
+                Error::new(
+                    Place::LineField {
+                        line: *line,
+                        field: field.name.clone(),
+                    },
+                    what,
+                )
+            })?;
+            let start = self.starts[f];
+            if slots[start].is_some() {
+                return Err(Error::new(
+                    Place::Line(*line),
+                    format!("key '{key}' appears twice"),
+                ));
+            }
+            for (k, e) in elems.into_iter().enumerate() {
+                slots[start + k] = Some(e);
+            }
+        }
+        self.cells(*line, cells, |slot| slots[slot].as_deref().map(Ok))?;
+        Ok(*line)
     }
 }
 
@@ -477,12 +484,9 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
     let mut seen: HashMap<String, (Vec<usize>, Class)> = HashMap::new();
     let name = reader.name.clone();
     match &mut reader.inner {
-        Inner::Csv {
-            rdr,
-            headers,
-            record,
-            ..
-        } => {
+        Inner::Csv { rdr, headers } => {
+            let mut record = csv::StringRecord::new();
+            let record = &mut record;
             let mut col_field = Vec::new();
             for h in headers.iter() {
                 let (base, idx) = split_column_name(h);
@@ -508,7 +512,9 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
                 }
             }
         }
-        Inner::Jsonl { rdr, line, buf } => loop {
+        Inner::Jsonl { rdr, line } => loop {
+            let mut text = String::new();
+            let buf = &mut text;
             buf.clear();
             if rdr.read_line(buf).map_err(|e| io_failure(&e, &name))? == 0 {
                 break;
