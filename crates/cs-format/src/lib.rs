@@ -19,6 +19,7 @@ pub mod numpy;
 pub mod parse;
 pub mod pyliteral;
 pub mod select;
+pub mod uids;
 pub mod writer;
 
 pub use dataset::{Chunk, Chunks, Container, Dataset};

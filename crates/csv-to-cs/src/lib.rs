@@ -5,11 +5,11 @@ mod rows;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
+use cs_format::uids::UidSet;
 use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
-use std::collections::HashSet;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -203,7 +203,7 @@ pub fn run(args: Args) -> Outcome {
     let input_name = args.input.clone().unwrap_or_else(|| "-".into());
 
     // Where the dtypes come from.
-    let mut template_uids: Option<(String, HashSet<u64>)> = None;
+    let mut template_uids: Option<(String, UidSet)> = None;
     let declared: Option<Vec<Field>> = if let Some(like) = &args.like {
         let name = like.display().to_string();
         let (fields, uids) = template(like, &name, !args.new_uids)?;
@@ -394,7 +394,7 @@ fn write_atomically(
 }
 
 /// The template's fields (numbers little-endian, strings as text) and, when asked, its uids.
-type Template = (Vec<Field>, Option<HashSet<u64>>);
+type Template = (Vec<Field>, Option<UidSet>);
 
 fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failure> {
     let ds = Dataset::open(path, name)?;
@@ -418,7 +418,10 @@ fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failur
     let uid = ds.schema().index_of("uid");
     let uids = match (uid, want_uids) {
         (Some(u), true) => {
-            let mut set = HashSet::with_capacity(ds.rows() as usize);
+            let mut set = UidSet::with_capacity_and_hasher(
+                ds.rows().min(1 << 26) as usize,
+                Default::default(),
+            );
             let order = ds.schema().fields[u].ty.order;
             for chunk in ds.chunks(&[u], cs_cli::CHUNK_BYTES)? {
                 let chunk = chunk?;
