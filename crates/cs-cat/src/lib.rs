@@ -74,10 +74,7 @@ pub struct Args {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    match cs_cli::parse_args::<Args>() {
-        Ok(args) => cs_cli::finish("cs-cat", run(args)),
-        Err(code) => code,
-    }
+    cs_cli::main_with("cs-cat", run)
 }
 
 /// The clap command (for man pages and completions).

@@ -166,6 +166,33 @@ pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
     Ok(())
 }
 
+/// The body of every tool's `main`: parse the arguments (clap prints help, version and usage
+/// errors itself, exit 2), run, and turn the outcome into messages and an exit code.
+pub fn main_with<A: clap::Parser>(tool: &str, run: impl FnOnce(A) -> Outcome) -> ExitCode {
+    match parse_args::<A>() {
+        Ok(args) => finish(tool, run(args)),
+        Err(code) => code,
+    }
+}
+
+/// The delimiter of `-t/--tsv` and `-d/--delimiter CHAR`: one ASCII character other than a
+/// quote or a line break; `\t` means tab; `,` by default.
+pub fn delimiter(tsv: bool, given: Option<&str>) -> Result<u8, Failure> {
+    if tsv {
+        return Ok(b'\t');
+    }
+    match given {
+        None => Ok(b','),
+        Some("\\t") | Some("\t") => Ok(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => {
+            Ok(d.as_bytes()[0])
+        }
+        Some(d) => Err(Failure::Usage(format!(
+            "--delimiter must be one ASCII character other than a quote or line break, not '{d}'"
+        ))),
+    }
+}
+
 /// Parse the command line of a tool, printing clap's help, version or usage errors itself
 /// (usage errors exit 2).
 pub fn parse_args<A: clap::Parser>() -> Result<A, ExitCode> {
@@ -254,5 +281,24 @@ impl ChunkConverter {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_accepts_one_ascii_character_or_tab() {
+        assert_eq!(delimiter(false, None).ok(), Some(b','));
+        assert_eq!(delimiter(true, None).ok(), Some(b'\t'));
+        assert_eq!(delimiter(false, Some("\\t")).ok(), Some(b'\t'));
+        assert_eq!(delimiter(false, Some(";")).ok(), Some(b';'));
+        for bad in ["\"", "ab", "é", "\n"] {
+            assert!(
+                matches!(delimiter(false, Some(bad)), Err(Failure::Usage(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -117,26 +117,8 @@ impl Input {
             self.read_exact(&mut v, what)?;
             return Ok(v);
         }
-        let start = self.pos;
         let mut v = Vec::new();
-        let mut block = vec![0u8; 1 << 16];
-        while (v.len() as u64) < n {
-            let want = (n - v.len() as u64).min(block.len() as u64) as usize;
-            let got = self
-                .read_some(&mut block[..want])
-                .map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
-            if got == 0 {
-                return Err(Error::at_byte(
-                    start,
-                    format!(
-                        "truncated inside {what}: needs {n} bytes, the input ends at byte {}",
-                        self.pos
-                    ),
-                ));
-            }
-            v.extend_from_slice(&block[..got]);
-            self.pos += got as u64;
-        }
+        self.stream_blocks(n, what, |b| v.extend_from_slice(b))?;
         Ok(v)
     }
 
@@ -187,6 +169,11 @@ impl Input {
             self.pos = to;
             return Ok(());
         }
+        self.stream_blocks(n, what, |_| {})
+    }
+
+    /// Read `n` bytes of a stream in blocks, handing each to `sink`.
+    fn stream_blocks(&mut self, n: u64, what: &str, mut sink: impl FnMut(&[u8])) -> Result<()> {
         let start = self.pos;
         let mut left = n;
         let mut block = vec![0u8; 1 << 16];
@@ -202,6 +189,7 @@ impl Input {
                     ),
                 ));
             }
+            sink(&block[..got]);
             left -= got as u64;
         }
         Ok(())

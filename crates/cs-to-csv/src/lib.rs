@@ -1,7 +1,7 @@
 //! `cs-to-csv`: a cryoSPARC `.cs` file as RFC 4180 CSV (or TSV).
 
 use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Failure, Generate, Outcome};
+use cs_cli::{ChunkConverter, Generate, Outcome};
 use cs_format::csv::CsvRowWriter;
 use cs_format::select::select_fields;
 use cs_format::{Error, Field};
@@ -66,10 +66,7 @@ pub struct Args {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    match cs_cli::parse_args::<Args>() {
-        Ok(args) => cs_cli::finish("cs-to-csv", run(args)),
-        Err(code) => code,
-    }
+    cs_cli::main_with("cs-to-csv", run)
 }
 
 /// The clap command (for man pages and completions).
@@ -77,28 +74,12 @@ pub fn command() -> clap::Command {
     Args::command()
 }
 
-fn delimiter(args: &Args) -> Result<u8, Failure> {
-    if args.tsv {
-        return Ok(b'\t');
-    }
-    match args.delimiter.as_deref() {
-        None => Ok(b','),
-        Some("\\t") | Some("\t") => Ok(b'\t'),
-        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => {
-            Ok(d.as_bytes()[0])
-        }
-        Some(d) => Err(Failure::Usage(format!(
-            "--delimiter must be one ASCII character other than a quote or line break, not '{d}'"
-        ))),
-    }
-}
-
 /// Run `cs-to-csv` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
-    let delim = delimiter(&args)?;
+    let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_dataset()?;
     let select = select_fields(ds.schema(), &args.fields)

@@ -129,31 +129,12 @@ pub struct Args {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    match cs_cli::parse_args::<Args>() {
-        Ok(args) => cs_cli::finish("csv-to-cs", run(args)),
-        Err(code) => code,
-    }
+    cs_cli::main_with("csv-to-cs", run)
 }
 
 /// The clap command (for man pages and completions).
 pub fn command() -> clap::Command {
     Args::command()
-}
-
-fn delimiter(args: &Args) -> Result<u8, Failure> {
-    if args.tsv {
-        return Ok(b'\t');
-    }
-    match args.delimiter.as_deref() {
-        None => Ok(b','),
-        Some("\\t") | Some("\t") => Ok(b'\t'),
-        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => {
-            Ok(d.as_bytes()[0])
-        }
-        Some(d) => Err(Failure::Usage(format!(
-            "--delimiter must be one ASCII character other than a quote or line break, not '{d}'"
-        ))),
-    }
 }
 
 /// Where the output goes.
@@ -194,7 +175,7 @@ pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
-    let delim = delimiter(&args)?;
+    let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let out = output(&args)?;
     let spool_dir = match &out {
         Output::File { dir, .. } => dir.clone(),
