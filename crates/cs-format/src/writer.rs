@@ -30,6 +30,8 @@ const LONG_KEY: usize = 52;
 /// Each row is pushed as one byte run per field: numeric elements little-endian, string
 /// elements as UTF-8 text (see [`RowSpool::push_row`]).
 pub struct RowSpool {
+    /// Where temporary files go (the output's folder).
+    dir: std::path::PathBuf,
     fields: Vec<Field>,
     spool: BufWriter<File>,
     rows: u64,
@@ -55,6 +57,7 @@ impl RowSpool {
         let file = tempfile::tempfile_in(dir).map_err(io_err)?;
         let longest = vec![0; fields.len()];
         Ok(RowSpool {
+            dir: dir.to_path_buf(),
             fields,
             spool: BufWriter::with_capacity(1 << 20, file),
             rows: 0,
@@ -158,30 +161,6 @@ impl RowSpool {
 
     fn write_csdat(&mut self, out: &mut impl Write, lz4: bool) -> Result<()> {
         let stored = self.stored_fields(OutputFormat::Csdat { lz4 });
-        // Columns are built in memory (CSDAT is column-major and each LZ4 column is one block).
-        let mut columns: Vec<Vec<u8>> = vec![Vec::new(); stored.len()];
-        let mut heap = Heap::new(&stored);
-        let mut string_cells: Vec<Vec<Vec<u8>>> = vec![Vec::new(); stored.len()];
-        let mut reader = self.reader()?;
-        for _ in 0..self.rows {
-            reader.next_row()?;
-            for (i, cell) in reader.cells().enumerate() {
-                if stored[i].ty.kind == Kind::HeapStr {
-                    for s in strings(cell) {
-                        string_cells[i].push(s.to_vec());
-                    }
-                } else {
-                    columns[i].extend_from_slice(cell);
-                }
-            }
-        }
-        // The heap is interned column by column, row by row (cryosparc-tools' order).
-        for (i, cells) in string_cells.iter().enumerate() {
-            for s in cells {
-                let offset = heap.intern(s, &stored[i].name)?;
-                columns[i].extend_from_slice(&offset.to_le_bytes());
-            }
-        }
         let compressed: Vec<&str> = if lz4 {
             stored
                 .iter()
@@ -196,27 +175,83 @@ impl RowSpool {
         out.write_all(&(header.len() as u32).to_le_bytes())
             .map_err(io_err)?;
         out.write_all(header.as_bytes()).map_err(io_err)?;
+        let mut heap = Heap::new(&stored);
         if self.rows > 0 {
-            for (f, col) in stored.iter().zip(&columns) {
-                let payload = if lz4 && f.name != "uid" {
-                    lz4_flex::block::compress(col)
-                } else {
-                    col.clone()
-                };
-                let n = u32::try_from(payload.len()).map_err(|_| {
-                    Error::new(
-                        Place::Field(f.name.clone()),
-                        "column is 4 GiB or more, too large for CSDAT",
-                    )
-                })?;
-                out.write_all(&n.to_le_bytes()).map_err(io_err)?;
-                out.write_all(&payload).map_err(io_err)?;
+            // CSDAT is column-major: split the row spool into one temporary file per column
+            // (a group of columns per pass, to bound open files), then write the columns in
+            // order, one in memory at a time. Strings are interned column by column, row by
+            // row, which is cryosparc-tools' heap order.
+            let all: Vec<usize> = (0..stored.len()).collect();
+            // Buffers reused from column to column.
+            let (mut raw, mut offsets, mut packed) = (Vec::new(), Vec::new(), Vec::new());
+            for group in all.chunks(COLUMN_FILES_PER_PASS) {
+                let mut files = Vec::with_capacity(group.len());
+                for _ in group {
+                    let f = tempfile::tempfile_in(&self.dir).map_err(io_err)?;
+                    files.push(BufWriter::with_capacity(1 << 16, f));
+                }
+                let mut reader = self.reader()?;
+                for _ in 0..self.rows {
+                    reader.next_row()?;
+                    let cells: Vec<&[u8]> = reader.cells().collect();
+                    for (file, &i) in files.iter_mut().zip(group) {
+                        file.write_all(cells[i]).map_err(io_err)?;
+                    }
+                }
+                for (file, &i) in files.into_iter().zip(group) {
+                    let mut file = file.into_inner().map_err(|e| io_err(e.into_error()))?;
+                    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+                    let f = &stored[i];
+                    let column: &[u8] = if f.ty.kind == Kind::HeapStr {
+                        // Strings are streamed from their file: only the offsets are held.
+                        offsets.clear();
+                        let mut r = BufReader::with_capacity(1 << 16, file);
+                        let mut len = [0u8; 4];
+                        let mut text = Vec::new();
+                        loop {
+                            match r.read_exact(&mut len) {
+                                Ok(()) => {}
+                                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                                Err(e) => return Err(io_err(e)),
+                            }
+                            text.resize(u32::from_le_bytes(len) as usize, 0);
+                            r.read_exact(&mut text).map_err(io_err)?;
+                            offsets.extend_from_slice(&heap.intern(&text, &f.name)?.to_le_bytes());
+                        }
+                        &offsets
+                    } else {
+                        raw.clear();
+                        file.read_to_end(&mut raw).map_err(io_err)?;
+                        &raw
+                    };
+                    let payload: &[u8] = if lz4 && f.name != "uid" {
+                        packed.resize(lz4_flex::block::get_maximum_output_size(column.len()), 0);
+                        let n =
+                            lz4_flex::block::compress_into(column, &mut packed).map_err(|e| {
+                                Error::new(Place::Field(f.name.clone()), format!("LZ4: {e}"))
+                            })?;
+                        &packed[..n]
+                    } else {
+                        column
+                    };
+                    let n = u32::try_from(payload.len()).map_err(|_| {
+                        Error::new(
+                            Place::Field(f.name.clone()),
+                            "column is 4 GiB or more, too large for CSDAT",
+                        )
+                    })?;
+                    out.write_all(&n.to_le_bytes()).map_err(io_err)?;
+                    out.write_all(payload).map_err(io_err)?;
+                }
             }
         }
         out.write_all(&heap.bytes).map_err(io_err)?;
         Ok(())
     }
 }
+
+/// Columns split out of the row spool per pass when writing CSDAT.
+const COLUMN_FILES_PER_PASS: usize = 256;
 
 /// Rows encoded for a [`RowSpool`], with the longest string seen per field.
 #[derive(Debug, Clone, Default)]
