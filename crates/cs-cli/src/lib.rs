@@ -4,7 +4,7 @@
 //! man page or shell completions.
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cs_format::jsonl::RowSpeller;
@@ -29,6 +29,8 @@ pub enum Failure {
     Usage(String),
     /// Our stdout was closed by its reader: exit 0 quietly.
     BrokenPipe,
+    /// Exit 1 without a message (the output already says what was wrong, as `check` does).
+    Quiet,
 }
 
 impl From<FormatError> for Failure {
@@ -66,6 +68,7 @@ pub fn finish(tool: &str, outcome: Outcome) -> ExitCode {
             report(tool, &msg);
             ExitCode::from(EXIT_USAGE)
         }
+        Err(Failure::Quiet) => ExitCode::from(EXIT_FAILURE),
     }
 }
 
@@ -204,6 +207,47 @@ pub fn parse_args<A: clap::Parser>() -> Result<A, ExitCode> {
             Err(ExitCode::from(code))
         }
     }
+}
+
+/// Write through a temporary file in `path`'s folder, synced, then renamed to `path` (refusing to replace an
+/// existing file unless `force`). Nothing is left behind on failure.
+pub fn write_atomically(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> cs_format::Result<()>,
+) -> Outcome {
+    let name = path.display().to_string();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".csutils.")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        write(&mut w).map_err(|e| e.in_file(&name))?;
+        w.flush()
+            .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
+    let done = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    done.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            FormatError::in_whole_file("exists (use --force to replace it)").in_file(&name)
+        } else {
+            FormatError::io(&e.error, cs_format::Place::File).in_file(&name)
+        }
+    })?;
+    Ok(())
 }
 
 /// Bytes of stored records read and converted per chunk.

@@ -7,6 +7,7 @@
 
 pub mod cell;
 pub mod csdat;
+pub mod csg;
 pub mod csv;
 pub mod dataset;
 pub mod dtype;

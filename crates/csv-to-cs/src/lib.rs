@@ -329,48 +329,10 @@ pub fn run(args: Args) -> Outcome {
             spool.write(format, &mut w)?;
             w.flush()?;
         }
-        Output::File { path, dir } => {
-            write_atomically(&path, &dir, args.force, |w| spool.write(format, w))?
+        Output::File { path, .. } => {
+            cs_cli::write_atomically(&path, args.force, |w| spool.write(format, w))?
         }
     }
-    Ok(())
-}
-
-/// Write through a temporary file in `dir`, then rename it to `path` (refusing to replace an
-/// existing file unless `force`). Nothing is left behind on failure.
-fn write_atomically(
-    path: &Path,
-    dir: &Path,
-    force: bool,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> cs_format::Result<()>,
-) -> Outcome {
-    let name = path.display().to_string();
-    let tmp = tempfile::Builder::new()
-        .prefix(".csv-to-cs.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-        write(&mut w).map_err(|e| e.in_file(&name))?;
-        w.flush()
-            .map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
-    let done = if force {
-        tmp.persist(path)
-    } else {
-        tmp.persist_noclobber(path)
-    };
-    done.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::in_whole_file("exists (use --force to replace it)").in_file(&name)
-        } else {
-            Error::io(&e.error, Place::File).in_file(&name)
-        }
-    })?;
     Ok(())
 }
 

@@ -1,0 +1,621 @@
+//! `csg-edit`: create, show, check and edit cryoSPARC `.csg` result-group files.
+
+use clap::{CommandFactory, Parser, Subcommand};
+use cs_cli::{Failure, Generate, Outcome};
+use cs_format::csg::{Csg, CsgGroup, CsgResult};
+use cs_format::uids::UidSet;
+use cs_format::{Dataset, Error, Kind, Place};
+use serde_json::{json, Map};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Create, show, check and edit cryoSPARC .csg result-group files.
+#[derive(Debug, Parser)]
+#[command(
+    name = "csg-edit",
+    version,
+    about = "Create, show, check and edit cryoSPARC .csg result-group files",
+    long_about = "Create, show, check and edit cryoSPARC .csg result-group files, the YAML files that \
+cryoSPARC's \"Import Result Group\" reads: for each result slot of a group, the .cs metafile that \
+holds it and its number of items. A metafile starting with '>' is relative to the folder holding \
+the .csg. Files are written in cryoSPARC's layout (PyYAML's: sorted keys, block style).",
+    after_help = "The subset workflow:\n  \
+cs-cat --int64-as-string J8_particles.cs | jq -c 'select(.\"ctf/df1_A\" > 15000)' \\\n    \
+| csv-to-cs --like J8_particles.cs -o subset.cs\n  \
+csg-edit set J8_particles.csg --metafile subset.cs --num-items auto -o subset.csg\n  \
+csg-edit check subset.csg\n\n\
+Exit status: 0 on success (check: no problem found), 1 on bad input or when check finds a \
+problem, 2 on bad usage."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Print the man page or a shell completion script.
+    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the group as one JSON object, each metafile also resolved to a path.
+    Show {
+        /// The .csg file.
+        file: PathBuf,
+    },
+    /// Print every problem as one JSON-lines record (exit 1 if any; nothing when clean).
+    Check {
+        /// The .csg files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Build a group from .cs files: one slot per field prefix (uid excluded).
+    New {
+        /// The .csg file to write.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: PathBuf,
+        /// Group (output) name, e.g. particles.
+        #[arg(long)]
+        name: String,
+        /// Group datatype, e.g. particle.
+        #[arg(long = "type", value_name = "TYPE")]
+        ty: String,
+        /// Group title (default: the name).
+        #[arg(long)]
+        title: Option<String>,
+        /// Group description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The .cs files (a slot found in several files is taken from the last).
+        #[arg(required = true, value_name = "FILE.cs")]
+        files: Vec<PathBuf>,
+    },
+    /// Change metafiles, item counts or the group's name, title or description.
+    Set {
+        /// The .csg file.
+        file: PathBuf,
+        /// [SLOT=]PATH: point SLOT, and every slot that pointed at the same file, at PATH;
+        /// without SLOT every slot must share one file. Repeatable.
+        #[arg(long, value_name = "[SLOT=]PATH")]
+        metafile: Vec<String>,
+        /// N, or auto: count the rows of each slot's metafile.
+        #[arg(long, value_name = "N|auto")]
+        num_items: Option<String>,
+        /// New group name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New group title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New group description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Replace FILE (atomically).
+        #[arg(short = 'i', long, conflicts_with = "output")]
+        in_place: bool,
+        /// Write to OUT instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    cs_cli::main_with("csg-edit", run)
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// Run `csg-edit` with parsed arguments.
+pub fn run(args: Args) -> Outcome {
+    if let Some(what) = args.generate {
+        return cs_cli::generate(command(), what);
+    }
+    match args.command {
+        None => Err(Failure::Usage(
+            "a subcommand is needed: show, check, new or set (see --help)".into(),
+        )),
+        Some(Command::Show { file }) => show(&file),
+        Some(Command::Check { files }) => check(&files),
+        Some(Command::New {
+            output,
+            name,
+            ty,
+            title,
+            description,
+            force,
+            files,
+        }) => new(&output, name, ty, title, description, force, &files),
+        Some(Command::Set {
+            file,
+            metafile,
+            num_items,
+            name,
+            title,
+            description,
+            in_place,
+            output,
+            force,
+        }) => {
+            let edits = Edits {
+                metafile,
+                num_items,
+                name,
+                title,
+                description,
+            };
+            set(&file, edits, in_place, output.as_deref(), force)
+        }
+    }
+}
+
+fn name_of(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Read and parse a `.csg` file.
+fn load(path: &Path) -> Result<Csg, Error> {
+    let name = name_of(path);
+    if path.is_dir() {
+        return Err(Error::in_whole_file("is a directory").in_file(&name));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
+    Csg::parse(&text).map_err(|e| e.in_file(&name))
+}
+
+/// The folder holding a file (`.` for a bare name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn show(path: &Path) -> Outcome {
+    let csg = load(path)?;
+    let dir = folder_of(path);
+    let mut results = Map::new();
+    for (slot, r) in &csg.results {
+        let resolved = Csg::resolve(&dir, &r.metafile).map_err(|what| {
+            Error::new(Place::Key(format!("results.{slot}.metafile")), what).in_file(&name_of(path))
+        })?;
+        results.insert(
+            slot.clone(),
+            json!({"metafile": r.metafile, "num_items": r.num_items, "type": r.ty, "path": resolved.display().to_string()}),
+        );
+    }
+    let doc = json!({
+        "file": name_of(path),
+        "created": csg.created,
+        "group": {"description": csg.group.description, "name": csg.group.name, "title": csg.group.title, "type": csg.group.ty},
+        "results": results,
+        "version": csg.version,
+    });
+    let mut out = cs_cli::stdout();
+    writeln!(out, "{doc}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// What `check` needs to know about one metafile.
+struct MetaInfo {
+    rows: u64,
+    prefixes: Vec<String>,
+    duplicate_uids: u64,
+    first_duplicate: Option<u64>,
+}
+
+fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
+    if !path.exists() {
+        return Err((
+            "missing".into(),
+            format!("{} does not exist", path.display()),
+        ));
+    }
+    if path.is_dir() {
+        return Err((
+            "not_a_file".into(),
+            format!("{} is a directory", path.display()),
+        ));
+    }
+    let ds = Dataset::open(path, &name_of(path)).map_err(|e| {
+        let code = if e.what.starts_with("not a .cs file") || e.what.starts_with("empty file") {
+            "not_cs"
+        } else if matches!(e.place, Place::File) {
+            "unreadable"
+        } else {
+            "not_cs"
+        };
+        (code.to_string(), e.to_string())
+    })?;
+    let mut prefixes: Vec<String> = Vec::new();
+    for f in &ds.schema().fields {
+        if f.name != "uid" && !prefixes.iter().any(|p| p == f.prefix()) {
+            prefixes.push(f.prefix().to_string());
+        }
+    }
+    let rows = ds.rows();
+    let (mut duplicate_uids, mut first_duplicate) = (0, None);
+    if let Some(u) = ds.schema().index_of("uid") {
+        let order = ds.schema().fields[u].ty.order;
+        let mut seen =
+            UidSet::with_capacity_and_hasher(rows.min(1 << 26) as usize, Default::default());
+        let chunks = ds
+            .chunks(&[u], cs_cli::CHUNK_BYTES)
+            .map_err(|e| ("unreadable".to_string(), e.to_string()))?;
+        for chunk in chunks {
+            let chunk = chunk.map_err(|e| ("unreadable".to_string(), e.to_string()))?;
+            for row in 0..chunk.rows {
+                if let cs_format::cell::Scalar::UInt(v) =
+                    cs_format::cell::decode_number(Kind::U64, order, chunk.raw(row, 0))
+                {
+                    if !seen.insert(v) {
+                        duplicate_uids += 1;
+                        first_duplicate.get_or_insert(v);
+                    }
+                }
+            }
+        }
+    }
+    Ok(MetaInfo {
+        rows,
+        prefixes,
+        duplicate_uids,
+        first_duplicate,
+    })
+}
+
+fn check(files: &[PathBuf]) -> Outcome {
+    let mut out = cs_cli::stdout();
+    let mut problems = 0u64;
+    for path in files {
+        let file = name_of(path);
+        let mut report = |slot: Option<&str>, problem: &str, detail: String| -> Outcome {
+            problems += 1;
+            let rec = json!({"file": file, "slot": slot, "problem": problem, "detail": detail});
+            writeln!(out, "{rec}")?;
+            Ok(())
+        };
+        let csg = match load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                report(None, "unreadable_csg", e.to_string())?;
+                continue;
+            }
+        };
+        let dir = folder_of(path);
+        let mut cache: HashMap<PathBuf, Result<MetaInfo, (String, String)>> = HashMap::new();
+        for (slot, r) in &csg.results {
+            let expected_prefix = format!("{}.", csg.group.ty);
+            if !r.ty.starts_with(&expected_prefix) {
+                report(
+                    Some(slot),
+                    "type",
+                    format!(
+                        "result type '{}' does not belong to group type '{}'",
+                        r.ty, csg.group.ty
+                    ),
+                )?;
+            }
+            let meta = match Csg::resolve(&dir, &r.metafile) {
+                Ok(p) => p,
+                Err(what) => {
+                    report(Some(slot), "bad_path", what)?;
+                    continue;
+                }
+            };
+            let info = cache.entry(meta.clone()).or_insert_with(|| inspect(&meta));
+            match info {
+                Err((code, detail)) => report(Some(slot), code, detail.clone())?,
+                Ok(info) => {
+                    if info.rows != r.num_items {
+                        report(
+                            Some(slot),
+                            "num_items",
+                            format!(
+                                "num_items is {} but {} has {} rows",
+                                r.num_items,
+                                meta.display(),
+                                info.rows
+                            ),
+                        )?;
+                    }
+                    if !info.prefixes.iter().any(|p| p == slot) {
+                        report(
+                            Some(slot),
+                            "slot_fields",
+                            format!(
+                                "{} has no '{slot}/…' fields (slots there: {})",
+                                meta.display(),
+                                info.prefixes.join(", ")
+                            ),
+                        )?;
+                    }
+                    if info.duplicate_uids > 0 {
+                        report(
+                            Some(slot),
+                            "duplicate_uids",
+                            format!(
+                                "{} has {} duplicated uids (first: {})",
+                                meta.display(),
+                                info.duplicate_uids,
+                                info.first_duplicate.unwrap_or(0)
+                            ),
+                        )?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if problems > 0 {
+        // The records are the report; exit 1 without another message.
+        return Err(Failure::Quiet);
+    }
+    Ok(())
+}
+
+/// The slot dtype part of a result type: `alignments_class_N` results are `alignments3D`.
+fn slot_dtype(slot: &str) -> &str {
+    match slot.strip_prefix("alignments_class_") {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => "alignments3D",
+        _ => slot,
+    }
+}
+
+/// An absolute, symlink-free form of an existing path's folder joined with its name.
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    let dir = folder_of(path);
+    let dir = std::fs::canonicalize(&dir)
+        .map_err(|e| Error::io(&e, Place::File).in_file(&name_of(&dir)))?;
+    Ok(match path.file_name() {
+        Some(n) => dir.join(n),
+        None => dir,
+    })
+}
+
+/// How a `.csg` in `csg_dir` should name `target`: `>relative` when inside, else absolute.
+fn metafile_for(target: &Path, csg_dir: &Path) -> Result<String, Error> {
+    let t = absolute(target)?;
+    let d = std::fs::canonicalize(csg_dir)
+        .map_err(|e| Error::io(&e, Place::File).in_file(&name_of(csg_dir)))?;
+    Ok(match t.strip_prefix(&d) {
+        Ok(rel) => format!(">{}", rel.display()),
+        Err(_) => t.display().to_string(),
+    })
+}
+
+/// `created` as cryoSPARC writes it (UTC): `YYYY-MM-DD HH:MM:SS.ffffff`.
+fn now_timestamp() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// Write a document to `out` atomically, or to stdout when `out` is None.
+fn emit(csg: &Csg, out: Option<&Path>, force: bool) -> Outcome {
+    let text = csg.to_yaml();
+    match out {
+        None => {
+            let mut o = cs_cli::stdout();
+            o.write_all(text.as_bytes())?;
+            o.flush()?;
+            Ok(())
+        }
+        Some(path) => {
+            if path.exists() && !force {
+                return Err(Error::in_whole_file("exists (use --force to replace it)")
+                    .in_file(&name_of(path))
+                    .into());
+            }
+            cs_cli::write_atomically(path, force, |w| {
+                w.write_all(text.as_bytes())
+                    .map_err(|e| Error::io(&e, Place::File))
+            })
+        }
+    }
+}
+
+fn new(
+    output: &Path,
+    name: String,
+    ty: String,
+    title: Option<String>,
+    description: Option<String>,
+    force: bool,
+    files: &[PathBuf],
+) -> Outcome {
+    let out_dir = folder_of(output);
+    let mut results = BTreeMap::new();
+    for f in files {
+        let ds = Dataset::open(f, &name_of(f))?;
+        let metafile = metafile_for(f, &out_dir)?;
+        for field in &ds.schema().fields {
+            if field.name == "uid" {
+                continue;
+            }
+            let slot = field.prefix().to_string();
+            let rtype = format!("{ty}.{}", slot_dtype(&slot));
+            results.insert(
+                slot,
+                CsgResult {
+                    metafile: metafile.clone(),
+                    num_items: ds.rows(),
+                    ty: rtype,
+                },
+            );
+        }
+    }
+    let csg = Csg {
+        created: Some(now_timestamp()),
+        group: CsgGroup {
+            description,
+            title: Some(title.unwrap_or_else(|| name.clone())),
+            name,
+            ty,
+        },
+        results,
+        version: Some(format!("csutils-{}", env!("CARGO_PKG_VERSION"))),
+    };
+    emit(&csg, Some(output), force)
+}
+
+/// The changes `set` makes.
+struct Edits {
+    metafile: Vec<String>,
+    num_items: Option<String>,
+    name: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+}
+
+fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: bool) -> Outcome {
+    let fname = name_of(file);
+    let mut csg = load(file)?;
+    let src_dir = folder_of(file);
+    let dest = if in_place { Some(file) } else { output };
+    let dest_dir = dest.map(folder_of).unwrap_or_else(|| src_dir.clone());
+    let key_err = |key: String, what: String| -> Failure {
+        Error::new(Place::Key(key), what).in_file(&fname).into()
+    };
+
+    // Every existing metafile as a path, so that it can be re-expressed for the destination.
+    let mut paths: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (slot, r) in &csg.results {
+        let p = Csg::resolve(&src_dir, &r.metafile)
+            .map_err(|w| key_err(format!("results.{slot}.metafile"), w))?;
+        paths.insert(slot.clone(), p);
+    }
+    let mut changed: Vec<String> = Vec::new();
+    for spec in &edits.metafile {
+        let (slot, path) = match spec.split_once('=') {
+            Some((s, p)) if csg.results.contains_key(s) => (Some(s.to_string()), PathBuf::from(p)),
+            Some((s, _)) if !Path::new(spec).exists() => {
+                return Err(Failure::Usage(format!(
+                    "--metafile {spec}: no slot '{s}' in {fname} (slots: {})",
+                    csg.results.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            _ => (None, PathBuf::from(spec)),
+        };
+        let targets: Vec<String> = match slot {
+            Some(s) => {
+                let old = paths[&s].clone();
+                paths
+                    .iter()
+                    .filter(|(_, p)| **p == old)
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            }
+            None => {
+                let mut files: Vec<&PathBuf> = paths.values().collect();
+                files.dedup();
+                files.sort();
+                files.dedup();
+                if files.len() > 1 {
+                    return Err(Failure::Usage(format!(
+                        "--metafile {spec}: the slots of {fname} point at {} files; say which with SLOT=PATH",
+                        files.len()
+                    )));
+                }
+                paths.keys().cloned().collect()
+            }
+        };
+        for t in targets {
+            paths.insert(t.clone(), path.clone());
+            changed.push(t);
+        }
+    }
+    let auto = match edits.num_items.as_deref() {
+        None => None,
+        Some("auto") => Some(None),
+        Some(n) => Some(Some(n.parse::<u64>().map_err(|_| {
+            Failure::Usage(format!(
+                "--num-items takes a whole number or 'auto', not '{n}'"
+            ))
+        })?)),
+    };
+    for (slot, r) in csg.results.iter_mut() {
+        let p = &paths[slot];
+        let moved = changed.contains(slot) || dest_dir != src_dir;
+        if moved {
+            if !p.is_file() {
+                return Err(Error::new(
+                    Place::Key(format!("results.{slot}.metafile")),
+                    format!("{} is not a file", p.display()),
+                )
+                .in_file(&fname)
+                .into());
+            }
+            r.metafile = metafile_for(p, &dest_dir)?;
+        }
+        match auto {
+            Some(None) => {
+                let ds = Dataset::open(p, &name_of(p))?;
+                r.num_items = ds.rows();
+            }
+            Some(Some(n)) => r.num_items = n,
+            None => {}
+        }
+    }
+    if let Some(n) = edits.name {
+        csg.group.name = n;
+    }
+    if let Some(t) = edits.title {
+        csg.group.title = Some(t);
+    }
+    if let Some(d) = edits.description {
+        csg.group.description = Some(d);
+    }
+    emit(&csg, dest, force || in_place)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_has_cryosparc_shape() {
+        let t = now_timestamp();
+        assert!(cs_format::csg::is_timestamp(&t), "{t}");
+        assert_eq!(t.len(), 26);
+    }
+
+    #[test]
+    fn class_slots_are_alignments3d() {
+        assert_eq!(slot_dtype("alignments_class_12"), "alignments3D");
+        assert_eq!(slot_dtype("blob"), "blob");
+    }
+}
