@@ -11,6 +11,7 @@ EXAMPLE := examples/particles.cs
 
 .PHONY: all build deps test lint difftest man install example bench fuzz clean
 VENV_TEST := .venv-test
+SHARED ?= $(or $(CSUTILS_SHARED),../shared)
 
 all: build
 
@@ -29,14 +30,15 @@ test: deps lint
 	$(CARGO) test --workspace --locked
 	$(MAKE) difftest
 
-# Differential test against cryosparc-tools (PyPI), in a virtualenv made here.
-$(VENV_TEST)/.ready:
+# Differential tests against cryosparc-tools and PyYAML (PyPI), in a virtualenv made here.
+$(VENV_TEST)/.ready-tools-pyyaml:
 	python3 -m venv $(VENV_TEST)
-	$(VENV_TEST)/bin/pip install -q cryosparc-tools numpy
+	$(VENV_TEST)/bin/pip install -q cryosparc-tools numpy pyyaml
 	touch $@
 
-difftest: build $(VENV_TEST)/.ready
+difftest: build $(VENV_TEST)/.ready-tools-pyyaml
 	$(VENV_TEST)/bin/python tests/diff/cryosparc_diff.py --bin target/release --cases 200
+	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
 
 man: build
 	for b in $(BINS); do target/release/$$b --generate man > man/$$b.1; done

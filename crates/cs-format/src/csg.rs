@@ -183,6 +183,17 @@ fn fold(out: &mut String, text: &str, mut column: usize, indent: usize, quoted: 
     let mut i = 0;
     while i < n {
         let c = chars[i];
+        if c == '\n' && quoted {
+            // PyYAML writes a run of k line breaks as k + 1, then the indentation.
+            out.push('\n');
+            while i < n && chars[i] == '\n' {
+                out.push('\n');
+                i += 1;
+            }
+            out.push_str(&" ".repeat(indent));
+            column = indent;
+            continue;
+        }
         let single_space =
             c == ' ' && i + 1 < n && chars[i + 1] != ' ' && (i == 0 || chars[i - 1] != ' ');
         let inside = !quoted || (i > 1 && i + 2 < n);
@@ -204,8 +215,11 @@ fn scalar_text(s: &str, _value: bool) -> (String, Style) {
         return ("''".into(), Style::Single);
     }
     let special = s.chars().any(|c| !(c == '\n' || (' '..='~').contains(&c)));
-    if special || s.contains('\n') {
+    if special {
         return (double_quoted(s), Style::Double);
+    }
+    if s.contains('\n') {
+        return (format!("'{}'", s.replace('\'', "''")), Style::Single);
     }
     if plain_allowed(s) && resolves_to_str(s) {
         return (s.to_string(), Style::Plain);

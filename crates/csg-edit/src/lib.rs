@@ -583,7 +583,13 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: 
         }
         match auto {
             Some(None) => {
-                let ds = Dataset::open(p, &name_of(p))?;
+                let ds = Dataset::open(p, &name_of(p)).map_err(|e| {
+                    Error::new(
+                        Place::Key(format!("results.{slot}.metafile")),
+                        e.to_string(),
+                    )
+                    .in_file(&fname)
+                })?;
                 r.num_items = ds.rows();
             }
             Some(Some(n)) => r.num_items = n,

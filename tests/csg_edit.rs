@@ -1,0 +1,367 @@
+//! `csg-edit` end to end: the fixture group round-trips byte for byte, `show` resolves paths,
+//! `check` finds each problem class, `new` rebuilds the fixture's content, `set` runs the subset
+//! workflow, bad input is refused with file and key, and the examples/Makefile rules work.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::{cs_fixture, run, sh, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A temp folder with the fixture group and its .cs file.
+fn fixture_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["particles_1000.example.csg", "particles_1000.numpy.cs"] {
+        std::fs::copy(cs_fixture(f), dir.path().join(f)).unwrap();
+    }
+    let csg = dir.path().join("particles_1000.example.csg");
+    (dir, csg)
+}
+
+fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn check_records(args: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let o = run("csg-edit", args, None);
+    let recs = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (o.status.code(), recs)
+}
+
+#[test]
+fn fixture_round_trips_byte_for_byte() {
+    let (_d, csg) = fixture_dir();
+    let o = run("csg-edit", &["set", &p(&csg)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout == std::fs::read(cs_fixture("particles_1000.example.csg")).unwrap());
+}
+
+#[test]
+fn show_resolves_metafiles_against_the_csg_folder() {
+    let (d, csg) = fixture_dir();
+    let o = run("csg-edit", &["show", &p(&csg)], None);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let side: Value = serde_json::from_slice(
+        &std::fs::read(cs_fixture("particles_1000.example.csg.json")).unwrap(),
+    )
+    .unwrap();
+    let want = &side["parsed_as_strings"];
+    assert_eq!(v["created"], want["created"]);
+    assert_eq!(v["version"], want["version"]);
+    assert_eq!(v["group"], want["group"]);
+    for (slot, r) in want["results"].as_object().unwrap() {
+        assert_eq!(v["results"][slot]["metafile"], r["metafile"]);
+        assert_eq!(
+            v["results"][slot]["num_items"].to_string(),
+            r["num_items"].as_str().unwrap()
+        );
+        assert_eq!(v["results"][slot]["type"], r["type"]);
+        let path = v["results"][slot]["path"].as_str().unwrap();
+        assert_eq!(
+            Path::new(path),
+            d.path()
+                .join(side["resolved_metafiles"][slot].as_str().unwrap())
+        );
+    }
+}
+
+#[test]
+fn check_is_silent_on_a_clean_group() {
+    let (_d, csg) = fixture_dir();
+    let (code, recs) = check_records(&["check", &p(&csg)]);
+    assert_eq!(code, Some(0));
+    assert!(recs.is_empty());
+}
+
+#[test]
+fn check_reports_each_problem_class() {
+    let (d, csg) = fixture_dir();
+    let text = std::fs::read_to_string(&csg).unwrap();
+    let write = |name: &str, t: String| {
+        let f = d.path().join(name);
+        std::fs::write(&f, t).unwrap();
+        p(&f)
+    };
+    // num_items wrong, metafile missing, a directory, not a .cs, slot absent, type mismatch.
+    let wrong_count = write(
+        "count.csg",
+        text.replacen("num_items: 1000", "num_items: 999", 1),
+    );
+    let missing = write(
+        "missing.csg",
+        text.replacen("'>particles_1000.numpy.cs'", "'>nope.cs'", 1),
+    );
+    std::fs::create_dir(d.path().join("adir.cs")).unwrap();
+    let directory = write(
+        "dir.csg",
+        text.replacen("'>particles_1000.numpy.cs'", "'>adir.cs'", 1),
+    );
+    std::fs::write(d.path().join("text.cs"), "not a dataset").unwrap();
+    let not_cs = write(
+        "notcs.csg",
+        text.replacen("'>particles_1000.numpy.cs'", "'>text.cs'", 1),
+    );
+    let slot = write(
+        "slot.csg",
+        text.replace("  pick_stats:\n", "  quality_stats:\n"),
+    );
+    let ty = write(
+        "type.csg",
+        text.replace("type: particle.blob", "type: volume.blob"),
+    );
+    let escape = write(
+        "escape.csg",
+        text.replacen(
+            "'>particles_1000.numpy.cs'",
+            "'>../particles_1000.numpy.cs'",
+            1,
+        ),
+    );
+    for (file, problem) in [
+        (&wrong_count, "num_items"),
+        (&missing, "missing"),
+        (&directory, "not_a_file"),
+        (&not_cs, "not_cs"),
+        (&slot, "slot_fields"),
+        (&ty, "type"),
+        (&escape, "bad_path"),
+    ] {
+        let (code, recs) = check_records(&["check", file]);
+        assert_eq!(code, Some(1), "{file}");
+        assert!(
+            recs.iter()
+                .any(|r| r["problem"] == problem && r["file"] == file.as_str()),
+            "{problem}: {recs:?}"
+        );
+    }
+    // Duplicated uids: a file with a repeated row.
+    let dup_cs = d.path().join("dup.cs");
+    let o = sh(&format!(
+        "(cs-cat -n 2 {f}; cs-cat -n 1 {f}) | csv-to-cs --like {f} -o {o}",
+        f = p(&cs_fixture("particles_1000.numpy.cs")),
+        o = p(&dup_cs)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dup = write(
+        "dup.csg",
+        text.replace("'>particles_1000.numpy.cs'", "'>dup.cs'")
+            .replace("num_items: 1000", "num_items: 3"),
+    );
+    let (code, recs) = check_records(&["check", &dup]);
+    assert_eq!(code, Some(1));
+    assert_eq!(recs.len(), 5, "one record per slot: {recs:?}");
+    assert!(
+        recs.iter().all(|r| r["problem"] == "duplicate_uids"),
+        "{recs:?}"
+    );
+    // Several files: every problem of every file.
+    let (code, recs) = check_records(&["check", &p(&csg), &wrong_count, &ty]);
+    assert_eq!(code, Some(1));
+    assert_eq!(recs.len(), 2, "{recs:?}");
+}
+
+#[test]
+fn new_rebuilds_the_fixture_group() {
+    let (d, csg) = fixture_dir();
+    let out = d.path().join("new.csg");
+    let o = run(
+        "csg-edit",
+        &[
+            "new",
+            "-o",
+            &p(&out),
+            "--name",
+            "particles",
+            "--type",
+            "particle",
+            "--title",
+            "All particles",
+            "--description",
+            "All particles that were processed, including alignments",
+            &p(&d.path().join("particles_1000.numpy.cs")),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, recs) = check_records(&["check", &p(&out)]);
+    assert_eq!((code, recs.len()), (Some(0), 0));
+    let strip = |t: String| {
+        t.lines()
+            .filter(|l| !l.starts_with("created:") && !l.starts_with("version:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(std::fs::read_to_string(&out).unwrap()),
+        strip(std::fs::read_to_string(&csg).unwrap())
+    );
+    // An existing output is refused without --force.
+    let o = run(
+        "csg-edit",
+        &[
+            "new",
+            "-o",
+            &p(&out),
+            "--name",
+            "x",
+            "--type",
+            "particle",
+            &p(&d.path().join("particles_1000.numpy.cs")),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("exists"));
+}
+
+#[test]
+fn subset_workflow_through_the_real_binaries() {
+    let (d, csg) = fixture_dir();
+    let cs = d.path().join("particles_1000.numpy.cs");
+    let o = sh(&format!(
+        "cd {dir} && cs-cat --int64-as-string {cs} | jq -c 'select(.[\"ctf/df1_A\"] > 15000)' | csv-to-cs --like {cs} -o subset.cs \
+         && csg-edit set {csg} --metafile subset.cs --num-items auto -o subset.csg && csg-edit check subset.csg && cs-cat --count subset.cs",
+        dir = p(d.path()),
+        cs = p(&cs),
+        csg = p(&csg)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = stdout(&o).trim().to_string();
+    let text = std::fs::read_to_string(d.path().join("subset.csg")).unwrap();
+    assert!(text.contains("metafile: '>subset.cs'"), "{text}");
+    assert!(text.contains(&format!("num_items: {n}\n")), "{text}");
+    assert_eq!(text.matches("'>subset.cs'").count(), 5);
+}
+
+#[test]
+fn set_in_place_and_slot_metafiles() {
+    let (d, csg) = fixture_dir();
+    std::fs::copy(
+        d.path().join("particles_1000.numpy.cs"),
+        d.path().join("other.cs"),
+    )
+    .unwrap();
+    let other = format!("blob={}", p(&d.path().join("other.cs")));
+    let o = run(
+        "csg-edit",
+        &[
+            "set",
+            &p(&csg),
+            "--metafile",
+            &other,
+            "--title",
+            "Re-titled",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // All slots pointed at the same file, so all move with blob.
+    assert_eq!(stdout(&o).matches("'>other.cs'").count(), 5);
+    let o = sh(&format!(
+        "cd {} && csg-edit set -i particles_1000.example.csg --name picked --num-items 7",
+        p(d.path())
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csg).unwrap();
+    assert!(
+        text.contains("  name: picked\n") && text.contains("num_items: 7\n"),
+        "{text}"
+    );
+}
+
+fn refused(text: &str, args_after: &[&str], needles: &[&str]) {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        cs_fixture("particles_1000.numpy.cs"),
+        d.path().join("particles_1000.numpy.cs"),
+    )
+    .unwrap();
+    std::fs::create_dir(d.path().join("adir.cs")).unwrap();
+    let f = d.path().join("g.csg");
+    std::fs::write(&f, text).unwrap();
+    let mut args = vec!["set", "-i"];
+    let fs = p(&f);
+    args.push(&fs);
+    args.extend_from_slice(args_after);
+    let o = run("csg-edit", &args, None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.starts_with(&format!("csg-edit: {fs}: ")), "{e}");
+    for n in needles {
+        assert!(e.contains(n), "{n:?} in {e}");
+    }
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), text, "untouched");
+}
+
+#[test]
+fn bad_input_is_refused_with_file_and_key() {
+    let good = std::fs::read_to_string(cs_fixture("particles_1000.example.csg")).unwrap();
+    refused("group: [unclosed\n", &[], &["line 1"]);
+    refused(
+        &good.replace("results:", "resultz:"),
+        &[],
+        &["missing key `results`"],
+    );
+    refused(
+        &good.replacen("num_items: 1000", "num_items: many", 1),
+        &[],
+        &["line ", "results.alignments3D.num_items"],
+    );
+    refused(
+        &good.replacen("num_items: 1000", "num_items: -3", 1),
+        &[],
+        &["results.alignments3D.num_items"],
+    );
+    refused(
+        &good.replace("'>particles_1000.numpy.cs'", "'>adir.cs'"),
+        &["--num-items", "auto"],
+        &["adir.cs", "directory"],
+    );
+    refused(
+        &good.replacen("'>particles_1000.numpy.cs'", "'>../x.cs'", 1),
+        &[],
+        &["key results.alignments3D.metafile", "climbs out"],
+    );
+}
+
+#[test]
+fn examples_makefile_builds_once_and_leaves_no_half_made_target() {
+    let d = tempfile::tempdir().unwrap();
+    for f in ["Makefile", "particles.cs", "particles.csg"] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples")
+                .join(f),
+            d.path().join(f),
+        )
+        .unwrap();
+    }
+    let o = sh(&format!("make -C {} all check", p(d.path())));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let made = std::fs::read_to_string(d.path().join("subset.csg")).unwrap();
+    assert!(made.contains("'>subset.cs'"));
+    // A re-run has nothing to do.
+    let o = sh(&format!("make -q -C {} all", p(d.path())));
+    assert!(
+        o.status.success(),
+        "make -q says the targets are up to date"
+    );
+    // A failing run leaves no target behind.
+    std::fs::remove_file(d.path().join("subset.cs")).unwrap();
+    std::fs::remove_file(d.path().join("subset.csg")).unwrap();
+    std::fs::write(d.path().join("particles.cs"), b"\x93NUMPY broken").unwrap();
+    let o = sh(&format!("make -C {} all", p(d.path())));
+    assert!(!o.status.success());
+    assert!(!d.path().join("subset.cs").exists() && !d.path().join("subset.csg").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 3, "{leftovers:?}");
+}
