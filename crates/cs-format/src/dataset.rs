@@ -284,37 +284,83 @@ fn bad_magic(magic: &[u8]) -> String {
     )
 }
 
-/// Decoded columns (in selection order) and the string heap when one is needed.
-type LoadedColumns = (Vec<Arc<Vec<u8>>>, Option<Arc<Vec<u8>>>);
+/// Where one selected CSDAT column's decoded bytes are.
+enum ColumnData {
+    /// Decoded, in memory.
+    Memory(Arc<Vec<u8>>),
+    /// Stored uncompressed in the input at this offset: read chunk by chunk.
+    At(u64),
+    /// Decoded into a temporary file (large files): read chunk by chunk.
+    Spilled(std::fs::File),
+}
 
-/// Load the selected columns of a CSDAT file (decompressed) and, if any is a string column,
-/// the string heap.
+/// Above this many decoded bytes of selected columns, compressed columns are decoded one at a
+/// time into temporary files instead of memory, so that memory stays bounded by one column.
+const SPILL_BYTES: u64 = 64 << 20;
+
+/// Decoded columns (in selection order) and the string heap when one is needed.
+type LoadedColumns = (Vec<ColumnData>, Option<Arc<Vec<u8>>>);
+
+/// Prepare the selected columns of a CSDAT file and, if any is a string column, load the heap.
 fn load_columns(input: &mut Input, h: &CsdatHeader, stored: &[usize]) -> Result<LoadedColumns> {
-    let mut wanted: Vec<Option<Arc<Vec<u8>>>> = vec![None; h.fields.len()];
+    let total: u64 = stored
+        .iter()
+        .map(|&i| h.rows.saturating_mul(h.fields[i].ty.size() as u64))
+        .fold(0u64, u64::saturating_add);
+    let spill = total > SPILL_BYTES;
+    let seekable = input.is_seekable();
+    let mut wanted: Vec<Option<ColumnData>> = (0..h.fields.len()).map(|_| None).collect();
     input.seek_to(h.data_offset)?;
     let keep = |i: usize, input: &mut Input, ext: ColumnExtent| -> Result<bool> {
         if !stored.contains(&i) {
             return Ok(false);
         }
         let field = &h.fields[i];
+        let expected = h.rows.saturating_mul(field.ty.size() as u64);
+        if h.codecs[i] == Codec::None && seekable && spill {
+            if ext.stored != expected {
+                return Err(Error::at_byte(
+                    ext.offset - 4,
+                    format!(
+                        "column '{}' holds {} bytes, but {} rows of {} bytes need {expected}",
+                        field.name,
+                        ext.stored,
+                        h.rows,
+                        field.ty.size()
+                    ),
+                ));
+            }
+            wanted[i] = Some(ColumnData::At(ext.offset));
+            return Ok(false);
+        }
         let payload = input.read_vec(ext.stored, &format!("column '{}'", field.name))?;
         let data = csdat::decode_column(payload, h.codecs[i], field, h.rows, ext.offset - 4)?;
-        wanted[i] = Some(Arc::new(data));
+        wanted[i] = Some(if spill {
+            let mut f = tempfile::tempfile().map_err(|e| Error::io(&e, Place::File))?;
+            std::io::Write::write_all(&mut f, &data).map_err(|e| Error::io(&e, Place::File))?;
+            ColumnData::Spilled(f)
+        } else {
+            ColumnData::Memory(Arc::new(data))
+        });
         Ok(true)
     };
-    csdat::walk_columns(input, h, keep)?;
+    let heap_offset = csdat::walk_columns(input, h, keep)?;
     let needs_heap = stored
         .iter()
         .any(|&i| h.fields[i].ty.kind == crate::dtype::Kind::HeapStr);
     let heap = if needs_heap && h.rows > 0 {
+        input.seek_to(heap_offset)?;
         Some(Arc::new(input.read_rest()?))
     } else {
         None
     };
-    let empty: Arc<Vec<u8>> = Arc::new(Vec::new());
     let columns = stored
         .iter()
-        .map(|&i| wanted[i].clone().unwrap_or_else(|| empty.clone()))
+        .map(|&i| {
+            wanted[i]
+                .take()
+                .unwrap_or_else(|| ColumnData::Memory(Arc::new(Vec::new())))
+        })
         .collect();
     Ok((columns, heap))
 }
@@ -326,7 +372,7 @@ enum ChunkSource {
         data_offset: u64,
     },
     Columns {
-        columns: Vec<Arc<Vec<u8>>>,
+        columns: Vec<ColumnData>,
         heap: Option<Arc<Vec<u8>>>,
     },
 }
@@ -414,21 +460,40 @@ impl Chunks {
                 (vec![Arc::new(buf)], cols)
             }
             ChunkSource::Columns { columns, .. } => {
-                let cols = self
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        let size = f.ty.size();
-                        ColumnView {
-                            buf: i,
-                            base: start_row as usize * size,
-                            stride: size,
-                            size,
+                let mut bufs = Vec::with_capacity(columns.len());
+                let mut cols = Vec::with_capacity(columns.len());
+                for (i, (c, f)) in columns.iter().zip(self.fields.iter()).enumerate() {
+                    let size = f.ty.size();
+                    let base = match c {
+                        ColumnData::Memory(data) => {
+                            bufs.push(data.clone());
+                            start_row as usize * size
                         }
-                    })
-                    .collect();
-                (columns.clone(), cols)
+                        ColumnData::At(offset) => {
+                            let mut buf = vec![0u8; n * size];
+                            let at = offset + start_row * size as u64;
+                            self.input
+                                .read_at(at, &mut buf, &format!("column '{}'", f.name))?;
+                            bufs.push(Arc::new(buf));
+                            0
+                        }
+                        ColumnData::Spilled(file) => {
+                            use std::os::unix::fs::FileExt;
+                            let mut buf = vec![0u8; n * size];
+                            file.read_exact_at(&mut buf, start_row * size as u64)
+                                .map_err(|e| Error::io(&e, Place::File))?;
+                            bufs.push(Arc::new(buf));
+                            0
+                        }
+                    };
+                    cols.push(ColumnView {
+                        buf: i,
+                        base,
+                        stride: size,
+                        size,
+                    });
+                }
+                (bufs, cols)
             }
         };
         let heap = match &self.source {

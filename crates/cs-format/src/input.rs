@@ -195,6 +195,40 @@ impl Input {
         Ok(())
     }
 
+    /// Fill `buf` from absolute offset `offset` of a seekable input, without moving the position.
+    pub(crate) fn read_at(&mut self, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
+        let len = buf.len();
+        let short = || {
+            Error::at_byte(
+                offset,
+                format!("truncated inside {what}: needs {len} bytes"),
+            )
+        };
+        match &mut self.raw {
+            Raw::File(f) => {
+                use std::os::unix::fs::FileExt;
+                f.read_exact_at(buf, offset).map_err(|e| {
+                    if e.kind() == io::ErrorKind::UnexpectedEof {
+                        short()
+                    } else {
+                        Error::io(&e, Place::Byte(offset))
+                    }
+                })
+            }
+            Raw::Memory(m) => {
+                let data = m.get_ref();
+                let start = usize::try_from(offset).map_err(|_| short())?;
+                let src = data.get(start..start + len).ok_or_else(short)?;
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+            Raw::Stream(_) => Err(Error::at_byte(
+                offset,
+                "cannot read at an offset of a stream (internal error)",
+            )),
+        }
+    }
+
     /// Jump to an absolute offset of a seekable input.
     pub(crate) fn seek_to(&mut self, offset: u64) -> Result<()> {
         if self.is_seekable() {
