@@ -164,3 +164,33 @@ fn npy_headers_are_rebuilt_byte_for_byte() {
         assert_eq!(prefix[..], bytes[..prefix.len()], "{}", f.display());
     }
 }
+
+#[test]
+fn csdat_read_chunk_by_chunk_equals_read_in_memory() {
+    for f in common::all_cs_fixtures() {
+        if !f.to_string_lossy().contains(".csdat") {
+            continue;
+        }
+        let lines = |spill: u64, from_stream: bool| -> Vec<u8> {
+            let mut ds = if from_stream {
+                let bytes = std::fs::read(&f).unwrap();
+                Dataset::from_reader(Box::new(std::io::Cursor::new(bytes)), "x").unwrap()
+            } else {
+                Dataset::open(&f, "x").unwrap()
+            };
+            ds.set_spill_bytes(spill);
+            let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
+            let chunks = ds.chunks(&all, 1000).unwrap();
+            let writer = JsonRowWriter::new(chunks.fields(), JsonOptions::default());
+            let mut out = Vec::new();
+            for chunk in chunks {
+                let chunk = chunk.unwrap();
+                writer.write_rows(&chunk, 0..chunk.rows, &mut out).unwrap();
+            }
+            out
+        };
+        let reference = lines(u64::MAX, false);
+        assert!(lines(0, false) == reference, "{}", f.display());
+        assert!(lines(0, true) == reference, "{} from a stream", f.display());
+    }
+}

@@ -42,6 +42,8 @@ enum Layout {
 /// An opened `.cs` dataset: header parsed, data not yet read.
 pub struct Dataset {
     name: String,
+    /// Decoded CSDAT bytes above which columns are read chunk by chunk (see [`Dataset::set_spill_bytes`]).
+    spill_bytes: u64,
     input: Input,
     schema: Schema,
     /// For each field of `schema`, its index in stored order.
@@ -135,11 +137,18 @@ impl Dataset {
         };
         Ok(Dataset {
             name: name.to_string(),
+            spill_bytes: SPILL_BYTES,
             input,
             schema,
             stored_index,
             layout,
         })
+    }
+
+    /// Above this many decoded bytes of selected CSDAT columns, read them chunk by chunk from
+    /// the file or from temporary files instead of decoding them into memory (default 64 MB).
+    pub fn set_spill_bytes(&mut self, bytes: u64) {
+        self.spill_bytes = bytes;
     }
 
     /// How errors refer to this dataset.
@@ -251,7 +260,7 @@ impl Dataset {
             }
             Layout::Csdat(h) => {
                 let h = h.clone();
-                let (columns, heap) = load_columns(&mut self.input, &h, &stored)?;
+                let (columns, heap) = load_columns(&mut self.input, &h, &stored, self.spill_bytes)?;
                 ChunkSource::Columns { columns, heap }
             }
         };
@@ -302,12 +311,17 @@ const SPILL_BYTES: u64 = 64 << 20;
 type LoadedColumns = (Vec<ColumnData>, Option<Arc<Vec<u8>>>);
 
 /// Prepare the selected columns of a CSDAT file and, if any is a string column, load the heap.
-fn load_columns(input: &mut Input, h: &CsdatHeader, stored: &[usize]) -> Result<LoadedColumns> {
+fn load_columns(
+    input: &mut Input,
+    h: &CsdatHeader,
+    stored: &[usize],
+    spill_bytes: u64,
+) -> Result<LoadedColumns> {
     let total: u64 = stored
         .iter()
         .map(|&i| h.rows.saturating_mul(h.fields[i].ty.size() as u64))
         .fold(0u64, u64::saturating_add);
-    let spill = total > SPILL_BYTES;
+    let spill = total > spill_bytes;
     let seekable = input.is_seekable();
     let mut wanted: Vec<Option<ColumnData>> = (0..h.fields.len()).map(|_| None).collect();
     input.seek_to(h.data_offset)?;
