@@ -18,6 +18,9 @@ pub struct Csg {
     pub results: BTreeMap<String, CsgResult>,
     /// The version of the program that wrote it (kept as text: `1.10` stays `1.10`).
     pub version: Option<String>,
+    /// Top-level keys this model does not know (writing would drop them).
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, yaml_serde::Value>,
 }
 
 /// The `group` mapping.
@@ -32,6 +35,9 @@ pub struct CsgGroup {
     /// Datatype, e.g. `particle`.
     #[serde(rename = "type")]
     pub ty: String,
+    /// Keys of `group` this model does not know.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, yaml_serde::Value>,
 }
 
 /// One result slot.
@@ -44,6 +50,9 @@ pub struct CsgResult {
     /// `<group type>.<slot dtype>`, e.g. `particle.blob`.
     #[serde(rename = "type")]
     pub ty: String,
+    /// Keys of a result this model does not know.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, yaml_serde::Value>,
 }
 
 impl Csg {
@@ -61,6 +70,16 @@ impl Csg {
                 None => Error::in_whole_file(what),
             }
         })
+    }
+
+    /// The keys of the document this model does not know, as `a.b` paths (writing drops them).
+    pub fn unknown_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.unknown.keys().cloned().collect();
+        keys.extend(self.group.unknown.keys().map(|k| format!("group.{k}")));
+        for (slot, r) in &self.results {
+            keys.extend(r.unknown.keys().map(|k| format!("results.{slot}.{k}")));
+        }
+        keys
     }
 
     /// The document in cryoSPARC's (PyYAML's) layout.

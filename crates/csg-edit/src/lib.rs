@@ -474,6 +474,7 @@ fn new(
                     metafile: metafile.clone(),
                     num_items: ds.rows(),
                     ty: rtype,
+                    unknown: BTreeMap::new(),
                 },
             );
         }
@@ -485,9 +486,11 @@ fn new(
             title: Some(title.unwrap_or_else(|| name.clone())),
             name,
             ty,
+            unknown: BTreeMap::new(),
         },
         results,
         version: Some(format!("csutils-{}", env!("CARGO_PKG_VERSION"))),
+        unknown: BTreeMap::new(),
     };
     emit(&csg, Some(output), force)
 }
@@ -504,6 +507,14 @@ struct Edits {
 fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: bool) -> Outcome {
     let fname = name_of(file);
     let mut csg = load(file)?;
+    if let Some(k) = csg.unknown_keys().first() {
+        return Err(Error::new(
+            Place::Key(k.clone()),
+            "csg-edit does not know this key and would drop it on writing; edit this file by hand",
+        )
+        .in_file(&fname)
+        .into());
+    }
     let src_dir = folder_of(file);
     let dest = if in_place { Some(file) } else { output };
     let dest_dir = dest.map(folder_of).unwrap_or_else(|| src_dir.clone());
