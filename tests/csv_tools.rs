@@ -347,3 +347,28 @@ fn output_to_a_pipe_with_dash() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "4");
 }
+
+#[test]
+fn new_output_files_are_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("uid_extremes.numpy.cs"));
+    let out = dir.path().join("o.cs");
+    let o = sh(&format!("cs-cat {f} | csv-to-cs --like {f} -o {}", p(&out)));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    // Replacing a file keeps its mode.
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = sh(&format!(
+        "cs-cat {f} | csv-to-cs --force --like {f} -o {}",
+        p(&out)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+}

@@ -232,6 +232,14 @@ pub fn write_atomically(
         w.flush()
             .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
     }
+    // A temporary file is created private (0600); give the result the mode of the file it
+    // replaces, or the usual 0644 of a new file, so that the lab can read it.
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    tmp.as_file()
+        .set_permissions(mode)
+        .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
