@@ -60,6 +60,7 @@ bench: build
 
 fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run read_cs -- -max_total_time=300
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run csg_roundtrip -- -max_total_time=300
 
 clean:
 	$(CARGO) clean
