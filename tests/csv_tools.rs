@@ -372,3 +372,48 @@ fn new_output_files_are_readable_by_others() {
         0o640
     );
 }
+
+#[test]
+fn a_template_with_a_32_bit_uid_is_checked_without_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("s.jsonl");
+    std::fs::write(&schema, "{\"name\":\"uid\",\"dtype\":\"<u4\",\"shape\":[]}\n{\"name\":\"v\",\"dtype\":\"<f4\",\"shape\":[]}\n").unwrap();
+    let t = dir.path().join("t.cs");
+    let o = run(
+        "csv-to-cs",
+        &["--schema", &p(&schema), "-o", &p(&t)],
+        Some(b"uid,v\n7,1.5\n8,2.5\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("o.cs");
+    let o = run(
+        "csv-to-cs",
+        &["--like", &p(&t), "-o", &p(&out)],
+        Some(b"uid,v\n8,3.5\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(
+        "csv-to-cs",
+        &["--like", &p(&t), "-o", &p(&out), "--force"],
+        Some(b"uid,v\n9,3.5\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("uid 9 is not in"), "{}", stderr(&o));
+    let o = run(
+        "csg-edit",
+        &[
+            "new",
+            "-o",
+            &p(&dir.path().join("g.csg")),
+            "--name",
+            "x",
+            "--type",
+            "particle",
+            &p(&t),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run("csg-edit", &["check", &p(&dir.path().join("g.csg"))], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}

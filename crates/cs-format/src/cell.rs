@@ -62,6 +62,15 @@ pub fn decode_number(kind: Kind, order: ByteOrder, bytes: &[u8]) -> Scalar<'stat
     }
 }
 
+/// An integer scalar as u64 (negative integers as their two's-complement bits); None otherwise.
+pub fn as_u64(s: &Scalar<'_>) -> Option<u64> {
+    match s {
+        Scalar::UInt(v) => Some(*v),
+        Scalar::Int(v) => Some(*v as u64),
+        _ => None,
+    }
+}
+
 /// Decode one element. `bytes` holds exactly one element of `kind`; `heap` is the CSDAT string
 /// heap for [`Kind::HeapStr`]. A string that is not valid UTF-8, an invalid UCS-4 code point or
 /// a heap offset past the heap is an error in words.

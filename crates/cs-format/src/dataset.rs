@@ -178,6 +178,29 @@ impl Dataset {
         }
     }
 
+    /// Call `f` with every uid, in row order. Returns false (and reads nothing) when the
+    /// dataset has no integer `uid` field.
+    pub fn for_each_uid(self, mut f: impl FnMut(u64)) -> Result<bool> {
+        let Some(u) = self.schema.index_of("uid") else {
+            return Ok(false);
+        };
+        let ty = self.schema.fields[u].ty.clone();
+        if !ty.shape.is_empty() || ty.kind.is_string() {
+            return Ok(false);
+        }
+        for chunk in self.chunks(&[u], 4 << 20)? {
+            let chunk = chunk?;
+            for row in 0..chunk.rows {
+                if let Some(v) =
+                    cell::as_u64(&cell::decode_number(ty.kind, ty.order, chunk.raw(row, 0)))
+                {
+                    f(v);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// A description of the container as one JSON object. For CSDAT files this walks the
     /// column size prefixes (seeks only) to find the string heap; it never reads column data.
     pub fn info(&mut self) -> Result<Value> {

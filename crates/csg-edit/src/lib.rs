@@ -4,7 +4,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::uids::UidSet;
-use cs_format::{Dataset, Error, Kind, Place};
+use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -249,27 +249,14 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
     }
     let rows = ds.rows();
     let (mut duplicate_uids, mut first_duplicate) = (0, None);
-    if let Some(u) = ds.schema().index_of("uid") {
-        let order = ds.schema().fields[u].ty.order;
-        let mut seen =
-            UidSet::with_capacity_and_hasher(rows.min(1 << 26) as usize, Default::default());
-        let chunks = ds
-            .chunks(&[u], cs_cli::CHUNK_BYTES)
-            .map_err(|e| ("unreadable".to_string(), e.to_string()))?;
-        for chunk in chunks {
-            let chunk = chunk.map_err(|e| ("unreadable".to_string(), e.to_string()))?;
-            for row in 0..chunk.rows {
-                if let cs_format::cell::Scalar::UInt(v) =
-                    cs_format::cell::decode_number(Kind::U64, order, chunk.raw(row, 0))
-                {
-                    if !seen.insert(v) {
-                        duplicate_uids += 1;
-                        first_duplicate.get_or_insert(v);
-                    }
-                }
-            }
+    let mut seen = UidSet::with_capacity_and_hasher(rows.min(1 << 26) as usize, Default::default());
+    ds.for_each_uid(|v| {
+        if !seen.insert(v) {
+            duplicate_uids += 1;
+            first_duplicate.get_or_insert(v);
         }
-    }
+    })
+    .map_err(|e| ("unreadable".to_string(), e.to_string()))?;
     Ok(MetaInfo {
         rows,
         prefixes,

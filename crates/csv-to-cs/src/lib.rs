@@ -245,14 +245,22 @@ pub fn run(args: Args) -> Outcome {
     let mut reader = RowReader::new(open()?, kind, delim, &input_name)?;
     let mut spool = RowSpool::new(fields, &spool_dir)
         .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
-    let uid_col = target.fields().iter().position(|f| f.name == "uid");
+    let uid_col = target
+        .fields()
+        .iter()
+        .position(|f| f.name == "uid" && f.ty.shape.is_empty() && !f.ty.kind.is_string());
     let uid_check = |line: u64, cells: &[Vec<u8>]| -> Result<(), Error> {
         let (Some(u), Some((tname, uids))) = (uid_col, &template_uids) else {
             return Ok(());
         };
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&cells[u][..8]);
-        let uid = u64::from_le_bytes(b);
+        let kind = target.fields()[u].ty.kind;
+        let Some(uid) = cs_format::cell::as_u64(&cs_format::cell::decode_number(
+            kind,
+            cs_format::ByteOrder::Little,
+            &cells[u],
+        )) else {
+            return Ok(());
+        };
         if uids.contains(&uid) {
             return Ok(());
         }
@@ -358,27 +366,15 @@ fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failur
             },
         })
         .collect();
-    let uid = ds.schema().index_of("uid");
-    let uids = match (uid, want_uids) {
-        (Some(u), true) => {
-            let mut set = UidSet::with_capacity_and_hasher(
-                ds.rows().min(1 << 26) as usize,
-                Default::default(),
-            );
-            let order = ds.schema().fields[u].ty.order;
-            for chunk in ds.chunks(&[u], cs_cli::CHUNK_BYTES)? {
-                let chunk = chunk?;
-                for row in 0..chunk.rows {
-                    if let cs_format::cell::Scalar::UInt(v) =
-                        cs_format::cell::decode_number(Kind::U64, order, chunk.raw(row, 0))
-                    {
-                        set.insert(v);
-                    }
-                }
-            }
-            Some(set)
-        }
-        _ => None,
+    let uids = if want_uids {
+        let mut set =
+            UidSet::with_capacity_and_hasher(ds.rows().min(1 << 26) as usize, Default::default());
+        ds.for_each_uid(|v| {
+            set.insert(v);
+        })?
+        .then_some(set)
+    } else {
+        None
     };
     Ok((fields, uids))
 }
