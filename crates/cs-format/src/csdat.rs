@@ -253,6 +253,22 @@ pub(crate) fn walk_columns(
     Ok(input.pos())
 }
 
+/// An uncompressed column must hold exactly `rows × size` bytes.
+pub(crate) fn check_stored_size(field: &Field, rows: u64, stored: u64, at: u64) -> Result<()> {
+    let expected = rows.saturating_mul(field.ty.size() as u64);
+    if stored == expected {
+        return Ok(());
+    }
+    Err(Error::at_byte(
+        at,
+        format!(
+            "column '{}' holds {stored} bytes, but {rows} rows of {} bytes need {expected}",
+            field.name,
+            field.ty.size()
+        ),
+    ))
+}
+
 /// Decode one stored column payload into `rows × size` bytes.
 pub(crate) fn decode_column(
     payload: Vec<u8>,
@@ -267,17 +283,7 @@ pub(crate) fn decode_column(
         .ok_or_else(|| Error::at_byte(at, format!("column '{}' is too large", field.name)))?;
     match codec {
         Codec::None => {
-            if payload.len() != expected {
-                return Err(Error::at_byte(
-                    at,
-                    format!(
-                        "column '{}' holds {} bytes, but {rows} rows of {} bytes need {expected}",
-                        field.name,
-                        payload.len(),
-                        field.ty.size()
-                    ),
-                ));
-            }
+            check_stored_size(field, rows, payload.len() as u64, at)?;
             Ok(payload)
         }
         Codec::Lz4 => {

@@ -353,20 +353,8 @@ fn load_columns(
             return Ok(false);
         }
         let field = &h.fields[i];
-        let expected = h.rows.saturating_mul(field.ty.size() as u64);
         if h.codecs[i] == Codec::None && seekable && spill {
-            if ext.stored != expected {
-                return Err(Error::at_byte(
-                    ext.offset - 4,
-                    format!(
-                        "column '{}' holds {} bytes, but {} rows of {} bytes need {expected}",
-                        field.name,
-                        ext.stored,
-                        h.rows,
-                        field.ty.size()
-                    ),
-                ));
-            }
+            csdat::check_stored_size(field, h.rows, ext.stored, ext.offset - 4)?;
             wanted[i] = Some(ColumnData::At(ext.offset));
             return Ok(false);
         }
@@ -470,10 +458,7 @@ impl Chunks {
             } => {
                 let mut buf = self.spare.take().unwrap_or_default();
                 buf.resize(n * itemsize, 0);
-                if let Err(e) = self.input.read_exact(&mut buf, "the records") {
-                    if !e.what.starts_with("truncated") {
-                        return Err(e);
-                    }
+                if self.input.read_upto(&mut buf)? < buf.len() {
                     let end = self.input.pos();
                     let row = (end - data_offset) / (*itemsize).max(1) as u64;
                     return Err(Error::at_byte(
