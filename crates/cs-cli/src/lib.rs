@@ -217,10 +217,7 @@ pub fn write_atomically(
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> cs_format::Result<()>,
 ) -> Outcome {
     let name = path.display().to_string();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let dir = folder_of(path);
     let tmp = tempfile::Builder::new()
         .prefix(".csutils.")
         .suffix(".tmp")
@@ -256,6 +253,14 @@ pub fn write_atomically(
         }
     })?;
     Ok(())
+}
+
+/// The folder holding a file: its parent, or `.` for a bare file name.
+pub fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Bytes of stored records read and converted per chunk.

@@ -176,17 +176,9 @@ fn load(path: &Path) -> Result<Csg, Error> {
     Csg::parse(&text).map_err(|e| e.in_file(&name))
 }
 
-/// The folder holding a file (`.` for a bare name).
-fn folder_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 fn show(path: &Path) -> Outcome {
     let csg = load(path)?;
-    let dir = folder_of(path);
+    let dir = cs_cli::folder_of(path);
     let mut results = Map::new();
     for (slot, r) in &csg.results {
         let resolved = Csg::resolve(&dir, &r.metafile).map_err(|what| {
@@ -283,7 +275,7 @@ fn check(files: &[PathBuf]) -> Outcome {
                 continue;
             }
         };
-        let dir = folder_of(path);
+        let dir = cs_cli::folder_of(path);
         let mut cache: HashMap<PathBuf, Result<MetaInfo, (String, String)>> = HashMap::new();
         for (slot, r) in &csg.results {
             let expected_prefix = format!("{}.", csg.group.ty);
@@ -365,7 +357,7 @@ fn slot_dtype(slot: &str) -> &str {
 
 /// An absolute, symlink-free form of an existing path's folder joined with its name.
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
-    let dir = folder_of(path);
+    let dir = cs_cli::folder_of(path);
     let dir = std::fs::canonicalize(&dir)
         .map_err(|e| Error::io(&e, Place::File).in_file(&name_of(&dir)))?;
     Ok(match path.file_name() {
@@ -421,17 +413,11 @@ fn emit(csg: &Csg, out: Option<&Path>, force: bool) -> Outcome {
             o.flush()?;
             Ok(())
         }
-        Some(path) => {
-            if path.exists() && !force {
-                return Err(Error::in_whole_file("exists (use --force to replace it)")
-                    .in_file(&name_of(path))
-                    .into());
-            }
-            cs_cli::write_atomically(path, force, |w| {
-                w.write_all(text.as_bytes())
-                    .map_err(|e| Error::io(&e, Place::File))
-            })
-        }
+        // write_atomically refuses an existing file unless `force`.
+        Some(path) => cs_cli::write_atomically(path, force, |w| {
+            w.write_all(text.as_bytes())
+                .map_err(|e| Error::io(&e, Place::File))
+        }),
     }
 }
 
@@ -444,7 +430,7 @@ fn new(
     force: bool,
     files: &[PathBuf],
 ) -> Outcome {
-    let out_dir = folder_of(output);
+    let out_dir = cs_cli::folder_of(output);
     let mut results = BTreeMap::new();
     for f in files {
         let ds = Dataset::open(f, &name_of(f))?;
@@ -502,9 +488,11 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: 
         .in_file(&fname)
         .into());
     }
-    let src_dir = folder_of(file);
+    let src_dir = cs_cli::folder_of(file);
     let dest = if in_place { Some(file) } else { output };
-    let dest_dir = dest.map(folder_of).unwrap_or_else(|| src_dir.clone());
+    let dest_dir = dest
+        .map(cs_cli::folder_of)
+        .unwrap_or_else(|| src_dir.clone());
     let key_err = |key: String, what: String| -> Failure {
         Error::new(Place::Key(key), what).in_file(&fname).into()
     };

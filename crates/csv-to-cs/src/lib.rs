@@ -163,10 +163,7 @@ fn output(args: &Args) -> Result<Output, Failure> {
             .in_file(out)
             .into());
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = cs_cli::folder_of(&path);
     Ok(Output::File { path, dir })
 }
 
