@@ -3,7 +3,7 @@
 //! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
 //! man page or shell completions.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -129,11 +129,6 @@ pub fn inputs_or_stdin(args: &[String]) -> Vec<InputPath> {
 /// Buffered, locked standard output with a large buffer.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(1 << 17, io::stdout().lock())
-}
-
-/// True when stderr is a terminal (progress bars go there only then).
-pub fn stderr_is_terminal() -> bool {
-    io::stderr().is_terminal()
 }
 
 /// What the hidden `--generate` flag can print.

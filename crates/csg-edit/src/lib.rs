@@ -526,10 +526,7 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: 
                     .collect()
             }
             None => {
-                let mut files: Vec<&PathBuf> = paths.values().collect();
-                files.dedup();
-                files.sort();
-                files.dedup();
+                let files: std::collections::BTreeSet<&PathBuf> = paths.values().collect();
                 if files.len() > 1 {
                     return Err(Failure::Usage(format!(
                         "--metafile {spec}: the slots of {fname} point at {} files; say which with SLOT=PATH",
