@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome};
 use cs_format::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::select::select_fields;
-use cs_format::{Dataset, Error, Field};
+use cs_format::{Dataset, Error};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -110,8 +110,8 @@ pub fn run(args: Args) -> Outcome {
         let select = select_fields(ds.schema(), &args.fields)
             .map_err(|what| Error::in_whole_file(what).in_file(ds.name()))?;
         if let Some((first, first_sel)) = opened.first() {
-            let a = subset(first, first_sel);
-            let b = subset(&ds, &select);
+            let a = first.schema().subset(first_sel);
+            let b = ds.schema().subset(&select);
             if let Some(diff) = a.difference(&b) {
                 return Err(Error::in_whole_file(format!(
                     "schema differs from {}: {diff}",
@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Outcome {
     }
     if args.schema {
         if let Some((ds, sel)) = opened.first() {
-            for f in &subset(ds, sel).fields {
+            for f in &ds.schema().subset(sel).fields {
                 writeln!(out, "{}", f.schema_json())?;
             }
         }
@@ -147,18 +147,9 @@ pub fn run(args: Args) -> Outcome {
         if left == 0 {
             break;
         }
-        let writer = JsonRowWriter::new(&subset(&ds, &select).fields, opts);
+        let writer = JsonRowWriter::new(&ds.schema().subset(&select).fields, opts);
         left -= converter.stream(ds, &select, left, &writer, &mut out)?;
     }
     out.flush()?;
     Ok(())
-}
-
-fn subset(ds: &Dataset, select: &[usize]) -> cs_format::Schema {
-    cs_format::Schema {
-        fields: select
-            .iter()
-            .map(|&i| ds.schema().fields[i].clone())
-            .collect::<Vec<Field>>(),
-    }
 }

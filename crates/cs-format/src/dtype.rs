@@ -252,6 +252,13 @@ impl Schema {
         self.fields.iter().position(|f| f.name == name)
     }
 
+    /// The fields at `select` (indices into this schema), in that order.
+    pub fn subset(&self, select: &[usize]) -> Schema {
+        Schema {
+            fields: select.iter().map(|&i| self.fields[i].clone()).collect(),
+        }
+    }
+
     /// True when both schemas have the same names, kinds and shapes once normalised
     /// (string storage and byte order ignored).
     pub fn same_as(&self, other: &Schema) -> bool {

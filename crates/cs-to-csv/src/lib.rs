@@ -4,7 +4,7 @@ use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Generate, Outcome};
 use cs_format::csv::CsvRowWriter;
 use cs_format::select::select_fields;
-use cs_format::{Error, Field};
+use cs_format::Error;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -84,10 +84,7 @@ pub fn run(args: Args) -> Outcome {
     let ds = input.open_dataset()?;
     let select = select_fields(ds.schema(), &args.fields)
         .map_err(|what| Error::in_whole_file(what).in_file(ds.name()))?;
-    let fields: Vec<Field> = select
-        .iter()
-        .map(|&i| ds.schema().fields[i].clone())
-        .collect();
+    let fields = ds.schema().subset(&select).fields;
     let writer = CsvRowWriter::new(delim);
     let mut out = cs_cli::stdout();
     if !args.no_header {
