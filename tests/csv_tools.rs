@@ -417,3 +417,97 @@ fn a_template_with_a_32_bit_uid_is_checked_without_panicking() {
     let o = run("csg-edit", &["check", &p(&dir.path().join("g.csg"))], None);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// Rows of `uid,label,x` CSV, `n` of them; every 997th label holds a quoted newline and comma
+/// when `quoted`. Returns the text and the expected JSON-lines of cs-cat.
+fn many_rows(n: u64, quoted: bool, newline: &str) -> (String, String) {
+    let mut csv = format!("uid,label,x{newline}");
+    let mut jsonl = String::new();
+    for i in 0..n {
+        let label = if quoted && i % 997 == 0 {
+            format!("two\nlines, {i}")
+        } else {
+            format!("row{i}")
+        };
+        let cell = if label.contains(['\n', ',']) {
+            format!("\"{label}\"")
+        } else {
+            label.clone()
+        };
+        csv.push_str(&format!("{},{cell},{}.5{newline}", i * 3, i));
+        jsonl.push_str(&format!(
+            "{{\"uid\":{},\"label\":{},\"x\":{}.5}}\n",
+            i * 3,
+            serde_json::to_string(&label).unwrap(),
+            i
+        ));
+    }
+    (csv, jsonl)
+}
+
+#[test]
+fn large_inputs_cross_block_boundaries_intact() {
+    // About 9 MB: more than two 4 MB read blocks, each cut into many pieces.
+    for (quoted, newline) in [(false, "\n"), (true, "\n"), (false, "\r\n")] {
+        let (csv, expected) = many_rows(400_000, quoted, newline);
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, &csv).unwrap();
+        let out = dir.path().join("o.cs");
+        let o = run("csv-to-cs", &[&p(&input), "-o", &p(&out)], None);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let back = run("cs-cat", &[&p(&out)], None);
+        assert!(
+            stdout(&back) == expected,
+            "round trip differs (quoted {quoted}, newline {newline:?})"
+        );
+    }
+}
+
+#[test]
+fn errors_late_in_large_inputs_name_the_right_line() {
+    for quoted in [false, true] {
+        let (mut csv, _) = many_rows(300_000, quoted, "\n");
+        // Line 1 is the header; each quoted label adds a line.
+        let quoted_lines = if quoted { 300_000u64.div_ceil(997) } else { 0 };
+        csv.push_str("5,bad,not-a-number\n");
+        let bad_line = 300_000 + quoted_lines + 2;
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, &csv).unwrap();
+        let out = dir.path().join("o.cs");
+        std::fs::write(
+            dir.path().join("s.jsonl"),
+            "{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"label\",\"dtype\":\"|O\",\"shape\":[]}\n{\"name\":\"x\",\"dtype\":\"<f8\",\"shape\":[]}\n",
+        )
+        .unwrap();
+        let o = run(
+            "csv-to-cs",
+            &[
+                "--schema",
+                &p(&dir.path().join("s.jsonl")),
+                &p(&input),
+                "-o",
+                &p(&out),
+            ],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(1));
+        let want = format!("in.csv:{bad_line}: field x: 'not-a-number' is not a number");
+        assert!(stderr(&o).contains(&want), "want {want} in {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_short_row_late_in_the_input_is_named_by_line() {
+    let (mut csv, _) = many_rows(200_000, false, "\n");
+    csv.push_str("1,2\n");
+    let o = run("csv-to-cs", &["-o", "-"], Some(csv.as_bytes()));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("-: line 200002: 2 columns where the header has 3"),
+        "{}",
+        stderr(&o)
+    );
+}

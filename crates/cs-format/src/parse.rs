@@ -9,14 +9,14 @@ use crate::dtype::Kind;
 /// no padding).
 pub fn element_from_text(kind: Kind, text: &str, out: &mut Vec<u8>) -> Result<(), String> {
     match kind {
-        Kind::I8 => int::<i8>(text, "|i1", out, |v| v.to_le_bytes().to_vec()),
-        Kind::I16 => int::<i16>(text, "<i2", out, |v| v.to_le_bytes().to_vec()),
-        Kind::I32 => int::<i32>(text, "<i4", out, |v| v.to_le_bytes().to_vec()),
-        Kind::I64 => int::<i64>(text, "<i8", out, |v| v.to_le_bytes().to_vec()),
-        Kind::U8 => int::<u8>(text, "|u1", out, |v| v.to_le_bytes().to_vec()),
-        Kind::U16 => int::<u16>(text, "<u2", out, |v| v.to_le_bytes().to_vec()),
-        Kind::U32 => int::<u32>(text, "<u4", out, |v| v.to_le_bytes().to_vec()),
-        Kind::U64 => int::<u64>(text, "<u8", out, |v| v.to_le_bytes().to_vec()),
+        Kind::I8 => int::<i8>(text, "|i1", out),
+        Kind::I16 => int::<i16>(text, "<i2", out),
+        Kind::I32 => int::<i32>(text, "<i4", out),
+        Kind::I64 => int::<i64>(text, "<i8", out),
+        Kind::U8 => int::<u8>(text, "|u1", out),
+        Kind::U16 => int::<u16>(text, "<u2", out),
+        Kind::U32 => int::<u32>(text, "<u4", out),
+        Kind::U64 => int::<u64>(text, "<u8", out),
         Kind::F32 => {
             out.extend_from_slice(&float::<f32>(text, "<f4")?.to_le_bytes());
             Ok(())
@@ -73,16 +73,27 @@ fn trimmed(text: &str) -> &str {
     }
 }
 
-fn int<T: std::str::FromStr>(
-    text: &str,
-    dtype: &str,
-    out: &mut Vec<u8>,
-    bytes: impl Fn(T) -> Vec<u8>,
-) -> Result<(), String> {
+/// An integer type that can be appended little-endian.
+trait LeInt: std::str::FromStr {
+    fn append_le(self, out: &mut Vec<u8>);
+}
+
+macro_rules! le_int {
+    ($($t:ty),*) => {$(
+        impl LeInt for $t {
+            fn append_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+        }
+    )*};
+}
+le_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+fn int<T: LeInt>(text: &str, dtype: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let t = trimmed(text);
     match t.parse::<T>() {
         Ok(v) => {
-            out.extend_from_slice(&bytes(v));
+            v.append_le(out);
             Ok(())
         }
         Err(_) => Err(int_error(t, dtype)),

@@ -14,10 +14,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Rows read per batch.
+/// JSON-lines rows read per batch (a CSV batch is a block of whole records).
 const BATCH_ROWS: usize = 8192;
-/// Rows converted per parallel piece.
-const PIECE_ROWS: usize = 1024;
 
 /// Input syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -293,18 +291,15 @@ pub fn run(args: Args) -> Outcome {
         });
         let converted = (|| -> Outcome {
             for batch in full_rx {
-                let pieces: Vec<Result<EncodedRows, Error>> = (0..batch.len())
-                    .step_by(PIECE_ROWS)
-                    .collect::<Vec<_>>()
+                let pieces: Vec<Result<EncodedRows, Error>> = (0..batch.pieces())
                     .into_par_iter()
-                    .map(|start| {
-                        let mut cells = Vec::new();
+                    .map(|k| {
                         let mut enc = EncodedRows::new(n_fields);
-                        for i in start..(start + PIECE_ROWS).min(batch.len()) {
-                            let line = target.convert(&batch, i, &mut cells)?;
-                            uid_check(line, &cells)?;
-                            enc.push(target.fields(), &cells);
-                        }
+                        target.convert_piece(&batch, k, &mut |line, cells| {
+                            uid_check(line, cells)?;
+                            enc.push(target.fields(), cells);
+                            Ok(())
+                        })?;
                         Ok(enc)
                     })
                     .collect();

@@ -6,6 +6,7 @@ use cs_format::known::known_field;
 use cs_format::parse::element_from_text;
 use cs_format::writer::push_string_element;
 use cs_format::{ByteOrder, Error, Field, FieldType, Kind, Place};
+use rayon::prelude::*;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -144,38 +145,64 @@ fn with_int64_hint(f: &Field, text: &str, what: String) -> String {
     }
 }
 
-enum Inner {
-    Csv {
-        rdr: csv::Reader<BufReader<Box<dyn Read + Send>>>,
-        headers: Vec<String>,
-    },
-    Jsonl {
-        rdr: BufReader<Box<dyn Read + Send>>,
-        line: u64,
-    },
-}
-
 /// Rows of a CSV or JSON-lines input.
 pub struct RowReader {
     name: String,
     inner: Inner,
 }
 
+/// Bytes read from a CSV input per block (a block is then cut into pieces converted in parallel).
+const CSV_BLOCK: usize = 4 << 20;
+/// Bytes per piece of a block.
+const CSV_PIECE: usize = 128 << 10;
+
+enum Inner {
+    Csv(CsvBlocks),
+    Jsonl {
+        rdr: BufReader<Box<dyn Read + Send>>,
+        line: u64,
+    },
+}
+
+/// A CSV input read in blocks that end on record boundaries, so that the records of each block
+/// can be parsed in parallel pieces. Only the boundaries are found here, in one pass: where a
+/// block holds no quote character they are its newlines, else a CSV parser finds them.
+struct CsvBlocks {
+    rdr: BufReader<Box<dyn Read + Send>>,
+    headers: Vec<String>,
+    delimiter: u8,
+    /// Bytes read but not yet handed out (they start a record).
+    pending: Vec<u8>,
+    /// Line number of the first byte of `pending`.
+    line: u64,
+    eof: bool,
+}
+
+/// A range of whole records of a block and the line number of its first byte.
+#[derive(Debug, Clone)]
+struct Piece {
+    range: std::ops::Range<usize>,
+    first_line: u64,
+}
+
 /// Rows read but not yet converted (reused from batch to batch).
 #[derive(Default)]
 pub struct Batch {
-    /// CSV records and, per slot of the target, the column that holds it.
-    records: Vec<csv::StringRecord>,
+    /// CSV: whole records, cut into pieces; per slot of the target, the column that holds it.
+    bytes: Vec<u8>,
+    pieces: Vec<Piece>,
     columns: Option<Vec<usize>>,
-    /// JSON-lines: (line number, text).
+    n_columns: usize,
+    delimiter: u8,
+    /// JSON-lines: (line number, text); pieces index this.
     lines: Vec<(u64, String)>,
     len: usize,
 }
 
 impl Batch {
-    /// Rows in the batch.
-    pub fn len(&self) -> usize {
-        self.len
+    /// Pieces the batch is converted in, in input order.
+    pub fn pieces(&self) -> usize {
+        self.pieces.len()
     }
 }
 
@@ -183,18 +210,237 @@ fn io_failure(e: &std::io::Error, name: &str) -> Failure {
     Error::io(e, Place::File).in_file(name).into()
 }
 
-fn csv_failure(e: csv::Error, name: &str) -> Failure {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+/// A CSV parser error, with its line counted from `first_line` (the line of the parsed text's
+/// first byte).
+fn csv_error(e: &csv::Error, first_line: u64) -> Error {
+    let line = e
+        .position()
+        .map(|p| p.line() + first_line - 1)
+        .unwrap_or(first_line);
     let what = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("{len} columns where the header has {expected_len}")
-        }
         _ => e.to_string(),
     };
-    Error::new(Place::Line(line), what).in_file(name).into()
+    Error::new(Place::Line(line), what)
+}
+
+/// A CSV parser over one piece of text, with the input's delimiter and no header.
+fn csv_parser(text: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text)
+}
+
+/// Takes a row's line number and its column texts.
+type TextRowSink<'a> = dyn FnMut(u64, &[&str]) -> Result<(), Error> + 'a;
+/// Takes a row's line number and its converted cells.
+pub type CellRowSink<'a> = dyn FnMut(u64, &[Vec<u8>]) -> Result<(), Error> + 'a;
+
+/// The records of one CSV piece of a batch, each with its line number, checked to have as many
+/// columns as the header.
+fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Result<(), Error> {
+    let n_columns = batch.n_columns;
+    let mut checked = |line: u64, rec: &[&str]| {
+        if rec.len() != n_columns {
+            return Err(Error::new(
+                Place::Line(line),
+                format!("{} columns where the header has {n_columns}", rec.len()),
+            ));
+        }
+        record(line, rec)
+    };
+    let text = &batch.bytes[piece.range.clone()];
+    if memchr::memchr2(b'"', b'\r', text).is_none() {
+        return for_each_plain_record(text, batch.delimiter, piece.first_line, checked);
+    }
+    let mut parser = csv_parser(text, batch.delimiter);
+    let mut rec = csv::StringRecord::new();
+    while parser
+        .read_record(&mut rec)
+        .map_err(|e| csv_error(&e, piece.first_line))?
+    {
+        let line = rec.position().map_or(0, |p| p.line()) + piece.first_line - 1;
+        let fields: Vec<&str> = rec.iter().collect();
+        checked(line, &fields)?;
+    }
+    Ok(())
+}
+
+/// The records of CSV text that has no quote and no carriage return, where a record is a line
+/// and fields are split at the delimiter (what a CSV parser makes of such text, faster); blank
+/// lines are skipped, as a CSV parser does.
+fn for_each_plain_record(
+    text: &[u8],
+    delimiter: u8,
+    first_line: u64,
+    mut record: impl FnMut(u64, &[&str]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let text = std::str::from_utf8(text).map_err(|e| {
+        Error::new(
+            Place::Line(first_line + count_lines(&text[..e.valid_up_to()])),
+            "invalid UTF-8",
+        )
+    })?;
+    let mut fields: Vec<&str> = Vec::new();
+    let mut line = first_line;
+    let mut start = 0;
+    // The delimiter and newline are ASCII, so cutting at them keeps every piece valid UTF-8.
+    for at in memchr::memchr2_iter(delimiter, b'\n', text.as_bytes()).chain([text.len()]) {
+        let end_of_line = at == text.len() || text.as_bytes()[at] == b'\n';
+        if !end_of_line || start < at || !fields.is_empty() {
+            fields.push(text.get(start..at).unwrap_or_default());
+        }
+        start = at + 1;
+        if end_of_line {
+            if !fields.is_empty() {
+                record(line, &fields)?;
+                fields.clear();
+            }
+            line += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Newlines in `text`.
+fn count_lines(text: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', text).count() as u64
+}
+
+impl CsvBlocks {
+    /// Read until `pending` holds at least `want` bytes or the input ends.
+    fn fill(&mut self, want: usize, name: &str) -> Result<(), Failure> {
+        while !self.eof && self.pending.len() < want {
+            let old = self.pending.len();
+            self.pending.resize(want, 0);
+            let got = loop {
+                match self.rdr.read(&mut self.pending[old..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        self.pending.truncate(old);
+                        return Err(io_failure(&e, name));
+                    }
+                }
+            };
+            self.pending.truncate(old + got);
+            self.eof = got == 0;
+        }
+        Ok(())
+    }
+
+    /// Where the whole records of `pending` end, and the pieces they are cut into. At the end of
+    /// the input everything is whole; else the last (possibly incomplete) record waits.
+    fn cut(&self) -> Result<(usize, Vec<usize>), Error> {
+        let buf = &self.pending[..];
+        let mut cuts = Vec::new();
+        if memchr::memchr(b'"', buf).is_none() {
+            if let Some(last_nl) = memchr::memrchr(b'\n', buf) {
+                let end = if self.eof { buf.len() } else { last_nl + 1 };
+                let mut at = 0;
+                while at < end {
+                    let next = (at + CSV_PIECE).min(end);
+                    let cut = if next == end {
+                        end
+                    } else {
+                        memchr::memchr(b'\n', &buf[next..end]).map_or(end, |k| next + k + 1)
+                    };
+                    cuts.push(cut);
+                    at = cut;
+                }
+                return Ok((end, cuts));
+            }
+        }
+        // Quotes (a newline may be inside a field) or no newline: let the parser find records.
+        let mut parser = csv_parser(buf, self.delimiter);
+        let mut record = csv::ByteRecord::new();
+        let mut starts = Vec::new();
+        loop {
+            let start = parser.position().byte() as usize;
+            match parser.read_byte_record(&mut record) {
+                Ok(true) => starts.push(record.position().map_or(start, |p| p.byte() as usize)),
+                Ok(false) => break,
+                Err(e) => return Err(csv_error(&e, self.line)),
+            }
+        }
+        let end = if self.eof {
+            buf.len()
+        } else {
+            starts.last().copied().unwrap_or(0)
+        };
+        let mut piece_start = 0;
+        for &s in &starts {
+            if s > piece_start && s - piece_start >= CSV_PIECE && s <= end {
+                cuts.push(s);
+                piece_start = s;
+            }
+        }
+        if end > piece_start {
+            cuts.push(end);
+        }
+        Ok((end, cuts))
+    }
+
+    /// Hand the next block of whole records to `batch` (empty at the end of the input).
+    fn next_block(&mut self, batch: &mut Batch, name: &str) -> Result<(), Failure> {
+        batch.bytes.clear();
+        batch.pieces.clear();
+        batch.len = 0;
+        let mut want = CSV_BLOCK;
+        let (end, cuts) = loop {
+            self.fill(want, name)?;
+            let (end, cuts) = self.cut().map_err(|e| Failure::from(e.in_file(name)))?;
+            if end > 0 || self.eof {
+                break (end, cuts);
+            }
+            want = self.pending.len() * 2; // one record longer than a block
+        };
+        let mut at = 0;
+        for cut in cuts {
+            batch.pieces.push(Piece {
+                range: at..cut,
+                first_line: self.line,
+            });
+            self.line += count_lines(&self.pending[at..cut]);
+            at = cut;
+        }
+        batch.bytes.extend_from_slice(&self.pending[..end]);
+        self.pending.drain(..end);
+        batch.delimiter = self.delimiter;
+        batch.n_columns = self.headers.len();
+        batch.len = end;
+        Ok(())
+    }
+
+    /// Read the header record.
+    fn read_headers(&mut self, name: &str) -> Result<(), Failure> {
+        let mut want = 64 << 10;
+        loop {
+            self.fill(want, name)?;
+            let mut parser = csv_parser(&self.pending, self.delimiter);
+            let mut header = csv::StringRecord::new();
+            let got = parser
+                .read_record(&mut header)
+                .map_err(|e| Failure::from(csv_error(&e, 1).in_file(name)))?;
+            let end = parser.position().byte() as usize;
+            // Whole when more text follows it, or the input has ended.
+            if self.eof || (got && end < self.pending.len()) {
+                if !got {
+                    header.clear();
+                }
+                self.headers = header
+                    .iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
+                    .collect();
+                self.line = 1 + count_lines(&self.pending[..end]);
+                self.pending.drain(..end);
+                return Ok(());
+            }
+            want = self.pending.len() * 2;
+        }
+    }
 }
 
 impl RowReader {
@@ -221,23 +467,21 @@ impl RowReader {
         let inner = match kind {
             InputKind::Jsonl => Inner::Jsonl { rdr, line: 0 },
             InputKind::Csv => {
-                let mut csv = csv::ReaderBuilder::new()
-                    .delimiter(delimiter)
-                    .has_headers(true)
-                    .buffer_capacity(1 << 20)
-                    .from_reader(rdr);
-                let headers: Vec<String> = csv
-                    .headers()
-                    .map_err(|e| csv_failure(e, name))?
-                    .iter()
-                    .map(|h| h.trim_start_matches('\u{feff}').to_string())
-                    .collect();
-                if headers.iter().all(|h| h.is_empty()) {
+                let mut blocks = CsvBlocks {
+                    rdr,
+                    headers: Vec::new(),
+                    delimiter,
+                    pending: Vec::new(),
+                    line: 1,
+                    eof: false,
+                };
+                blocks.read_headers(name)?;
+                if blocks.headers.iter().all(|h| h.is_empty()) {
                     return Err(Error::new(Place::Line(1), "no header row")
                         .in_file(name)
                         .into());
                 }
-                Inner::Csv { rdr: csv, headers }
+                Inner::Csv(blocks)
             }
         };
         Ok(RowReader {
@@ -246,7 +490,8 @@ impl RowReader {
         })
     }
 
-    /// Read up to `n` rows into `batch`; returns how many (0 at the end).
+    /// Read the next batch (JSON-lines: up to `n` rows; CSV: a block of whole records);
+    /// returns its [`Batch::len`], 0 at the end.
     pub fn read_batch(
         &mut self,
         target: &Target,
@@ -256,31 +501,21 @@ impl RowReader {
         let name = self.name.clone();
         batch.len = 0;
         match &mut self.inner {
-            Inner::Csv { rdr, headers } => {
+            Inner::Csv(blocks) => {
                 if batch.columns.is_none() {
-                    batch.columns = Some(csv_columns(target, headers).map_err(|what| {
+                    batch.columns = Some(csv_columns(target, &blocks.headers).map_err(|what| {
                         Failure::from(Error::new(Place::Line(1), what).in_file(&name))
                     })?);
                 }
-                while batch.len < n {
-                    if batch.records.len() == batch.len {
-                        batch.records.push(csv::StringRecord::new());
-                    }
-                    if !rdr
-                        .read_record(&mut batch.records[batch.len])
-                        .map_err(|e| csv_failure(e, &name))?
-                    {
-                        break;
-                    }
-                    batch.len += 1;
-                }
+                blocks.next_block(batch, &name)?;
             }
             Inner::Jsonl { rdr, line } => {
-                while batch.len < n {
-                    if batch.lines.len() == batch.len {
+                let mut rows = 0;
+                while rows < n {
+                    if batch.lines.len() == rows {
                         batch.lines.push((0, String::new()));
                     }
-                    let slot = &mut batch.lines[batch.len];
+                    let slot = &mut batch.lines[rows];
                     slot.1.clear();
                     let got = rdr.read_line(&mut slot.1).map_err(|e| {
                         if e.kind() == std::io::ErrorKind::InvalidData {
@@ -297,14 +532,28 @@ impl RowReader {
                     *line += 1;
                     slot.0 = *line;
                     if !slot.1.trim().is_empty() {
-                        batch.len += 1;
+                        rows += 1;
                     }
                 }
+                batch.pieces.clear();
+                let mut at = 0;
+                while at < rows {
+                    let end = (at + JSONL_PIECE_ROWS).min(rows);
+                    batch.pieces.push(Piece {
+                        range: at..end,
+                        first_line: 0,
+                    });
+                    at = end;
+                }
+                batch.len = rows;
             }
         }
         Ok(batch.len)
     }
 }
+
+/// JSON-lines rows per piece of a batch.
+const JSONL_PIECE_ROWS: usize = 1024;
 
 /// For each slot of `target`, the CSV column that holds it.
 fn csv_columns(target: &Target, headers: &[String]) -> Result<Vec<usize>, String> {
@@ -324,21 +573,39 @@ fn csv_columns(target: &Target, headers: &[String]) -> Result<Vec<usize>, String
 }
 
 impl Target {
-    /// Convert row `i` of a batch into cells; returns its line number.
-    pub fn convert(&self, batch: &Batch, i: usize, cells: &mut Vec<Vec<u8>>) -> Result<u64, Error> {
+    /// Convert the rows of piece `k` of a batch, in order, handing each row's line number and
+    /// cells to `row`.
+    pub fn convert_piece(
+        &self,
+        batch: &Batch,
+        k: usize,
+        row: &mut CellRowSink,
+    ) -> Result<(), Error> {
+        let piece = &batch.pieces[k];
+        let mut cells = Vec::new();
         if let Some(columns) = &batch.columns {
-            let rec = &batch.records[i];
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            self.cells(line, cells, |slot| rec.get(columns[slot]).map(Ok))?;
-            return Ok(line);
+            return for_each_record(batch, piece, &mut |line, rec| {
+                self.cells(line, &mut cells, |slot| {
+                    rec.get(columns[slot]).map(|t| Ok(*t))
+                })?;
+                row(line, &cells)
+            });
         }
-        let (line, text) = &batch.lines[i];
-        let pairs = parse_object(text).map_err(|what| Error::new(Place::Line(*line), what))?;
+        for (line, text) in &batch.lines[piece.range.clone()] {
+            self.json_cells(*line, text, &mut cells)?;
+            row(*line, &cells)?;
+        }
+        Ok(())
+    }
+
+    /// Convert one JSON-lines row into cells.
+    fn json_cells(&self, line: u64, text: &str, cells: &mut Vec<Vec<u8>>) -> Result<(), Error> {
+        let pairs = parse_object(text).map_err(|what| Error::new(Place::Line(line), what))?;
         let mut slots: Vec<Option<String>> = vec![None; self.total];
         for (key, raw) in pairs {
             let Some(&f) = self.index.get(key.as_str()) else {
                 return Err(Error::new(
-                    Place::Line(*line),
+                    Place::Line(line),
                     format!("key '{key}' is not one of the fields being written"),
                 ));
             };
@@ -347,7 +614,7 @@ impl Target {
             flatten(raw, &field.ty.shape, &mut elems).map_err(|what| {
                 Error::new(
                     Place::LineField {
-                        line: *line,
+                        line,
                         field: field.name.clone(),
                     },
                     what,
@@ -356,7 +623,7 @@ impl Target {
             let start = self.starts[f];
             if slots[start].is_some() {
                 return Err(Error::new(
-                    Place::Line(*line),
+                    Place::Line(line),
                     format!("key '{key}' appears twice"),
                 ));
             }
@@ -364,8 +631,7 @@ impl Target {
                 slots[start + k] = Some(e);
             }
         }
-        self.cells(*line, cells, |slot| slots[slot].as_deref().map(Ok))?;
-        Ok(*line)
+        self.cells(line, cells, |slot| slots[slot].as_deref().map(Ok))
     }
 }
 
@@ -455,13 +721,22 @@ impl Class {
             .strip_prefix('"')
             .and_then(|x| x.strip_suffix('"'))
             .unwrap_or(t);
-        self.i64 &= t.parse::<i64>().is_ok();
-        self.u64 &= t.parse::<u64>().is_ok();
-        self.f64 &= matches!(t, "NaN" | "Infinity" | "-Infinity")
-            || (!t.is_empty()
-                && t.bytes()
-                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-                && t.parse::<f64>().is_ok());
+        // Only what is still possible is tested.
+        self.i64 = self.i64 && t.parse::<i64>().is_ok();
+        self.u64 = self.u64 && t.parse::<u64>().is_ok();
+        self.f64 = self.f64
+            && (matches!(t, "NaN" | "Infinity" | "-Infinity")
+                || (!t.is_empty()
+                    && t.bytes()
+                        .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+                    && t.parse::<f64>().is_ok()));
+    }
+
+    /// What both could be.
+    fn merge(&mut self, other: Class) {
+        self.i64 &= other.i64;
+        self.u64 &= other.u64;
+        self.f64 &= other.f64;
     }
 
     fn kind(self) -> Kind {
@@ -484,11 +759,9 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
     let mut seen: HashMap<String, (Vec<usize>, Class)> = HashMap::new();
     let name = reader.name.clone();
     match &mut reader.inner {
-        Inner::Csv { rdr, headers } => {
-            let mut record = csv::StringRecord::new();
-            let record = &mut record;
+        Inner::Csv(blocks) => {
             let mut col_field = Vec::new();
-            for h in headers.iter() {
+            for h in blocks.headers.iter() {
                 let (base, idx) = split_column_name(h);
                 let entry = seen.entry(base.to_string()).or_insert_with(|| {
                     order.push(base.to_string());
@@ -504,11 +777,38 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
                 }
                 col_field.push(base.to_string());
             }
-            while rdr.read_record(record).map_err(|e| csv_failure(e, &name))? {
-                for (text, base) in record.iter().zip(&col_field) {
-                    if let Some(e) = seen.get_mut(base) {
-                        e.1.see(text);
+            // Per column, what its values could be: pieces are classed in parallel, then merged.
+            let mut batch = Batch::default();
+            let mut classes = vec![Class::any(); col_field.len()];
+            loop {
+                blocks.next_block(&mut batch, &name)?;
+                if batch.len == 0 {
+                    break;
+                }
+                let pieces: Vec<Result<Vec<Class>, Error>> = batch
+                    .pieces
+                    .par_iter()
+                    .map(|piece| {
+                        let mut classes = vec![Class::any(); batch.n_columns];
+                        for_each_record(&batch, piece, &mut |_, rec| {
+                            for (class, text) in classes.iter_mut().zip(rec) {
+                                class.see(text);
+                            }
+                            Ok(())
+                        })?;
+                        Ok(classes)
+                    })
+                    .collect();
+                for piece in pieces {
+                    let piece = piece.map_err(|e| e.in_file(&name))?;
+                    for (all, p) in classes.iter_mut().zip(piece) {
+                        all.merge(p);
                     }
+                }
+            }
+            for (class, base) in classes.into_iter().zip(&col_field) {
+                if let Some(e) = seen.get_mut(base) {
+                    e.1.merge(class);
                 }
             }
         }
