@@ -354,3 +354,87 @@ mod tests {
         }
     }
 }
+
+/// A count of work done, shown on stderr as `label: N …` and refreshed a few times a second,
+/// only when stderr is a terminal. The line is cleared when the progress is dropped.
+pub struct Progress {
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Start showing `label: N unit`.
+    pub fn start(label: &str, unit: &str) -> Progress {
+        use std::io::IsTerminal;
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        if !io::stderr().is_terminal() {
+            return Progress {
+                count,
+                stop: None,
+                thread: None,
+            };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let shown = count.clone();
+        let (label, unit) = (label.to_string(), unit.to_string());
+        let thread = std::thread::spawn(move || {
+            let tick = std::time::Duration::from_millis(200);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(tick) {
+                let n = shown.load(std::sync::atomic::Ordering::Relaxed);
+                let _ = write!(io::stderr().lock(), "\r{label}: {n} {unit}\x1b[K");
+            }
+            let _ = write!(io::stderr().lock(), "\r\x1b[K");
+        });
+        Progress {
+            count,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The counter the work advances.
+    pub fn counter(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.count
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A byte count for people, in powers of 1024 as `du -h` prints them: `512B`, `1.5K`, `2.3G`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1}{}", UNITS[unit])
+    } else {
+        format!("{v:.0}{}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod human_tests {
+    #[test]
+    fn human_bytes_uses_binary_units() {
+        assert_eq!(super::human_bytes(0), "0B");
+        assert_eq!(super::human_bytes(1023), "1023B");
+        assert_eq!(super::human_bytes(1536), "1.5K");
+        assert_eq!(super::human_bytes(2_310_683), "2.2M");
+        assert_eq!(super::human_bytes(50 << 30), "50G");
+    }
+}

@@ -201,6 +201,33 @@ impl Dataset {
         Ok(true)
     }
 
+    /// Call `f` with every value of every string field named `…/path` (the data files a
+    /// metafile names: `blob/path`, `movie_blob/path`, `map/path`, …), in row order.
+    pub fn for_each_path(self, mut f: impl FnMut(&str)) -> Result<()> {
+        let select: Vec<usize> = (0..self.schema.fields.len())
+            .filter(|&i| {
+                let field = &self.schema.fields[i];
+                field.ty.kind.is_string() && field.name.ends_with("/path")
+            })
+            .collect();
+        if select.is_empty() {
+            return Ok(());
+        }
+        for chunk in self.chunks(&select, 4 << 20)? {
+            let chunk = chunk?;
+            for row in 0..chunk.rows {
+                for col in 0..select.len() {
+                    for i in 0..chunk.fields()[col].ty.count() {
+                        if let Scalar::Str(s) = chunk.scalar(row, col, i)? {
+                            f(&s);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A description of the container as one JSON object. For CSDAT files this walks the
     /// column size prefixes (seeks only) to find the string heap; it never reads column data.
     pub fn info(&mut self) -> Result<Value> {

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cell;
+pub mod clear;
 pub mod csdat;
 pub mod csg;
 pub mod csv;
@@ -13,14 +14,18 @@ pub mod dataset;
 pub mod dtype;
 pub mod error;
 mod input;
+pub mod job;
 pub mod jsonl;
 pub mod known;
 pub mod npy_header;
 pub mod numpy;
 pub mod parse;
+pub mod project;
 pub mod pyliteral;
 pub mod select;
+pub mod timestamp;
 pub mod uids;
+pub mod walk;
 pub mod writer;
 
 pub use dataset::{Chunk, Chunks, Container, Dataset};

@@ -377,32 +377,6 @@ fn metafile_for(target: &Path, csg_dir: &Path) -> Result<String, Error> {
     })
 }
 
-/// `created` as cryoSPARC writes it (UTC): `YYYY-MM-DD HH:MM:SS.ffffff`.
-fn now_timestamp() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86400, secs % 86400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_micros()
-    )
-}
-
 /// Write a document to `out` atomically, or to stdout when `out` is None.
 fn emit(csg: &Csg, out: Option<&Path>, force: bool) -> Outcome {
     let text = csg.to_yaml();
@@ -453,7 +427,7 @@ fn new(
         }
     }
     let csg = Csg {
-        created: Some(now_timestamp()),
+        created: Some(cs_format::timestamp::now_csg()),
         group: CsgGroup {
             description,
             title: Some(title.unwrap_or_else(|| name.clone())),
@@ -597,7 +571,7 @@ mod tests {
 
     #[test]
     fn timestamp_has_cryosparc_shape() {
-        let t = now_timestamp();
+        let t = cs_format::timestamp::now_csg();
         assert!(cs_format::csg::is_timestamp(&t), "{t}");
         assert_eq!(t.len(), 26);
     }

@@ -1,0 +1,310 @@
+//! "Clear intermediate results" (seed feature 4): which files of iterative jobs can go.
+//!
+//! For every non-passthrough result with more than one version, the versions kept are the final
+//! one and every version another job's connection names by number. A metafile is deleted when
+//! no kept (result, version) uses it; a data file is deleted when a deleted metafile names it,
+//! it lies inside that job's folder, and no surviving registered metafile anywhere in the
+//! project names it. Active jobs are skipped. Only regular files inside the job folder are ever
+//! listed: never a symlink, never a file reached through one.
+
+use crate::dataset::Dataset;
+use crate::job::{Job, Version};
+use crate::project::{shown, Project};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path};
+
+/// A file a clear removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// Path relative to the project folder.
+    pub path: String,
+    /// `st_size`.
+    pub bytes: u64,
+    /// Bytes the disk gets back (0 when another hard link keeps the data).
+    pub freed: u64,
+    /// Why it goes.
+    pub reason: String,
+}
+
+/// An intermediate version kept because other jobs use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptVersion {
+    /// Output (group) name.
+    pub group: String,
+    /// Result name.
+    pub result: String,
+    /// The version number.
+    pub version: u64,
+    /// Its metafile, relative to the project folder.
+    pub metafile: String,
+    /// The jobs whose connections name it.
+    pub referenced_by: Vec<String>,
+}
+
+/// The clear of one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobClear {
+    /// `J8`.
+    pub job: String,
+    /// The job folder's name in the project.
+    pub folder: String,
+    /// Why the job is left alone, when it is.
+    pub skipped: Option<String>,
+    /// Files to remove, by path.
+    pub delete: Vec<Deletion>,
+    /// Intermediate versions kept for other jobs.
+    pub kept: Vec<KeptVersion>,
+    /// (group, result, version) to unregister from `job.json`.
+    pub removed_versions: Vec<(String, String, u64)>,
+}
+
+impl JobClear {
+    /// Bytes of the files listed.
+    pub fn bytes(&self) -> u64 {
+        self.delete.iter().map(|d| d.bytes).sum()
+    }
+}
+
+/// The clear of a project (or of some of its jobs).
+#[derive(Debug, Clone, Default)]
+pub struct ClearPlan {
+    /// One entry per job considered, in project order.
+    pub jobs: Vec<JobClear>,
+    /// Registered metafiles that could not be read: (path, why). Their data files are unknown,
+    /// so a plan with any is not safe to carry out.
+    pub unreadable_metafiles: Vec<(String, String)>,
+}
+
+/// `path` (from a metafile or `job.json`) relative to the project folder, when it lies inside
+/// it: plain components only, no `..`. Absolute paths under `project_dir` are made relative.
+pub fn project_relative(path: &str, project_dir: &Path) -> Option<String> {
+    let p = Path::new(path);
+    let rel = if p.is_absolute() {
+        let abs = std::fs::canonicalize(project_dir).ok()?;
+        p.strip_prefix(&abs)
+            .or_else(|_| p.strip_prefix(project_dir))
+            .ok()?
+            .to_path_buf()
+    } else {
+        p.to_path_buf()
+    };
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?.to_string()),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// True when `rel` (project-relative) is inside the job folder `folder`.
+fn inside(rel: &str, folder: &str) -> bool {
+    rel.strip_prefix(folder)
+        .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+}
+
+/// A regular file at `project_dir/rel` reached with no symlink on its way from the project
+/// folder: its (size, link count).
+fn plain_file(project_dir: &Path, rel: &str) -> Option<(u64, u64)> {
+    let mut at = project_dir.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let md = std::fs::symlink_metadata(&at).ok()?;
+        let last = i + 1 == parts.len();
+        if md.file_type().is_symlink() || (last && !md.is_file()) || (!last && !md.is_dir()) {
+            return None;
+        }
+        if last {
+            return Some((md.len(), md.nlink()));
+        }
+    }
+    None
+}
+
+/// Every data-file path (`…/path` fields) a metafile names, project-relative.
+fn named_paths(project: &Project, metafile: &str) -> Result<HashSet<String>, String> {
+    let path = project.dir.join(metafile);
+    let ds = Dataset::open(&path, &shown(&path)).map_err(|e| e.to_string())?;
+    let mut names = HashSet::new();
+    ds.for_each_path(|p| {
+        if !names.contains(p) {
+            if let Some(rel) = project_relative(p, &project.dir) {
+                names.insert(rel);
+            }
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(names)
+}
+
+/// Work out the clear of `only` (job uids; empty: every job) in `project`.
+pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
+    // Versions named by number: (job, group, result, version) -> the jobs that name them.
+    let mut named: BTreeMap<(String, String, String, u64), BTreeSet<String>> = BTreeMap::new();
+    for pj in &project.jobs {
+        for input in &pj.job.inputs {
+            if let Version::Number(v) = input.version {
+                named
+                    .entry((input.job.clone(), input.group.clone(), input.result.clone(), v))
+                    .or_default()
+                    .insert(pj.job.uid.clone());
+            }
+        }
+    }
+    let registered: BTreeSet<String> = project
+        .jobs
+        .iter()
+        .flat_map(|pj| pj.job.metafiles())
+        .filter_map(|m| project_relative(m, &project.dir))
+        .collect();
+
+    let mut plan = ClearPlan::default();
+    // Per job: metafiles that go (with reasons).
+    let mut metafiles_going: Vec<BTreeMap<String, String>> = Vec::new();
+    // Per job: files an interrupted clear left (checked like data files).
+    let mut pending: Vec<BTreeMap<String, String>> = Vec::new();
+    for pj in &project.jobs {
+        if !only.is_empty() && !only.contains(&pj.job.uid) {
+            continue;
+        }
+        let mut clear = JobClear {
+            job: pj.job.uid.clone(),
+            folder: pj.folder.clone(),
+            ..JobClear::default()
+        };
+        let folder_is_link = std::fs::symlink_metadata(project.dir.join(&pj.folder))
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(true);
+        if pj.job.is_active() {
+            clear.skipped = Some(format!("active job (status {})", pj.job.status));
+        } else if folder_is_link {
+            clear.skipped = Some("the job folder is a symlink".to_string());
+        }
+        let mut going = BTreeMap::new();
+        let mut left_over = BTreeMap::new();
+        if clear.skipped.is_none() {
+            going = versions_to_clear(&pj.job, &named, &mut clear)
+                .into_iter()
+                .filter_map(|(m, why)| Some((project_relative(&m, &project.dir)?, why)))
+                .collect();
+            for pending in &pj.job.pending_deletions {
+                if let Some(p) = project_relative(pending, &project.dir) {
+                    left_over.insert(p, "left over from an interrupted clear".to_string());
+                }
+            }
+        }
+        plan.jobs.push(clear);
+        metafiles_going.push(going);
+        pending.push(left_over);
+    }
+
+    // Surviving registered metafiles, and the data files they name.
+    let all_going: HashSet<&String> = metafiles_going.iter().flat_map(|g| g.keys()).collect();
+    let mut candidates: Vec<BTreeMap<String, String>> = Vec::new();
+    for ((clear, going), left_over) in plan.jobs.iter().zip(&metafiles_going).zip(pending) {
+        let mut data = left_over;
+        for (metafile, _) in going.iter().filter(|(m, _)| m.ends_with(".cs")) {
+            if plain_file(&project.dir, metafile).is_none() {
+                continue;
+            }
+            match named_paths(project, metafile) {
+                Ok(paths) => {
+                    for p in paths {
+                        if inside(&p, &clear.folder) && !going.contains_key(&p) {
+                            data.entry(p)
+                                .or_insert_with(|| format!("data file named by {metafile}"));
+                        }
+                    }
+                }
+                Err(why) => plan.unreadable_metafiles.push((metafile.clone(), why)),
+            }
+        }
+        candidates.push(data);
+    }
+    let mut still_named = HashSet::new();
+    if candidates.iter().any(|c| !c.is_empty()) {
+        for m in registered.iter().filter(|m| !all_going.contains(m)) {
+            if plain_file(&project.dir, m).is_none() && !project.dir.join(m).is_file() {
+                continue; // missing: names nothing
+            }
+            match named_paths(project, m) {
+                Ok(paths) => still_named.extend(paths),
+                Err(why) => plan.unreadable_metafiles.push((m.clone(), why)),
+            }
+        }
+    }
+
+    for ((clear, going), data) in plan.jobs.iter_mut().zip(metafiles_going).zip(candidates) {
+        let mut files = going;
+        for (p, reason) in data {
+            if !still_named.contains(&p) && !registered.contains(&p) {
+                files.entry(p).or_insert(reason);
+            }
+        }
+        for (path, reason) in files {
+            if !inside(&path, &clear.folder) {
+                continue;
+            }
+            if let Some((bytes, links)) = plain_file(&project.dir, &path) {
+                clear.delete.push(Deletion {
+                    path,
+                    bytes,
+                    freed: if links > 1 { 0 } else { bytes },
+                    reason,
+                });
+            }
+        }
+    }
+    plan.unreadable_metafiles.sort();
+    plan.unreadable_metafiles.dedup();
+    plan
+}
+
+/// For one job: which versions go (into `clear`), which are kept for others, and the metafiles
+/// that no kept version uses (with the reason each goes).
+fn versions_to_clear(
+    job: &Job,
+    named: &BTreeMap<(String, String, String, u64), BTreeSet<String>>,
+    clear: &mut JobClear,
+) -> BTreeMap<String, String> {
+    let mut kept_metafiles = HashSet::new();
+    let mut dropped: Vec<(String, String)> = Vec::new();
+    for r in &job.outputs {
+        let last = r.versions.len().saturating_sub(1);
+        for (i, (&v, m)) in r.versions.iter().zip(&r.metafiles).enumerate() {
+            let iterative = !r.passthrough && r.versions.len() > 1;
+            let users = named.get(&(job.uid.clone(), r.group.clone(), r.name.clone(), v));
+            if !iterative || i == last {
+                kept_metafiles.insert(m.clone());
+            } else if let Some(users) = users {
+                kept_metafiles.insert(m.clone());
+                clear.kept.push(KeptVersion {
+                    group: r.group.clone(),
+                    result: r.name.clone(),
+                    version: v,
+                    metafile: m.clone(),
+                    referenced_by: users.iter().cloned().collect(),
+                });
+            } else {
+                clear
+                    .removed_versions
+                    .push((r.group.clone(), r.name.clone(), v));
+                dropped.push((
+                    m.clone(),
+                    format!("intermediate version {v} of {}/{}", r.group, r.name),
+                ));
+            }
+        }
+    }
+    let mut going = BTreeMap::new();
+    for (m, reason) in dropped {
+        if !kept_metafiles.contains(&m) {
+            going.entry(m).or_insert(reason);
+        }
+    }
+    going
+}

@@ -1,0 +1,452 @@
+//! `job.json`: the parts of cryoSPARC's job document that data management needs, read from both
+//! layouts (v4 `JobDocument`, v5 `Job` model; FORMATS.md §8), and the one edit csutils makes to
+//! it (dropping cleared result versions).
+
+use crate::error::{Error, Place, Result};
+use serde_json::{Map, Value};
+
+/// Statuses of a job that is (or may soon be) writing into its folder.
+pub const ACTIVE_STATUSES: [&str; 5] = ["launched", "started", "running", "waiting", "queued"];
+
+/// Key where csutils lists files a clear has unregistered but not yet removed (see the README).
+pub const PENDING_KEY: &str = "csutils_clear_pending";
+
+/// Which layout a `job.json` has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFormat {
+    /// v4 `JobDocument`: `output_results`, `input_slot_groups`.
+    V4,
+    /// v5 `Job` model: `spec.outputs`, `spec.inputs`.
+    V5,
+}
+
+impl JobFormat {
+    /// `"v4"` or `"v5"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobFormat::V4 => "v4",
+            JobFormat::V5 => "v5",
+        }
+    }
+}
+
+/// A version named by a connection: the final one, or a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `"F"`.
+    Final,
+    /// An explicit version number.
+    Number(u64),
+}
+
+/// One result slot of an output and its versions, each with its metafile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputResult {
+    /// Output (group) name: `particles`.
+    pub group: String,
+    /// Result (slot) name: `alignments3D`.
+    pub name: String,
+    /// Passed through unchanged from an input.
+    pub passthrough: bool,
+    /// Version numbers, in order; the last is the final one.
+    pub versions: Vec<u64>,
+    /// Metafile of each version, relative to the project folder.
+    pub metafiles: Vec<String>,
+}
+
+impl OutputResult {
+    /// The metafile of a version: the last for `Final` (the first for a passthrough, as
+    /// cryoSPARC loads it), else the one whose number is `v`.
+    pub fn metafile(&self, version: Version) -> Option<&str> {
+        let i = match version {
+            Version::Final if self.passthrough => 0,
+            Version::Final => self.metafiles.len().checked_sub(1)?,
+            Version::Number(v) => self.versions.iter().position(|&x| x == v)?,
+        };
+        self.metafiles.get(i).map(String::as_str)
+    }
+}
+
+/// One result an input connection takes from another job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputResult {
+    /// The job it comes from.
+    pub job: String,
+    /// That job's output (group) name.
+    pub group: String,
+    /// That output's result name.
+    pub result: String,
+    /// Which version.
+    pub version: Version,
+}
+
+/// What csutils reads from a `job.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Layout of the file.
+    pub format: JobFormat,
+    /// `J42`.
+    pub uid: String,
+    /// `P3`.
+    pub project_uid: String,
+    /// Job type: `homo_refine_new`.
+    pub job_type: String,
+    /// Title, or empty.
+    pub title: String,
+    /// Status: `completed`, `running`, …
+    pub status: String,
+    /// Output results, in file order.
+    pub outputs: Vec<OutputResult>,
+    /// Results taken from other jobs through input connections.
+    pub inputs: Vec<InputResult>,
+    /// Files an interrupted clear unregistered but did not remove (csutils' own key).
+    pub pending_deletions: Vec<String>,
+}
+
+impl Job {
+    /// True when the job may be writing into its folder (launched, started, running, waiting,
+    /// queued).
+    pub fn is_active(&self) -> bool {
+        ACTIVE_STATUSES.contains(&self.status.as_str())
+    }
+
+    /// Every registered metafile of every output, each once, in order.
+    pub fn metafiles(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.outputs
+            .iter()
+            .flat_map(|r| r.metafiles.iter())
+            .map(String::as_str)
+            .filter(|m| seen.insert(*m))
+            .collect()
+    }
+
+    /// The result `group`/`name`.
+    pub fn output(&self, group: &str, name: &str) -> Option<&OutputResult> {
+        self.outputs
+            .iter()
+            .find(|r| r.group == group && r.name == name)
+    }
+
+    /// Parse a `job.json` text (either layout).
+    pub fn parse(text: &str) -> Result<Job> {
+        let doc: Value = serde_json::from_str(text)
+            .map_err(|e| Error::new(Place::Line(e.line() as u64), format!("not JSON: {e}")))?;
+        Job::from_value(&doc)
+    }
+
+    /// Read a parsed `job.json` document.
+    pub fn from_value(doc: &Value) -> Result<Job> {
+        let top = doc
+            .as_object()
+            .ok_or_else(|| Error::in_whole_file("is not a JSON object"))?;
+        let spec = top.get("spec").and_then(Value::as_object);
+        let format = if spec.is_some() {
+            JobFormat::V5
+        } else {
+            JobFormat::V4
+        };
+        let job_type = match spec {
+            Some(s) => string(s, "type", "spec.type")?,
+            None => string(top, "type", "type")?,
+        };
+        let mut job = Job {
+            format,
+            uid: string(top, "uid", "uid")?,
+            project_uid: optional_string(top, "project_uid"),
+            job_type,
+            title: optional_string(top, "title"),
+            status: string(top, "status", "status")?,
+            outputs: Vec::new(),
+            inputs: Vec::new(),
+            pending_deletions: Vec::new(),
+        };
+        match spec {
+            Some(spec) => read_v5(spec, &mut job)?,
+            None => read_v4(top, &mut job)?,
+        }
+        if let Some(p) = top.get(PENDING_KEY) {
+            job.pending_deletions = strings(p, PENDING_KEY)?;
+        }
+        Ok(job)
+    }
+}
+
+fn string(obj: &Map<String, Value>, key: &str, place: &str) -> Result<String> {
+    match obj.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(Error::new(Place::Key(place.into()), "is not a string")),
+        None => Err(Error::new(Place::Key(place.into()), "is missing")),
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, key: &str) -> String {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn array<'a>(obj: &'a Map<String, Value>, key: &str, place: &str) -> Result<&'a [Value]> {
+    match obj.get(key) {
+        Some(Value::Array(a)) => Ok(a),
+        None | Some(Value::Null) => Ok(&[]),
+        Some(_) => Err(Error::new(Place::Key(place.into()), "is not a list")),
+    }
+}
+
+fn object<'a>(v: &'a Value, place: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| Error::new(Place::Key(place.into()), "is not an object"))
+}
+
+fn strings(v: &Value, place: &str) -> Result<Vec<String>> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| Error::new(Place::Key(place.into()), "is not a list"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::new(Place::Key(format!("{place}[{i}]")), "is not a string"))
+        })
+        .collect()
+}
+
+fn versions(obj: &Map<String, Value>, place: &str) -> Result<(Vec<u64>, Vec<String>)> {
+    let versions: Vec<u64> = array(obj, "versions", &format!("{place}.versions"))?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_u64().ok_or_else(|| {
+                Error::new(
+                    Place::Key(format!("{place}.versions[{i}]")),
+                    "is not a version number",
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+    let metafiles = match obj.get("metafiles") {
+        Some(v) => strings(v, &format!("{place}.metafiles"))?,
+        None => Vec::new(),
+    };
+    if metafiles.len() != versions.len() {
+        return Err(Error::new(
+            Place::Key(format!("{place}.metafiles")),
+            format!(
+                "lists {} metafiles for {} versions",
+                metafiles.len(),
+                versions.len()
+            ),
+        ));
+    }
+    Ok((versions, metafiles))
+}
+
+fn version_of(v: Option<&Value>, place: &str) -> Result<Version> {
+    match v {
+        None | Some(Value::Null) => Ok(Version::Final),
+        Some(Value::String(s)) if s == "F" => Ok(Version::Final),
+        Some(v) => v.as_u64().map(Version::Number).ok_or_else(|| {
+            Error::new(
+                Place::Key(place.into()),
+                format!("is {v}, not \"F\" or a version number"),
+            )
+        }),
+    }
+}
+
+fn read_v4(top: &Map<String, Value>, job: &mut Job) -> Result<()> {
+    for (i, r) in array(top, "output_results", "output_results")?
+        .iter()
+        .enumerate()
+    {
+        let place = format!("output_results[{i}]");
+        let r = object(r, &place)?;
+        let (versions, metafiles) = versions(r, &place)?;
+        job.outputs.push(OutputResult {
+            group: string(r, "group_name", &format!("{place}.group_name"))?,
+            name: string(r, "name", &format!("{place}.name"))?,
+            passthrough: r.get("passthrough").and_then(Value::as_bool) == Some(true),
+            versions,
+            metafiles,
+        });
+    }
+    for (g, group) in array(top, "input_slot_groups", "input_slot_groups")?
+        .iter()
+        .enumerate()
+    {
+        let gplace = format!("input_slot_groups[{g}]");
+        let group = object(group, &gplace)?;
+        for (c, conn) in array(group, "connections", &format!("{gplace}.connections"))?
+            .iter()
+            .enumerate()
+        {
+            let cplace = format!("{gplace}.connections[{c}]");
+            let conn = object(conn, &cplace)?;
+            for (s, slot) in array(conn, "slots", &format!("{cplace}.slots"))?
+                .iter()
+                .enumerate()
+            {
+                let place = format!("{cplace}.slots[{s}]");
+                let slot = object(slot, &place)?;
+                job.inputs.push(InputResult {
+                    job: string(slot, "job_uid", &format!("{place}.job_uid"))?,
+                    group: string(slot, "group_name", &format!("{place}.group_name"))?,
+                    result: string(slot, "result_name", &format!("{place}.result_name"))?,
+                    version: version_of(slot.get("version"), &format!("{place}.version"))?,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_v5(spec: &Map<String, Value>, job: &mut Job) -> Result<()> {
+    if let Some(outputs) = spec.get("outputs") {
+        for (group, output) in object(outputs, "spec.outputs")? {
+            let oplace = format!("spec.outputs.{group}");
+            let output = object(output, &oplace)?;
+            for (i, r) in array(output, "results", &format!("{oplace}.results"))?
+                .iter()
+                .enumerate()
+            {
+                let place = format!("{oplace}.results[{i}]");
+                let r = object(r, &place)?;
+                let (versions, metafiles) = versions(r, &place)?;
+                job.outputs.push(OutputResult {
+                    group: group.clone(),
+                    name: string(r, "name", &format!("{place}.name"))?,
+                    passthrough: r.get("passthrough").and_then(Value::as_bool) == Some(true),
+                    versions,
+                    metafiles,
+                });
+            }
+        }
+    }
+    if let Some(inputs) = spec.get("inputs") {
+        for (name, input) in object(inputs, "spec.inputs")? {
+            let iplace = format!("spec.inputs.{name}");
+            let input = object(input, &iplace)?;
+            for (c, conn) in array(input, "connections", &format!("{iplace}.connections"))?
+                .iter()
+                .enumerate()
+            {
+                let cplace = format!("{iplace}.connections[{c}]");
+                let conn = object(conn, &cplace)?;
+                for (s, r) in array(conn, "results", &format!("{cplace}.results"))?
+                    .iter()
+                    .enumerate()
+                {
+                    let place = format!("{cplace}.results[{s}]");
+                    let r = object(r, &place)?;
+                    job.inputs.push(InputResult {
+                        job: string(r, "job_uid", &format!("{place}.job_uid"))?,
+                        group: string(r, "output", &format!("{place}.output"))?,
+                        result: string(r, "result", &format!("{place}.result"))?,
+                        version: version_of(r.get("version"), &format!("{place}.version"))?,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remove versions from a parsed `job.json` (either layout): `removed(group, result, version)`
+/// says which. The `versions` and `metafiles` lists (and v5's per-version `num_items`) keep
+/// the remaining entries in order, so a version number still finds its metafile by value.
+pub fn remove_versions(doc: &mut Value, removed: &dyn Fn(&str, &str, u64) -> bool) {
+    let prune = |group: &str, r: &mut Map<String, Value>| {
+        let Some(name) = r.get("name").and_then(Value::as_str).map(str::to_string) else {
+            return;
+        };
+        let Some(versions) = r.get("versions").and_then(Value::as_array).cloned() else {
+            return;
+        };
+        let keep: Vec<bool> = versions
+            .iter()
+            .map(|v| v.as_u64().is_none_or(|v| !removed(group, &name, v)))
+            .collect();
+        for key in ["versions", "metafiles", "num_items"] {
+            if let Some(Value::Array(items)) = r.get_mut(key) {
+                if items.len() == keep.len() {
+                    let mut k = keep.iter();
+                    items.retain(|_| *k.next().unwrap_or(&true));
+                }
+            }
+        }
+    };
+    if let Some(Value::Object(outputs)) = doc.pointer_mut("/spec/outputs") {
+        for (group, output) in outputs.iter_mut() {
+            if let Some(Value::Array(results)) = output.get_mut("results") {
+                for r in results.iter_mut().filter_map(Value::as_object_mut) {
+                    prune(group, r);
+                }
+            }
+        }
+    } else if let Some(Value::Array(results)) = doc.get_mut("output_results") {
+        for r in results.iter_mut().filter_map(Value::as_object_mut) {
+            let group = r
+                .get("group_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            prune(&group, r);
+        }
+    }
+}
+
+/// A JSON document as cryoSPARC writes `job.json` and `project.json`: four-space indent, a
+/// final newline.
+pub fn to_json_text(doc: &Value) -> String {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    // Serializing a Value into memory cannot fail.
+    let _ = serde::Serialize::serialize(doc, &mut ser);
+    out.push(b'\n');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V4: &str = r#"{"uid":"J9","project_uid":"P3","type":"homo_refine_new","status":"completed",
+      "output_results":[{"group_name":"particles","name":"alignments3D","passthrough":false,
+        "versions":[0,1,2],"metafiles":["J9/a.cs","J9/b.cs","J9/c.cs"],"num_items":5}],
+      "input_slot_groups":[{"connections":[{"job_uid":"J6","group_name":"particles","slots":[
+        {"slot_name":"blob","job_uid":"J6","group_name":"particles","result_name":"blob","version":3},
+        {"slot_name":null,"job_uid":"J6","group_name":"particles","result_name":"ctf","version":"F"}]}]}]}"#;
+
+    #[test]
+    fn reads_v4_outputs_and_connections() {
+        let job = Job::parse(V4).unwrap();
+        assert_eq!(job.format, JobFormat::V4);
+        assert_eq!(job.outputs[0].metafile(Version::Final), Some("J9/c.cs"));
+        assert_eq!(job.outputs[0].metafile(Version::Number(1)), Some("J9/b.cs"));
+        assert_eq!(job.inputs[0].version, Version::Number(3));
+        assert_eq!(job.inputs[1].version, Version::Final);
+        assert!(!job.is_active());
+    }
+
+    #[test]
+    fn removing_versions_keeps_lookup_by_number() {
+        let mut doc: Value = serde_json::from_str(V4).unwrap();
+        remove_versions(&mut doc, &|_, _, v| v == 0);
+        let job = Job::from_value(&doc).unwrap();
+        assert_eq!(job.outputs[0].versions, vec![1, 2]);
+        assert_eq!(job.outputs[0].metafile(Version::Number(1)), Some("J9/b.cs"));
+        assert_eq!(job.outputs[0].metafile(Version::Number(0)), None);
+    }
+
+    #[test]
+    fn mismatched_lists_name_the_key() {
+        let bad = V4.replace(r#""J9/b.cs","#, "");
+        let e = Job::parse(&bad).unwrap_err();
+        assert_eq!(e.place, Place::Key("output_results[0].metafiles".into()));
+    }
+}

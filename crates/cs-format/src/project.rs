@@ -1,0 +1,109 @@
+//! A cryoSPARC project folder on disk (FORMATS.md §10): `project.json` and the job folders
+//! that hold a `job.json`.
+
+use crate::error::{Error, Place, Result};
+use crate::job::Job;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// True when `dir` holds a `project.json`.
+pub fn is_project_dir(dir: &Path) -> bool {
+    dir.join("project.json").is_file()
+}
+
+/// True when `dir` holds a `job.json`.
+pub fn is_job_dir(dir: &Path) -> bool {
+    dir.join("job.json").is_file()
+}
+
+/// A job folder of a project and its document.
+#[derive(Debug, Clone)]
+pub struct ProjectJob {
+    /// The folder's name inside the project (`J8`).
+    pub folder: String,
+    /// The parsed `job.json`.
+    pub job: Job,
+}
+
+/// A project folder and its jobs.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder, as given.
+    pub dir: PathBuf,
+    /// `P3` (empty when unknown).
+    pub uid: String,
+    /// The title (empty when unknown).
+    pub title: String,
+    /// Job folders, in job-number order.
+    pub jobs: Vec<ProjectJob>,
+}
+
+/// A path for messages.
+pub fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Read and parse a JSON document, with errors naming the file.
+pub fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(&e, Place::File).in_file(&shown(path)))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::new(Place::Line(e.line() as u64), format!("not JSON: {e}")).in_file(&shown(path))
+    })
+}
+
+/// Read a job folder's `job.json`.
+pub fn read_job(dir: &Path) -> Result<Job> {
+    let path = dir.join("job.json");
+    let doc = read_json(&path)?;
+    Job::from_value(&doc).map_err(|e| e.in_file(&shown(&path)))
+}
+
+/// The number in a job folder name (`J12` → 12), for ordering.
+fn job_number(name: &str) -> Option<u64> {
+    name.strip_prefix('J')?.parse().ok()
+}
+
+impl Project {
+    /// Open a project folder: its `project.json` and every sub-folder that holds a `job.json`.
+    pub fn open(dir: &Path) -> Result<Project> {
+        let doc = read_json(&dir.join("project.json"))?;
+        let text = |k: &str| {
+            doc.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut folders = Vec::new();
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?;
+            let path = entry.path();
+            if path.is_dir() && is_job_dir(&path) {
+                folders.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        folders.sort_by(|a, b| {
+            (job_number(a).is_none(), job_number(a), a).cmp(&(job_number(b).is_none(), job_number(b), b))
+        });
+        let jobs = folders
+            .into_iter()
+            .map(|folder| {
+                let job = read_job(&dir.join(&folder))?;
+                Ok(ProjectJob { folder, job })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            uid: text("uid"),
+            title: text("title"),
+            jobs,
+        })
+    }
+
+    /// The job with this uid.
+    pub fn job(&self, uid: &str) -> Option<&ProjectJob> {
+        self.jobs.iter().find(|j| j.job.uid == uid)
+    }
+}
