@@ -46,3 +46,15 @@ if [ -z "${BENCH_SKIP_PANDAS:-}" ]; then
   m "pandas to_csv ($ROWS rows)" -- "$PY" bench/pandas_to_csv.py "$BIG" /dev/null
   m "pandas read_csv + numpy.save ($ROWS rows)" -- "$PY" bench/pandas_from_csv.py "$CSV" "$BIG" "$DATA/out_pandas.npy"
 fi
+
+# proj-du against GNU du -sLb on a generated project of many small files (warm cache: both
+# walk it once before they are timed).
+FILES=${BENCH_PROJECT_FILES:-60000}
+PROJ=$DATA/project_${FILES}
+[ -d "$PROJ" ] || { mkdir -p "$PROJ" && "$PY" bench/gen_project.py "$PROJ" "$FILES"; }
+du -sLb "$PROJ/CS-bench" > /dev/null
+target/release/proj-du "$PROJ/CS-bench" > /dev/null
+m "du -sLb ($FILES files, one number)" -- du -sLb "$PROJ/CS-bench"
+m "proj-du, per-job records ($FILES files)" -- target/release/proj-du "$PROJ/CS-bench"
+m "proj-du, 1 thread ($FILES files)" -- env RAYON_NUM_THREADS=1 target/release/proj-du "$PROJ/CS-bench"
+m "proj-du --table ($FILES files)" -- target/release/proj-du --table "$PROJ/CS-bench"

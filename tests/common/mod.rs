@@ -96,3 +96,43 @@ pub fn sh(script: &str) -> Output {
         .output()
         .expect("bash")
 }
+
+/// A fresh copy of fixture tree A (`raw/` and `CS-t20s-demo/`) in a temporary folder; returns
+/// the folder (kept alive by the guard) and the project path.
+pub fn project_tree() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = shared_dir().join("fixtures/projects/projects.tar");
+    let o = Command::new("tar")
+        .arg("-xf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(dir.path())
+        .output()
+        .expect("tar");
+    assert!(
+        o.status.success(),
+        "tar: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let project = dir.path().join("CS-t20s-demo");
+    (dir, project)
+}
+
+/// `../shared/fixtures/projects/EXPECTED.json`.
+pub fn expected_projects() -> serde_json::Value {
+    let path = shared_dir().join("fixtures/projects/EXPECTED.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// JSON-lines output as values.
+pub fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// A path as a string argument.
+pub fn arg(p: &std::path::Path) -> String {
+    p.display().to_string()
+}

@@ -149,7 +149,12 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
         for input in &pj.job.inputs {
             if let Version::Number(v) = input.version {
                 named
-                    .entry((input.job.clone(), input.group.clone(), input.result.clone(), v))
+                    .entry((
+                        input.job.clone(),
+                        input.group.clone(),
+                        input.result.clone(),
+                        v,
+                    ))
                     .or_default()
                     .insert(pj.job.uid.clone());
             }

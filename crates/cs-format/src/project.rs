@@ -85,7 +85,11 @@ impl Project {
             }
         }
         folders.sort_by(|a, b| {
-            (job_number(a).is_none(), job_number(a), a).cmp(&(job_number(b).is_none(), job_number(b), b))
+            (job_number(a).is_none(), job_number(a), a).cmp(&(
+                job_number(b).is_none(),
+                job_number(b),
+                b,
+            ))
         });
         let jobs = folders
             .into_iter()

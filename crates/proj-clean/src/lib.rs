@@ -1,1 +1,243 @@
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! `proj-clean`: clear the unused intermediate results of cryoSPARC iterative jobs (a dry run
+//! unless `--yes`).
+
+use clap::{CommandFactory, Parser};
+use cs_cli::{Failure, Generate, Outcome};
+use cs_format::clear::{self, ClearPlan, JobClear};
+use cs_format::job::{remove_versions, to_json_text, PENDING_KEY};
+use cs_format::project::{is_project_dir, read_json, shown, Project};
+use cs_format::{Error, Place};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Clear the unused intermediate results of iterative jobs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "proj-clean",
+    version,
+    about = "Clear the unused intermediate results of cryoSPARC iterative jobs (dry run unless --yes)",
+    long_about = "List, and with --yes remove, the files of intermediate result versions that \
+nothing uses, for the named jobs or every job of the project.\n\n\
+For every non-passthrough result with more than one version, the final version is kept, and so is \
+every version another job's input names by number. A metafile goes when no kept version uses it; a \
+data file goes when a metafile that goes names it, it lies inside that job's folder, and no surviving \
+registered metafile of the project names it. Active jobs (launched, started, running, waiting, \
+queued) are skipped. Only regular files inside the job folder are removed: never a symlink, never a \
+file reached through one.\n\n\
+Output, JSON-lines: one \"keep\" record per intermediate version kept for another job, one \
+\"delete\" record per file (\"deleted\" with --yes), then a \"summary\".\n\n\
+With --yes, each job.json is first rewritten (atomically) to list only what remains, with the files \
+still to remove under \"csutils_clear_pending\"; then the files are removed and that key dropped. A \
+run interrupted in between leaves only unregistered files, which the next run removes.",
+    after_help = "Examples:\n  proj-clean CS-t20s-demo                 # what would go, as JSON-lines\n  \
+proj-clean CS-t20s-demo J8 J9 | jq -r 'select(.kind == \"delete\") | .path'\n  \
+proj-clean --yes CS-t20s-demo J8\n\n\
+Exit status: 0 on success, 1 on a bad document or a file that could not be removed, 2 on bad usage."
+)]
+pub struct Args {
+    /// The project folder (it holds project.json).
+    #[arg(value_name = "PROJECT", required_unless_present = "generate")]
+    pub project: Option<PathBuf>,
+
+    /// Jobs to clear (J8 …); none: every job of the project.
+    #[arg(value_name = "JOB")]
+    pub jobs: Vec<String>,
+
+    /// Remove the files (without it, only list them).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Print the man page or a shell completion script.
+    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    cs_cli::main_with("proj-clean", run)
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// Run `proj-clean` with parsed arguments.
+pub fn run(args: Args) -> Outcome {
+    if let Some(what) = args.generate {
+        return cs_cli::generate(command(), what);
+    }
+    let Some(dir) = args.project.as_deref() else {
+        return Err(Failure::Usage("give a project folder".into()));
+    };
+    if !is_project_dir(dir) {
+        return Err(
+            Error::in_whole_file("is not a project folder (it has no project.json)")
+                .in_file(&shown(dir))
+                .into(),
+        );
+    }
+    let project = Project::open(dir)?;
+    for uid in &args.jobs {
+        if project.job(uid).is_none() {
+            return Err(Error::in_whole_file(format!("has no job {uid}"))
+                .in_file(&shown(dir))
+                .into());
+        }
+    }
+    let plan = clear::plan(&project, &args.jobs);
+    for (m, why) in &plan.unreadable_metafiles {
+        cs_cli::report("proj-clean", &format!("{}: {why}", shown(&dir.join(m))));
+    }
+    if args.yes && !plan.unreadable_metafiles.is_empty() {
+        return Err(Error::in_whole_file(
+            "some registered metafiles cannot be read, so the data files they name are unknown: nothing removed",
+        )
+        .in_file(&shown(dir))
+        .into());
+    }
+    let mut out = cs_cli::stdout();
+    for job in &plan.jobs {
+        for k in &job.kept {
+            writeln!(
+                out,
+                "{}",
+                json!({
+                    "kind": "keep",
+                    "job": job.job,
+                    "path": k.metafile,
+                    "group": k.group,
+                    "result": k.result,
+                    "version": k.version,
+                    "referenced_by": k.referenced_by,
+                })
+            )?;
+        }
+    }
+    let mut failed = false;
+    for job in &plan.jobs {
+        if args.yes {
+            failed |= !carry_out(dir, job, &mut out)?;
+        } else {
+            for d in &job.delete {
+                writeln!(out, "{}", delete_record("delete", job, d))?;
+            }
+        }
+    }
+    writeln!(out, "{}", summary(&plan, args.yes))?;
+    out.flush()?;
+    if failed {
+        return Err(Failure::Quiet);
+    }
+    Ok(())
+}
+
+fn delete_record(kind: &str, job: &JobClear, d: &clear::Deletion) -> Value {
+    json!({
+        "kind": kind,
+        "job": job.job,
+        "path": d.path,
+        "bytes": d.bytes,
+        "reason": d.reason,
+    })
+}
+
+fn summary(plan: &ClearPlan, removed: bool) -> Value {
+    let files: usize = plan.jobs.iter().map(|j| j.delete.len()).sum();
+    let bytes: u64 = plan.jobs.iter().map(JobClear::bytes).sum();
+    let freed: u64 = plan
+        .jobs
+        .iter()
+        .flat_map(|j| &j.delete)
+        .map(|d| d.freed)
+        .sum();
+    json!({
+        "kind": "summary",
+        "dry_run": !removed,
+        "files": files,
+        "bytes": bytes,
+        "bytes_freed_on_disk": freed,
+        "jobs": plan.jobs.iter().filter(|j| !j.delete.is_empty()).map(|j| j.job.clone()).collect::<Vec<_>>(),
+        "skipped": plan.jobs.iter().filter_map(|j| j.skipped.as_ref().map(|why| json!({"job": j.job, "why": why}))).collect::<Vec<_>>(),
+        "unreadable_metafiles": plan.unreadable_metafiles.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+    })
+}
+
+/// Rewrite a job's `job.json` atomically with `edit` applied.
+fn rewrite_job_json(job_json: &Path, edit: impl FnOnce(&mut Value)) -> Outcome {
+    let mut doc = read_json(job_json)?;
+    if !doc.is_object() {
+        return Err(Error::in_whole_file("is not a JSON object")
+            .in_file(&shown(job_json))
+            .into());
+    }
+    edit(&mut doc);
+    let text = to_json_text(&doc);
+    cs_cli::write_atomically(job_json, true, |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&e, Place::File))
+    })
+}
+
+/// Clear one job: unregister first, then remove, then drop the pending list. Returns false when
+/// some file could not be removed (it stays listed as pending).
+fn carry_out(dir: &Path, job: &JobClear, out: &mut impl Write) -> Result<bool, Failure> {
+    if job.skipped.is_some() || (job.delete.is_empty() && job.removed_versions.is_empty()) {
+        return Ok(true);
+    }
+    let job_json = dir.join(&job.folder).join("job.json");
+    let removed = &job.removed_versions;
+    let pending: Vec<String> = job.delete.iter().map(|d| d.path.clone()).collect();
+    let bytes = job.bytes();
+    rewrite_job_json(&job_json, |doc| {
+        remove_versions(doc, &|g, r, v| {
+            removed
+                .iter()
+                .any(|(rg, rr, rv)| rg == g && rr == r && *rv == v)
+        });
+        if let Some(obj) = doc.as_object_mut() {
+            obj.insert(PENDING_KEY.into(), json!(pending));
+            obj.insert(
+                "last_intermediate_data_cleared_at".into(),
+                json!(cs_format::timestamp::now_iso()),
+            );
+            obj.insert("last_intermediate_data_cleared_amount".into(), json!(bytes));
+        }
+    })?;
+    let mut left = Vec::new();
+    for d in &job.delete {
+        let path = dir.join(&d.path);
+        // Checked again just before: still a regular file, not a symlink.
+        let plain = std::fs::symlink_metadata(&path)
+            .map(|m| m.file_type().is_file())
+            .unwrap_or(false);
+        let result = if plain {
+            std::fs::remove_file(&path)
+        } else {
+            Ok(())
+        };
+        match result {
+            Ok(()) => writeln!(out, "{}", delete_record("deleted", job, d))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                cs_cli::report(
+                    "proj-clean",
+                    &format!("{}: {}", shown(&path), cs_format::error::io_message(&e)),
+                );
+                left.push(d.path.clone());
+            }
+        }
+    }
+    rewrite_job_json(&job_json, |doc| {
+        if let Some(obj) = doc.as_object_mut() {
+            if left.is_empty() {
+                obj.shift_remove(PENDING_KEY);
+            } else {
+                obj.insert(PENDING_KEY.into(), json!(left));
+            }
+        }
+    })?;
+    Ok(left.is_empty())
+}

@@ -4,7 +4,9 @@ use clap::{CommandFactory, Parser};
 use cs_cli::{Failure, Generate, Outcome, Progress};
 use cs_format::clear;
 use cs_format::job::to_json_text;
-use cs_format::project::{is_job_dir, is_project_dir, read_job, read_json, shown, Project, ProjectJob};
+use cs_format::project::{
+    is_job_dir, is_project_dir, read_job, read_json, shown, Project, ProjectJob,
+};
 use cs_format::walk::{entry_names, union, walk_each, Walk};
 use cs_format::{Error, Place};
 use serde_json::{json, Value};
