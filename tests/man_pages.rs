@@ -6,7 +6,14 @@ mod common;
 
 #[test]
 fn committed_man_pages_match_the_binaries() {
-    for tool in ["cs-cat", "cs-to-csv", "csv-to-cs", "csg-edit", "proj-du", "proj-clean"] {
+    for tool in [
+        "cs-cat",
+        "cs-to-csv",
+        "csv-to-cs",
+        "csg-edit",
+        "proj-du",
+        "proj-clean",
+    ] {
         let o = common::run(tool, &["--generate", "man"], None);
         assert!(o.status.success(), "{tool}");
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("man/{tool}.1"));
