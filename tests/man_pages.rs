@@ -13,6 +13,7 @@ fn committed_man_pages_match_the_binaries() {
         "csg-edit",
         "proj-du",
         "proj-clean",
+        "job-pack",
     ] {
         let o = common::run(tool, &["--generate", "man"], None);
         assert!(o.status.success(), "{tool}");

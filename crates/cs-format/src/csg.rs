@@ -7,6 +7,18 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+/// True when a result of type `result_type` (`particle.blob`) can belong to a group of type
+/// `group_type`: the datatype before the dot is the group's, or `volume` in a `mask` or
+/// `volume_multi` group (cryoSPARC's refinement mask output holds `volume.blob`).
+pub fn result_type_fits(group_type: &str, result_type: &str) -> bool {
+    let Some((datatype, slot)) = result_type.split_once('.') else {
+        return false;
+    };
+    !slot.is_empty()
+        && (datatype == group_type
+            || (datatype == "volume" && matches!(group_type, "mask" | "volume_multi")))
+}
+
 /// A result group.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Csg {

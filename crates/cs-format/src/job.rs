@@ -46,6 +46,8 @@ pub struct OutputResult {
     pub group: String,
     /// Result (slot) name: `alignments3D`.
     pub name: String,
+    /// Result type: `particle.alignments3D`.
+    pub result_type: String,
     /// Passed through unchanged from an input.
     pub passthrough: bool,
     /// Version numbers, in order; the last is the final one.
@@ -65,6 +67,19 @@ impl OutputResult {
         };
         self.metafiles.get(i).map(String::as_str)
     }
+}
+
+/// An output (result group) of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputGroup {
+    /// `particles`.
+    pub name: String,
+    /// Datatype: `particle`.
+    pub group_type: String,
+    /// Title, or empty.
+    pub title: String,
+    /// Description, or empty.
+    pub description: String,
 }
 
 /// One result an input connection takes from another job.
@@ -95,6 +110,10 @@ pub struct Job {
     pub title: String,
     /// Status: `completed`, `running`, …
     pub status: String,
+    /// cryoSPARC version that ran the job (`v4.6.0`), or empty.
+    pub version: String,
+    /// Output groups, in file order.
+    pub groups: Vec<OutputGroup>,
     /// Output results, in file order.
     pub outputs: Vec<OutputResult>,
     /// Results taken from other jobs through input connections.
@@ -157,6 +176,8 @@ impl Job {
             job_type,
             title: optional_string(top, "title"),
             status: string(top, "status", "status")?,
+            version: optional_string(top, "version"),
+            groups: Vec::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
             pending_deletions: Vec::new(),
@@ -259,6 +280,19 @@ fn version_of(v: Option<&Value>, place: &str) -> Result<Version> {
 }
 
 fn read_v4(top: &Map<String, Value>, job: &mut Job) -> Result<()> {
+    for (i, g) in array(top, "output_result_groups", "output_result_groups")?
+        .iter()
+        .enumerate()
+    {
+        let place = format!("output_result_groups[{i}]");
+        let g = object(g, &place)?;
+        job.groups.push(OutputGroup {
+            name: string(g, "name", &format!("{place}.name"))?,
+            group_type: optional_string(g, "type"),
+            title: optional_string(g, "title"),
+            description: optional_string(g, "description"),
+        });
+    }
     for (i, r) in array(top, "output_results", "output_results")?
         .iter()
         .enumerate()
@@ -269,6 +303,7 @@ fn read_v4(top: &Map<String, Value>, job: &mut Job) -> Result<()> {
         job.outputs.push(OutputResult {
             group: string(r, "group_name", &format!("{place}.group_name"))?,
             name: string(r, "name", &format!("{place}.name"))?,
+            result_type: optional_string(r, "type"),
             passthrough: r.get("passthrough").and_then(Value::as_bool) == Some(true),
             versions,
             metafiles,
@@ -309,6 +344,13 @@ fn read_v5(spec: &Map<String, Value>, job: &mut Job) -> Result<()> {
         for (group, output) in object(outputs, "spec.outputs")? {
             let oplace = format!("spec.outputs.{group}");
             let output = object(output, &oplace)?;
+            let group_type = optional_string(output, "type");
+            job.groups.push(OutputGroup {
+                name: group.clone(),
+                group_type: group_type.clone(),
+                title: optional_string(output, "title"),
+                description: optional_string(output, "description"),
+            });
             for (i, r) in array(output, "results", &format!("{oplace}.results"))?
                 .iter()
                 .enumerate()
@@ -319,6 +361,7 @@ fn read_v5(spec: &Map<String, Value>, job: &mut Job) -> Result<()> {
                 job.outputs.push(OutputResult {
                     group: group.clone(),
                     name: string(r, "name", &format!("{place}.name"))?,
+                    result_type: format!("{group_type}.{}", optional_string(r, "dtype")),
                     passthrough: r.get("passthrough").and_then(Value::as_bool) == Some(true),
                     versions,
                     metafiles,

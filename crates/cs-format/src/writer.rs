@@ -146,7 +146,7 @@ impl RowSpool {
             record.clear();
             for (f, cell) in stored.iter().zip(reader.cells()) {
                 if let Kind::Bytes(width) = f.ty.kind {
-                    for s in strings(cell) {
+                    for s in cell_strings(cell) {
                         record.extend_from_slice(s);
                         record.resize(record.len() + width - s.len(), 0);
                     }
@@ -278,7 +278,7 @@ impl EncodedRows {
             .extend_from_slice(&(row_len as u32).to_le_bytes());
         for (i, cell) in cells.iter().enumerate() {
             if fields[i].ty.kind.is_string() {
-                for s in strings(cell) {
+                for s in cell_strings(cell) {
                     self.longest[i] = self.longest[i].max(s.len());
                 }
             }
@@ -295,8 +295,8 @@ impl EncodedRows {
     }
 }
 
-/// The string elements of a spooled cell.
-fn strings(cell: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The string elements of a cell in [`RowSpool::push_row`]'s layout.
+pub fn cell_strings(cell: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = cell;
     std::iter::from_fn(move || {
         if rest.len() < 4 {

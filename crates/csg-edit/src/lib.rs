@@ -278,8 +278,7 @@ fn check(files: &[PathBuf]) -> Outcome {
         let dir = cs_cli::folder_of(path);
         let mut cache: HashMap<PathBuf, Result<MetaInfo, (String, String)>> = HashMap::new();
         for (slot, r) in &csg.results {
-            let expected_prefix = format!("{}.", csg.group.ty);
-            if !r.ty.starts_with(&expected_prefix) {
+            if !cs_format::csg::result_type_fits(&csg.group.ty, &r.ty) {
                 report(
                     Some(slot),
                     "type",

@@ -1,0 +1,374 @@
+//! `job-pack export`: a job, or one of its output groups, consolidated into `exports/` as
+//! cryoSPARC's Export Job / Export group lay it out (FORMATS.md §10).
+
+use cs_cli::Failure;
+use cs_format::clear::project_relative;
+use cs_format::csg::{Csg, CsgGroup, CsgResult};
+use cs_format::job::{to_json_text, Job, Version};
+use cs_format::join::join_on_uid;
+use cs_format::project::{read_job, read_json, shown};
+use cs_format::writer::{cell_strings, push_string_element, OutputFormat};
+use cs_format::{Dataset, Error, Place};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Keys Export Job leaves out of the exported `job.json`.
+pub const EXPORT_STRIP_KEYS: [&str; 8] = [
+    "queued_to_lane",
+    "resources_allocated",
+    "interactive_hostname",
+    "ui_layouts",
+    "parents",
+    "children",
+    "output_result_groups",
+    "output_results",
+];
+
+/// A job folder and the project around it.
+pub struct JobPlace {
+    /// The project folder.
+    pub project_dir: PathBuf,
+    /// The job folder's name in it.
+    pub folder: String,
+    /// The project uid (`P3`).
+    pub project_uid: String,
+    /// The job.
+    pub job: Job,
+}
+
+fn io_err(e: &std::io::Error, path: &Path) -> Failure {
+    Error::io(e, Place::File).in_file(&shown(path)).into()
+}
+
+/// Locate a job folder and its project (the parent folder, which must hold `project.json`).
+pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
+    let abs = std::fs::canonicalize(job_dir).map_err(|e| io_err(&e, job_dir))?;
+    let job = read_job(job_dir)?;
+    let folder = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let project_dir = cs_cli::folder_of(&abs);
+    let project_json = project_dir.join("project.json");
+    if !project_json.is_file() {
+        return Err(Error::in_whole_file(
+            "is not inside a project folder (its parent has no project.json)",
+        )
+        .in_file(&shown(job_dir))
+        .into());
+    }
+    let doc = read_json(&project_json)?;
+    let project_uid = doc
+        .get("uid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| job.project_uid.clone());
+    Ok(JobPlace {
+        project_dir,
+        folder,
+        project_uid,
+        job,
+    })
+}
+
+/// What an export wrote, as JSON-lines records.
+pub type Records = Vec<Value>;
+
+/// Write one output group into `dest` (a folder being built at `dest_rel` in the project):
+/// `<prefix>_exported.cs`, `<prefix>_exported.csg` and relative links to every data file the
+/// `.cs` names. Returns the row count.
+pub fn export_group(
+    place: &JobPlace,
+    group: &str,
+    dest: &Path,
+    dest_rel: &str,
+    prefix: &str,
+    records: &mut Records,
+) -> Result<u64, Failure> {
+    let job = &place.job;
+    let results: Vec<_> = job
+        .outputs
+        .iter()
+        .filter(|r| r.group == group && !r.metafiles.is_empty())
+        .collect();
+    if results.is_empty() {
+        return Err(Error::in_whole_file(format!(
+            "{} has no output group '{group}' with results",
+            job.uid
+        ))
+        .in_file(&shown(&place.project_dir.join(&place.folder)))
+        .into());
+    }
+    // The final metafile of each result, each once: passthrough files first.
+    let mut passthrough = Vec::new();
+    let mut own = Vec::new();
+    for r in &results {
+        let Some(m) = r.metafile(Version::Final) else {
+            continue;
+        };
+        if passthrough.contains(&m) || own.contains(&m) {
+            continue;
+        }
+        if r.passthrough {
+            passthrough.push(m);
+        } else {
+            own.push(m);
+        }
+    }
+    let mut datasets = Vec::new();
+    for m in passthrough.iter().chain(&own) {
+        let path = place.project_dir.join(m);
+        datasets.push(Dataset::open(&path, &shown(&path))?);
+    }
+    // Data files named in `…/path` fields become `>path`, linked beside the .cs.
+    let mut linked = BTreeSet::new();
+    let project_dir = place.project_dir.clone();
+    let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
+        for (f, cell) in fields.iter().zip(cells.iter_mut()) {
+            if !(f.ty.kind.is_string() && f.name.ends_with("/path")) {
+                continue;
+            }
+            let mut rewritten = Vec::with_capacity(cell.len() + 4);
+            for s in cell_strings(cell) {
+                let text = String::from_utf8_lossy(s);
+                let clean = project_relative(&text, &project_dir).filter(|r| *r == text);
+                let target = project_dir.join(text.as_ref());
+                let exists = std::fs::symlink_metadata(&target)
+                    .map(|m| m.is_file() || m.file_type().is_symlink())
+                    .unwrap_or(false);
+                match clean {
+                    Some(rel) if exists => {
+                        push_string_element(&mut rewritten, format!(">{rel}").as_bytes());
+                        linked.insert(rel);
+                    }
+                    _ => push_string_element(&mut rewritten, s),
+                }
+            }
+            *cell = rewritten;
+        }
+        Ok(())
+    };
+    let spool = join_on_uid(datasets, dest, &mut edit)?;
+    let rows = spool.rows();
+    let cs_name = format!("{prefix}_exported.cs");
+    let cs_path = dest.join(&cs_name);
+    cs_cli::write_atomically(&cs_path, false, |w| spool.write(OutputFormat::Numpy, w))?;
+    records.push(file_record(&cs_path, &format!("{dest_rel}/{cs_name}")));
+
+    let info = job.groups.iter().find(|g| g.name == group);
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let csg = Csg {
+        created: Some(cs_format::timestamp::now_csg()),
+        group: CsgGroup {
+            description: info.and_then(|g| some(&g.description)),
+            name: group.to_string(),
+            title: info.and_then(|g| some(&g.title)),
+            ty: info.map(|g| g.group_type.clone()).unwrap_or_default(),
+            unknown: Default::default(),
+        },
+        results: results
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    CsgResult {
+                        metafile: format!(">{cs_name}"),
+                        num_items: rows,
+                        ty: r.result_type.clone(),
+                        unknown: Default::default(),
+                    },
+                )
+            })
+            .collect(),
+        version: some(&job.version),
+        unknown: Default::default(),
+    };
+    let csg_name = format!("{prefix}_exported.csg");
+    let csg_path = dest.join(&csg_name);
+    let text = csg.to_yaml();
+    cs_cli::write_atomically(&csg_path, false, |w| {
+        std::io::Write::write_all(w, text.as_bytes()).map_err(|e| Error::io(&e, Place::File))
+    })?;
+    records.push(file_record(&csg_path, &format!("{dest_rel}/{csg_name}")));
+
+    for rel in linked {
+        let link_rel = format!("{dest_rel}/{rel}");
+        let depth = link_rel.matches('/').count();
+        let target = format!("{}{rel}", "../".repeat(depth));
+        let link = dest.join(&rel);
+        if let Some(parent) = link.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
+        }
+        std::os::unix::fs::symlink(&target, &link).map_err(|e| io_err(&e, &link))?;
+        records.push(json!({"kind": "link", "path": link_rel, "target": target}));
+    }
+    Ok(rows)
+}
+
+fn file_record(path: &Path, rel: &str) -> Value {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    json!({"kind": "file", "path": rel, "bytes": bytes})
+}
+
+/// Copy a file, recording it.
+fn copy_file(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result<(), Failure> {
+    std::fs::copy(from, to).map_err(|e| io_err(&e, from))?;
+    records.push(file_record(to, rel));
+    Ok(())
+}
+
+/// Copy a folder's regular files (following links to files), recursively.
+fn copy_tree(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result<(), Failure> {
+    std::fs::create_dir_all(to).map_err(|e| io_err(&e, to))?;
+    let mut names: Vec<_> = std::fs::read_dir(from)
+        .map_err(|e| io_err(&e, from))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        let src = from.join(&name);
+        let dst = to.join(&name);
+        let child = format!("{rel}/{}", name.to_string_lossy());
+        let md = std::fs::metadata(&src).map_err(|e| io_err(&e, &src))?;
+        if md.is_dir() {
+            copy_tree(&src, &dst, &child, records)?;
+        } else if md.is_file() {
+            copy_file(&src, &dst, &child, records)?;
+        }
+    }
+    Ok(())
+}
+
+/// Build an export in a temporary folder beside `final_dir`, then put it in place of any
+/// earlier export (the old one is removed only after the new one is there).
+fn build_then_swap(
+    final_dir: &Path,
+    build: impl FnOnce(&Path) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let parent = cs_cli::folder_of(final_dir);
+    std::fs::create_dir_all(&parent).map_err(|e| io_err(&e, &parent))?;
+    let name = final_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.new-"))
+        .tempdir_in(&parent)
+        .map_err(|e| io_err(&e, &parent))?;
+    build(tmp.path())?;
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(|e| io_err(&e, tmp.path()))?;
+    let built = tmp.keep();
+    let old = if std::fs::symlink_metadata(final_dir).is_ok() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        std::fs::rename(final_dir, &old).map_err(|e| io_err(&e, final_dir))?;
+        Some(old)
+    } else {
+        None
+    };
+    if let Err(e) = std::fs::rename(&built, final_dir) {
+        if let Some(old) = &old {
+            let _ = std::fs::rename(old, final_dir);
+        }
+        let _ = std::fs::remove_dir_all(&built);
+        return Err(io_err(&e, final_dir));
+    }
+    if let Some(old) = old {
+        std::fs::remove_dir_all(&old).map_err(|e| io_err(&e, &old))?;
+    }
+    Ok(())
+}
+
+/// The output groups of a job that have results, in order.
+fn groups_with_results(job: &Job) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &job.outputs {
+        if !r.metafiles.is_empty() && !out.contains(&r.group) {
+            out.push(r.group.clone());
+        }
+    }
+    out
+}
+
+/// Export a whole job into `exports/jobs/<P>_<J>_<type>/`.
+pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Failure> {
+    let job = &place.job;
+    let name = format!("{}_{}_{}", place.project_uid, job.uid, job.job_type);
+    let dest_rel = format!("exports/jobs/{name}");
+    let final_dir = place.project_dir.join(&dest_rel);
+    let job_dir = place.project_dir.join(&place.folder);
+    let mut groups = Vec::new();
+    build_then_swap(&final_dir, |tmp| {
+        let mut doc = read_json(&job_dir.join("job.json"))?;
+        if let Some(obj) = doc.as_object_mut() {
+            for k in EXPORT_STRIP_KEYS {
+                obj.shift_remove(k);
+            }
+        }
+        let text = to_json_text(&doc);
+        let jj = tmp.join("job.json");
+        std::fs::write(&jj, text).map_err(|e| io_err(&e, &jj))?;
+        records.push(file_record(&jj, &format!("{dest_rel}/job.json")));
+        let events = job_dir.join("events.bson");
+        if events.is_file() {
+            copy_file(
+                &events,
+                &tmp.join("events.bson"),
+                &format!("{dest_rel}/events.bson"),
+                records,
+            )?;
+        }
+        let gridfs = job_dir.join("gridfs_data");
+        if gridfs.is_dir() {
+            copy_tree(
+                &gridfs,
+                &tmp.join("gridfs_data"),
+                &format!("{dest_rel}/gridfs_data"),
+                records,
+            )?;
+        }
+        for g in groups_with_results(job) {
+            let prefix = format!("{}_{}_{g}", place.project_uid, job.uid);
+            let sub = tmp.join(&prefix);
+            std::fs::create_dir(&sub).map_err(|e| io_err(&e, &sub))?;
+            let rows = export_group(
+                place,
+                &g,
+                &sub,
+                &format!("{dest_rel}/{prefix}"),
+                &prefix,
+                records,
+            )?;
+            groups.push(json!({"group": g, "rows": rows}));
+        }
+        Ok(())
+    })?;
+    records.push(json!({"kind": "export", "job": job.uid, "path": dest_rel, "groups": groups}));
+    Ok(final_dir)
+}
+
+/// Export one output group into `exports/groups/<P>_<J>_<group>/`.
+pub fn export_one_group(
+    place: &JobPlace,
+    group: &str,
+    records: &mut Records,
+) -> Result<PathBuf, Failure> {
+    let prefix = format!("{}_{}_{group}", place.project_uid, place.job.uid);
+    let dest_rel = format!("exports/groups/{prefix}");
+    let final_dir = place.project_dir.join(&dest_rel);
+    let mut rows = 0;
+    build_then_swap(&final_dir, |tmp| {
+        rows = export_group(place, group, tmp, &dest_rel, &prefix, records)?;
+        Ok(())
+    })?;
+    records.push(
+        json!({"kind": "export", "job": place.job.uid, "path": dest_rel,
+        "groups": [{"group": group, "rows": rows}]}),
+    );
+    Ok(final_dir)
+}

@@ -1,0 +1,679 @@
+//! `job-pack import` and `import-group`: an export (folder or tar) or a `.csg` group becomes a
+//! new job of a project. Everything is built in temporary folders inside the project and put
+//! in place by renames at the end, so a failed import leaves the project as it was.
+
+use crate::archive::stays_inside;
+use cs_cli::Failure;
+use cs_format::csg::{Csg, CsgResult};
+use cs_format::job::to_json_text;
+use cs_format::join::join_on_uid;
+use cs_format::project::{is_project_dir, read_json, shown};
+use cs_format::writer::{cell_strings, push_string_element, OutputFormat};
+use cs_format::{Dataset, Error, Place};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+fn io_err(e: &std::io::Error, path: &Path) -> Failure {
+    Error::io(e, Place::File).in_file(&shown(path)).into()
+}
+
+fn bad(path: &Path, what: impl Into<String>) -> Failure {
+    Error::in_whole_file(what).in_file(&shown(path)).into()
+}
+
+/// One output group to import: its `.csg` and the folder that holds it.
+struct GroupSource {
+    csg: Csg,
+    dir: PathBuf,
+    csg_path: PathBuf,
+}
+
+/// The target project.
+struct Target {
+    dir: PathBuf,
+    uid: String,
+    uid_num: u64,
+    workspace: String,
+}
+
+fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failure> {
+    if !is_project_dir(project) {
+        return Err(bad(
+            project,
+            "is not a project folder (it has no project.json)",
+        ));
+    }
+    let doc = read_json(&project.join("project.json"))?;
+    let uid = doc
+        .get("uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let uid_num = doc
+        .get("uid_num")
+        .and_then(Value::as_u64)
+        .or_else(|| uid.strip_prefix('P').and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    let ws_path = project.join("workspaces.json");
+    let workspaces: Vec<String> = if ws_path.is_file() {
+        read_json(&ws_path)?
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.get("uid").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let workspace = match workspace {
+        Some(w) if workspaces.iter().any(|x| x == w) || workspaces.is_empty() => w.to_string(),
+        Some(w) => {
+            return Err(bad(
+                &ws_path,
+                format!("has no workspace {w} (it has {})", workspaces.join(", ")),
+            ))
+        }
+        None => workspaces.first().cloned().unwrap_or_else(|| "W1".into()),
+    };
+    Ok(Target {
+        dir: project.to_path_buf(),
+        uid,
+        uid_num,
+        workspace,
+    })
+}
+
+/// The next free job number of a project: one more than the largest `J<n>` folder.
+fn next_job_number(project: &Path) -> Result<u64, Failure> {
+    let mut max = 0;
+    for e in std::fs::read_dir(project).map_err(|e| io_err(&e, project))? {
+        let e = e.map_err(|e| io_err(&e, project))?;
+        if let Some(n) = e
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix('J'))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            max = max.max(n);
+        }
+    }
+    Ok(max + 1)
+}
+
+/// A path from an archive or a `.csg`: relative, plain components only.
+fn clean_relative(p: &Path) -> bool {
+    !p.as_os_str().is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Unpack a tar stream into `root` (an empty temporary folder), refusing anything that would
+/// write outside it: `..` or absolute names, links (symbolic or hard) that leave it, names that
+/// pass through a link, devices and fifos, and entries whose data is short.
+pub fn safe_unpack(input: impl Read, root: &Path, name: &str) -> Result<(), Failure> {
+    let mut archive = tar::Archive::new(input);
+    let entries = archive.entries().map_err(|e| tar_err(name, &e))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| tar_err(name, &e))?;
+        let path = entry.path().map_err(|e| tar_err(name, &e))?.into_owned();
+        let shown_path = path.display().to_string();
+        let refuse = |what: &str| -> Failure {
+            Error::new(Place::Key(shown_path.clone()), what.to_string())
+                .in_file(name)
+                .into()
+        };
+        if !clean_relative(&path) {
+            return Err(refuse("refused: an absolute name or one with '..'"));
+        }
+        // No component on the way may be a symlink (a link followed by a path through it).
+        let mut at = root.to_path_buf();
+        let parts: Vec<_> = path.components().collect();
+        for c in &parts[..parts.len().saturating_sub(1)] {
+            at.push(c);
+            if let Ok(md) = std::fs::symlink_metadata(&at) {
+                if !md.is_dir() {
+                    return Err(refuse("refused: the name passes through a link or a file"));
+                }
+            }
+        }
+        let dest = root.join(&path);
+        if std::fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(refuse("refused: it would write through a link"));
+        }
+        let parent_rel = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let kind = entry.header().entry_type();
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
+        }
+        match kind {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&dest).map_err(|e| io_err(&e, &dest))?;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let size = entry.header().size().map_err(|e| tar_err(name, &e))?;
+                let mut f = std::fs::File::create(&dest).map_err(|e| io_err(&e, &dest))?;
+                let copied = std::io::copy(&mut entry, &mut f).map_err(|e| tar_err(name, &e))?;
+                if copied != size {
+                    return Err(refuse(&format!(
+                        "refused: {copied} bytes where the header says {size}"
+                    )));
+                }
+            }
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| tar_err(name, &e))?
+                    .ok_or_else(|| refuse("refused: a link without a target"))?
+                    .into_owned();
+                if !stays_inside(&parent_rel, &target) {
+                    return Err(refuse(&format!(
+                        "refused: a link to {} leaves the archive",
+                        target.display()
+                    )));
+                }
+                std::os::unix::fs::symlink(&target, &dest).map_err(|e| io_err(&e, &dest))?;
+            }
+            tar::EntryType::Link => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| tar_err(name, &e))?
+                    .ok_or_else(|| refuse("refused: a hard link without a target"))?
+                    .into_owned();
+                let src = root.join(&target);
+                let plain = std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_file());
+                if !clean_relative(&target) || !plain {
+                    return Err(refuse(&format!(
+                        "refused: a hard link to {} outside the archive",
+                        target.display()
+                    )));
+                }
+                std::fs::hard_link(&src, &dest).map_err(|e| io_err(&e, &dest))?;
+            }
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
+            other => {
+                return Err(refuse(&format!(
+                    "refused: a {other:?} entry (only files, folders and links are unpacked)"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tar_err(name: &str, e: &std::io::Error) -> Failure {
+    Error::in_whole_file(format!("bad archive: {e}"))
+        .in_file(name)
+        .into()
+}
+
+/// Open a tar file or stdin, decompressing by magic bytes (gzip, zstd).
+fn tar_reader(src: &str) -> Result<Box<dyn Read>, Failure> {
+    let raw: Box<dyn Read> = if src == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(src).map_err(|e| io_err(&e, Path::new(src)))?;
+        Box::new(f)
+    };
+    let mut buffered = std::io::BufReader::with_capacity(1 << 20, raw);
+    let head = std::io::BufRead::fill_buf(&mut buffered)
+        .map_err(|e| io_err(&e, Path::new(src)))?
+        .to_vec();
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(buffered))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| tar_err(src, &e))?)
+    } else {
+        Box::new(buffered)
+    })
+}
+
+/// The export folder inside an unpacked archive: the one top-level folder, or the root.
+fn export_root(unpacked: &Path) -> PathBuf {
+    let entries: Vec<PathBuf> = std::fs::read_dir(unpacked)
+        .map(|l| l.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    match entries.as_slice() {
+        [one] if one.is_dir() => one.clone(),
+        _ => unpacked.to_path_buf(),
+    }
+}
+
+/// The `.csg` groups of an export folder: `<prefix>/<prefix>_exported.csg`, sorted.
+fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(export)
+        .map_err(|e| io_err(&e, export))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let mut csgs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| io_err(&e, &dir))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csg"))
+            .collect();
+        csgs.sort();
+        for csg_path in csgs {
+            out.push(read_group(&csg_path)?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_group(csg_path: &Path) -> Result<GroupSource, Failure> {
+    let text = std::fs::read_to_string(csg_path).map_err(|e| io_err(&e, csg_path))?;
+    let csg = Csg::parse(&text).map_err(|e| e.in_file(&shown(csg_path)))?;
+    Ok(GroupSource {
+        csg,
+        dir: cs_cli::folder_of(csg_path),
+        csg_path: csg_path.to_path_buf(),
+    })
+}
+
+/// Where a data path named in a group's `.cs` is: `>p` beside the `.csg`; otherwise the first
+/// of the `.csg`'s folder and its ancestors that holds `p`.
+fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
+    if let Some(rel) = value.strip_prefix('>') {
+        let p = Path::new(rel);
+        let src = group_dir.join(p);
+        return (clean_relative(p) && src.is_file()).then_some(src);
+    }
+    let p = Path::new(value);
+    if p.is_absolute() {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    if !clean_relative(p) {
+        return None;
+    }
+    group_dir
+        .ancestors()
+        .map(|a| a.join(p))
+        .find(|c| c.is_file())
+}
+
+/// Figures of an import, for its record.
+#[derive(Default)]
+struct Imported {
+    groups: Vec<Value>,
+    files: u64,
+    bytes: u64,
+}
+
+/// Write one group into the new job folder `job_tmp` (to become `J<n>`): the joined `.cs`
+/// with data paths pointing into the job, the data copied or linked under `imported/`, and
+/// the job's `.csg`. Returns the `output_results` entries.
+fn import_one_group(
+    g: &GroupSource,
+    job_uid: &str,
+    job_tmp: &Path,
+    link: bool,
+    result_counter: &mut u64,
+    imported: &mut Imported,
+) -> Result<(Vec<Value>, Value), Failure> {
+    let group = g.csg.group.name.clone();
+    // The group's metafiles, each once, in result order.
+    let mut files: Vec<PathBuf> = Vec::new();
+    for r in g.csg.results.values() {
+        let p = Csg::resolve(&g.dir, &r.metafile).map_err(|what| {
+            Failure::from(
+                Error::new(Place::Key(format!("results.{}", r.metafile)), what)
+                    .in_file(&shown(&g.csg_path)),
+            )
+        })?;
+        if !files.contains(&p) {
+            files.push(p);
+        }
+    }
+    let datasets = files
+        .iter()
+        .map(|p| Dataset::open(p, &shown(p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut to_copy: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut missing: Option<String> = None;
+    let group_dir = g.dir.clone();
+    let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
+        for (f, cell) in fields.iter().zip(cells.iter_mut()) {
+            if !(f.ty.kind.is_string() && f.name.ends_with("/path")) {
+                continue;
+            }
+            let mut rewritten = Vec::with_capacity(cell.len() + 16);
+            for s in cell_strings(cell) {
+                let text = String::from_utf8_lossy(s).into_owned();
+                let rel = text.trim_start_matches('>').to_string();
+                match data_source(&group_dir, &text) {
+                    Some(src) if !text.is_empty() => {
+                        let new = format!("{job_uid}/imported/{rel}");
+                        to_copy.entry(rel).or_insert(src);
+                        push_string_element(&mut rewritten, new.as_bytes());
+                    }
+                    _ => {
+                        if text.starts_with('>') && missing.is_none() {
+                            missing = Some(text.clone());
+                        }
+                        push_string_element(&mut rewritten, s);
+                    }
+                }
+            }
+            *cell = rewritten;
+        }
+        Ok(())
+    };
+    let spool = join_on_uid(datasets, job_tmp, &mut edit)?;
+    if let Some(m) = missing {
+        return Err(bad(
+            &g.csg_path,
+            format!("names data file {m}, which is missing"),
+        ));
+    }
+    let rows = spool.rows();
+    let cs_name = format!("{job_uid}_imported_{group}.cs");
+    let cs_path = job_tmp.join(&cs_name);
+    cs_cli::write_atomically(&cs_path, false, |w| spool.write(OutputFormat::Numpy, w))?;
+    for (rel, src) in &to_copy {
+        let dest = job_tmp.join("imported").join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
+        }
+        if link {
+            let abs = std::fs::canonicalize(src).map_err(|e| io_err(&e, src))?;
+            std::os::unix::fs::symlink(&abs, &dest).map_err(|e| io_err(&e, &dest))?;
+        } else {
+            imported.bytes += std::fs::copy(src, &dest).map_err(|e| io_err(&e, src))?;
+        }
+        imported.files += 1;
+    }
+    // The job's own .csg, and its output_results.
+    let mut csg = g.csg.clone();
+    csg.created = Some(cs_format::timestamp::now_csg());
+    let mut results = Vec::new();
+    let mut contains = Vec::new();
+    for (name, r) in csg.results.iter_mut() {
+        *r = CsgResult {
+            metafile: format!(">{cs_name}"),
+            num_items: rows,
+            ty: r.ty.clone(),
+            unknown: r.unknown.clone(),
+        };
+        *result_counter += 1;
+        let ruid = format!("{job_uid}-R{result_counter}");
+        results.push(json!({
+            "uid": ruid, "type": r.ty, "name": name, "group_name": group,
+            "title": name, "description": "", "versions": [0],
+            "metafiles": [format!("{job_uid}/{cs_name}")], "min_fields": [],
+            "num_items": rows, "passthrough": false,
+        }));
+        contains.push(json!({"uid": ruid, "type": r.ty, "name": name, "group_name": group, "passthrough": false}));
+    }
+    let csg_name = format!("{job_uid}_{group}.csg");
+    let text = csg.to_yaml();
+    let csg_out = job_tmp.join(&csg_name);
+    std::fs::write(&csg_out, text).map_err(|e| io_err(&e, &csg_out))?;
+    let group_doc = json!({
+        "uid": format!("{job_uid}-G{}", imported.groups.len() + 1),
+        "type": csg.group.ty, "name": group,
+        "title": csg.group.title.clone().unwrap_or_default(),
+        "description": csg.group.description.clone().unwrap_or_default(),
+        "contains": contains, "passthrough": false, "num_items": rows, "summary": {},
+    });
+    imported
+        .groups
+        .push(json!({"group": group, "rows": rows, "metafile": format!("{job_uid}/{cs_name}")}));
+    Ok((results, group_doc))
+}
+
+/// Create job `J<n>` in the target project from `groups`, starting from `base` (a job
+/// document, or an empty object), then put it in place.
+fn create_job(
+    target: &Target,
+    mut base: Map<String, Value>,
+    job_type: &str,
+    groups: &[GroupSource],
+    carried: &[PathBuf],
+    link: bool,
+    source: Value,
+) -> Result<Value, Failure> {
+    let n = next_job_number(&target.dir)?;
+    let uid = format!("J{n}");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{uid}.import-"))
+        .tempdir_in(&target.dir)
+        .map_err(|e| io_err(&e, &target.dir))?;
+    let mut imported = Imported::default();
+    let mut results = Vec::new();
+    let mut group_docs = Vec::new();
+    let mut counter = 0;
+    for g in groups {
+        let (r, gd) = import_one_group(g, &uid, tmp.path(), link, &mut counter, &mut imported)?;
+        results.extend(r);
+        group_docs.push(gd);
+    }
+    // Files and folders that travel with the job (events.bson, gridfs_data/), under their names.
+    for src in carried {
+        let Some(name) = src.file_name() else {
+            continue;
+        };
+        if src.is_dir() {
+            copy_into(src, &tmp.path().join(name))?;
+        } else {
+            std::fs::copy(src, tmp.path().join(name)).map_err(|e| io_err(&e, src))?;
+        }
+    }
+    let now = cs_format::timestamp::now_iso();
+    let set = |doc: &mut Map<String, Value>, k: &str, v: Value| {
+        doc.insert(k.to_string(), v);
+    };
+    set(&mut base, "uid", json!(uid));
+    set(&mut base, "uid_num", json!(n));
+    set(&mut base, "project_uid", json!(target.uid));
+    set(&mut base, "project_uid_num", json!(target.uid_num));
+    if !base.contains_key("type") {
+        set(&mut base, "type", json!(job_type));
+        set(&mut base, "job_type", json!(job_type));
+    }
+    set(&mut base, "status", json!("completed"));
+    set(&mut base, "parents", json!([]));
+    set(&mut base, "children", json!([]));
+    set(&mut base, "workspace_uids", json!([target.workspace]));
+    if let Some(Value::Object(spec)) = base.get_mut("spec") {
+        // v5 layout: the outputs live in spec.outputs, one entry per group.
+        spec.insert("inputs".into(), json!({}));
+        spec.insert("outputs".into(), v5_outputs(&group_docs, &results));
+        base.insert("job_dir".into(), json!(uid));
+    } else {
+        set(&mut base, "input_slot_groups", json!([]));
+        set(&mut base, "output_result_groups", Value::Array(group_docs));
+        set(&mut base, "output_results", Value::Array(results));
+    }
+    set(&mut base, "imported_at", json!(now));
+    if !base.contains_key("created_at") {
+        set(&mut base, "created_at", json!(now));
+    }
+    set(&mut base, "completed_at", json!(now));
+    set(&mut base, "csutils_imported_from", source.clone());
+    let text = to_json_text(&Value::Object(base));
+    let jj = tmp.path().join("job.json");
+    std::fs::write(&jj, text).map_err(|e| io_err(&e, &jj))?;
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(|e| io_err(&e, tmp.path()))?;
+    let final_dir = target.dir.join(&uid);
+    if std::fs::symlink_metadata(&final_dir).is_ok() {
+        return Err(bad(
+            &final_dir,
+            "appeared while importing; nothing imported",
+        ));
+    }
+    let built = tmp.keep();
+    if let Err(e) = std::fs::rename(&built, &final_dir) {
+        let _ = std::fs::remove_dir_all(&built);
+        return Err(io_err(&e, &final_dir));
+    }
+    Ok(json!({
+        "job": uid, "project": target.uid, "type": job_type, "workspace": target.workspace,
+        "from": source, "groups": imported.groups, "data_files": imported.files,
+        "bytes_copied": imported.bytes, "linked": link,
+    }))
+}
+
+/// v5 `spec.outputs` for the imported groups (from their v4-style documents).
+fn v5_outputs(groups: &[Value], results: &[Value]) -> Value {
+    let mut outputs = Map::new();
+    for g in groups {
+        let name = g["name"].as_str().unwrap_or_default().to_string();
+        let mine: Vec<&Value> = results
+            .iter()
+            .filter(|r| r["group_name"] == g["name"])
+            .collect();
+        let dtype = |r: &Value| {
+            let t = r["type"].as_str().unwrap_or_default();
+            t.split_once('.').map_or(t, |(_, d)| d).to_string()
+        };
+        outputs.insert(
+            name,
+            json!({
+                "type": g["type"], "title": g["title"], "description": g["description"],
+                "slots": mine.iter().map(|r| json!({"name": r["name"], "dtype": dtype(r)})).collect::<Vec<_>>(),
+                "passthrough": null,
+                "results": mine.iter().map(|r| json!({
+                    "name": r["name"], "dtype": dtype(r), "versions": [0],
+                    "metafiles": r["metafiles"], "num_items": [r["num_items"]], "passthrough": false,
+                })).collect::<Vec<_>>(),
+                "num_items": g["num_items"], "image": null, "summary": {}, "latest_summary_stats": {},
+            }),
+        );
+    }
+    Value::Object(outputs)
+}
+
+/// Copy a folder's regular files (following links), recursively.
+fn copy_into(from: &Path, to: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(to).map_err(|e| io_err(&e, to))?;
+    for e in std::fs::read_dir(from).map_err(|e| io_err(&e, from))? {
+        let e = e.map_err(|e| io_err(&e, from))?;
+        let src = e.path();
+        let dst = to.join(e.file_name());
+        let md = std::fs::metadata(&src).map_err(|e| io_err(&e, &src))?;
+        if md.is_dir() {
+            copy_into(&src, &dst)?;
+        } else if md.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| io_err(&e, &src))?;
+        }
+    }
+    Ok(())
+}
+
+/// `job-pack import SRC --into PROJECT`.
+pub fn import_export(
+    src: &str,
+    project: &Path,
+    workspace: Option<&str>,
+    link: bool,
+) -> Result<Value, Failure> {
+    let target = open_target(project, workspace)?;
+    let src_path = Path::new(src);
+    // A tar is unpacked into a temporary folder under imports/jobs/ first.
+    let imports = target.dir.join("imports/jobs");
+    let created_imports = !imports.exists();
+    // What this import put under imports/jobs/, removed again if the import fails.
+    let mut placed: Option<PathBuf> = None;
+    let result = (|| -> Result<Value, Failure> {
+        let export_dir = if src != "-" && src_path.is_dir() {
+            src_path.to_path_buf()
+        } else {
+            std::fs::create_dir_all(&imports).map_err(|e| io_err(&e, &imports))?;
+            let tmp = tempfile::Builder::new()
+                .prefix(".unpack-")
+                .tempdir_in(&imports)
+                .map_err(|e| io_err(&e, &imports))?;
+            safe_unpack(tar_reader(src)?, tmp.path(), src)?;
+            // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
+            let root = export_root(tmp.path());
+            let name = root
+                .file_name()
+                .filter(|_| root != tmp.path())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "export".into());
+            let mut dest = imports.join(&name);
+            let mut k = 2;
+            while std::fs::symlink_metadata(&dest).is_ok() {
+                dest = imports.join(format!("{name}-{k}"));
+                k += 1;
+            }
+            if root == tmp.path() {
+                let kept = tmp.keep();
+                std::fs::rename(&kept, &dest).map_err(|e| io_err(&e, &dest))?;
+            } else {
+                std::fs::rename(&root, &dest).map_err(|e| io_err(&e, &dest))?;
+            }
+            placed = Some(dest.clone());
+            dest
+        };
+        let jj = export_dir.join("job.json");
+        if !jj.is_file() {
+            return Err(bad(&export_dir, "is not a job export (it has no job.json)"));
+        }
+        let doc = read_json(&jj)?;
+        let base = doc
+            .as_object()
+            .cloned()
+            .ok_or_else(|| bad(&jj, "is not a JSON object"))?;
+        let text = |k: &str| {
+            base.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (old_uid, old_project) = (text("uid"), text("project_uid"));
+        let job_type = match text("type") {
+            t if t.is_empty() => "imported_job".to_string(),
+            t => t,
+        };
+        let groups = export_groups(&export_dir)?;
+        let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
+            .iter()
+            .map(|n| export_dir.join(n))
+            .filter(|p| p.exists())
+            .collect();
+        let source = json!({"source": src, "job": old_uid, "project": old_project});
+        create_job(&target, base, &job_type, &groups, &carried, link, source)
+    })();
+    if result.is_err() {
+        if let Some(p) = placed {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        if created_imports {
+            let _ = std::fs::remove_dir(&imports);
+            let _ = std::fs::remove_dir(target.dir.join("imports"));
+        }
+    }
+    result
+}
+
+/// `job-pack import-group FILE.csg --into PROJECT`.
+pub fn import_group(
+    csg_path: &Path,
+    project: &Path,
+    workspace: Option<&str>,
+    link: bool,
+) -> Result<Value, Failure> {
+    let target = open_target(project, workspace)?;
+    let group = read_group(csg_path)?;
+    let base = Map::new();
+    let source = json!({"source": shown(csg_path), "group": group.csg.group.name});
+    create_job(
+        &target,
+        base,
+        "import_result_group",
+        std::slice::from_ref(&group),
+        &[],
+        link,
+        source,
+    )
+}

@@ -1,0 +1,255 @@
+//! `job-pack`: export cryoSPARC jobs and result groups into consolidated folders, archive them,
+//! import them into a project, and print event logs.
+
+mod archive;
+mod export;
+mod import;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use cs_cli::{Failure, Generate, Outcome, Progress};
+use cs_format::project::shown;
+use cs_format::{Error, Place};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Export, archive and import cryoSPARC jobs and result groups; print event logs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "job-pack",
+    version,
+    about = "Export, archive and import cryoSPARC jobs and result groups; print event logs",
+    long_about = "Export a job (or one output group) into the project's exports/ folder as \
+cryoSPARC's Export Job and Export group lay it out; tar such a folder, a job or a project; import \
+an export (folder or tar) into a project as a new job; import a .csg result group; print a job's \
+event log as JSON-lines.",
+    after_help = "Examples:\n  job-pack export CS-t20s-demo/J8\n  job-pack export --group particles CS-t20s-demo/J8\n  \
+job-pack tar CS-t20s-demo/exports/jobs/P3_J8_homo_refine_new -o J8.tar.zst\n  \
+job-pack import J8.tar.zst --into /data/other-project\n  job-pack events CS-t20s-demo/J8 | jq -r 'select(.type == \"error\") | .text'\n\n\
+Exit status: 0 on success, 1 on bad data or an I/O error (nothing half-written is left), 2 on bad usage."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Print the man page or a shell completion script.
+    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generate>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Consolidate a job (or one output group) into PROJECT/exports/; prints what it wrote.
+    Export {
+        /// The job folder (inside a project folder).
+        job_dir: PathBuf,
+        /// Export only this output group, into exports/groups/.
+        #[arg(long, value_name = "NAME")]
+        group: Option<String>,
+    },
+    /// Write a tar of an export folder, a job or a project (links dereferenced unless told).
+    Tar {
+        /// The folder to archive.
+        dir: PathBuf,
+        /// The archive file ("-": standard output, the default); .tar.gz / .tar.zst compress.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<String>,
+        /// Store symlinks as links (and list on stderr those whose targets stay behind).
+        #[arg(long)]
+        no_dereference: bool,
+        /// gzip the archive.
+        #[arg(long, conflicts_with = "zstd")]
+        gzip: bool,
+        /// Compress the archive with Zstandard.
+        #[arg(long)]
+        zstd: bool,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import an export (folder, tar file or "-") into a project as a new job.
+    Import {
+        /// An export folder, a tar (.tar, .tar.gz, .tar.zst) or "-" for a tar on standard input.
+        src: String,
+        /// The project folder to import into.
+        #[arg(long, value_name = "PROJECT")]
+        into: PathBuf,
+        /// Workspace the new job joins (default: the project's first).
+        #[arg(long, value_name = "W")]
+        workspace: Option<String>,
+        /// Link the data files instead of copying them.
+        #[arg(long)]
+        link: bool,
+    },
+    /// "Import Result Group": a new import_result_group job holding a .csg group.
+    ImportGroup {
+        /// The .csg file.
+        csg: PathBuf,
+        /// The project folder to import into.
+        #[arg(long, value_name = "PROJECT")]
+        into: PathBuf,
+        /// Workspace the new job joins (default: the project's first).
+        #[arg(long, value_name = "W")]
+        workspace: Option<String>,
+        /// Link the data files instead of copying them.
+        #[arg(long)]
+        link: bool,
+    },
+    /// Print a job's event log (events.bson) as JSON-lines (relaxed extended JSON).
+    Events {
+        /// A job folder or an events.bson file.
+        path: PathBuf,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    cs_cli::main_with("job-pack", run)
+}
+
+/// The clap command (for man pages and completions).
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// Run `job-pack` with parsed arguments.
+pub fn run(args: Args) -> Outcome {
+    if let Some(what) = args.generate {
+        return cs_cli::generate(command(), what);
+    }
+    let Some(command) = args.command else {
+        return Err(Failure::Usage(
+            "give a subcommand: export, tar, import, import-group or events (see --help)".into(),
+        ));
+    };
+    match command {
+        Command::Export { job_dir, group } => {
+            let place = export::locate(&job_dir)?;
+            let mut records = Vec::new();
+            match group {
+                Some(g) => export::export_one_group(&place, &g, &mut records)?,
+                None => export::export_job(&place, &mut records)?,
+            };
+            print_records(&records)
+        }
+        Command::Tar {
+            dir,
+            output,
+            no_dereference,
+            gzip,
+            zstd,
+            force,
+        } => tar(dir, output, !no_dereference, gzip, zstd, force),
+        Command::Import {
+            src,
+            into,
+            workspace,
+            link,
+        } => {
+            let record = import::import_export(&src, &into, workspace.as_deref(), link)?;
+            print_records(&[record])
+        }
+        Command::ImportGroup {
+            csg,
+            into,
+            workspace,
+            link,
+        } => {
+            let record = import::import_group(&csg, &into, workspace.as_deref(), link)?;
+            print_records(&[record])
+        }
+        Command::Events { path } => events(path),
+    }
+}
+
+fn print_records(records: &[serde_json::Value]) -> Outcome {
+    let mut out = cs_cli::stdout();
+    for r in records {
+        writeln!(out, "{r}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn events(path: PathBuf) -> Outcome {
+    let file = if path.is_dir() {
+        path.join("events.bson")
+    } else {
+        path
+    };
+    let name = shown(&file);
+    let f = std::fs::File::open(&file).map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
+    let mut out = cs_cli::stdout();
+    cs_format::events::for_each_event(std::io::BufReader::new(f), |v| {
+        writeln!(out, "{v}").map_err(|e| Error::io(&e, Place::File))
+    })
+    .map_err(|e| e.in_file(&name))?;
+    out.flush()?;
+    Ok(())
+}
+
+fn tar(
+    dir: PathBuf,
+    output: Option<String>,
+    dereference: bool,
+    gzip: bool,
+    zstd: bool,
+    force: bool,
+) -> Outcome {
+    if !dir.is_dir() {
+        return Err(Error::in_whole_file("is not a folder")
+            .in_file(&shown(&dir))
+            .into());
+    }
+    let out_name = output.unwrap_or_else(|| "-".into());
+    let compression = if gzip {
+        archive::Compression::Gzip
+    } else if zstd {
+        archive::Compression::Zstd
+    } else {
+        archive::Compression::from_name(&out_name)
+    };
+    let progress = Progress::start("job-pack tar", "bytes");
+    let report = if out_name == "-" {
+        if std::io::stdout().is_terminal() {
+            return Err(Failure::Usage(
+                "refusing to write an archive to a terminal (redirect it, or give -o FILE)".into(),
+            ));
+        }
+        let out = archive::compressor(compression, Box::new(cs_cli::stdout()))?;
+        archive::write_tar(&dir, dereference, out, &progress)?
+    } else {
+        let path = PathBuf::from(&out_name);
+        let mut report = None;
+        cs_cli::write_atomically(&path, force, |w| {
+            let out = archive::compressor(compression, Box::new(w)).map_err(|f| match f {
+                Failure::Data(e) => e,
+                _ => Error::in_whole_file("cannot start the compressor"),
+            })?;
+            report = Some(
+                archive::write_tar(&dir, dereference, out, &progress).map_err(|f| match f {
+                    Failure::Data(e) => e,
+                    Failure::BrokenPipe => Error::in_whole_file("broken pipe"),
+                    _ => Error::in_whole_file("archive failed"),
+                })?,
+            );
+            Ok(())
+        })?;
+        report.unwrap_or_default()
+    };
+    drop(progress);
+    for (link, target) in &report.left_behind {
+        cs_cli::report(
+            "job-pack",
+            &format!("warning: {link} -> {target}: the target is not in the archive"),
+        );
+    }
+    for (path, why) in &report.skipped {
+        cs_cli::report("job-pack", &format!("{path}: {why}"));
+    }
+    if !report.skipped.is_empty() {
+        return Err(Failure::Quiet);
+    }
+    Ok(())
+}

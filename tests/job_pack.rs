@@ -1,0 +1,480 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+//! job-pack end to end on fixture tree A: export (against the fixture's own exports/), tar,
+//! import, import-group, events, and hostile archives.
+
+mod common;
+
+use common::{arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Every entry under a folder: path -> "file SIZE" or "link TARGET" (links not followed).
+fn layout(dir: &Path) -> BTreeMap<String, String> {
+    let o = sh(&format!(
+        "cd {} && find . -mindepth 1 \\( -type l -printf '%P link %l\\n' \\) -o \\( -type f -printf '%P file %s\\n' \\)",
+        arg(dir)
+    ));
+    stdout(&o)
+        .lines()
+        .map(|l| {
+            let (p, rest) = l.split_once(' ').unwrap();
+            (p.to_string(), rest.to_string())
+        })
+        .collect()
+}
+
+fn without_created(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("created:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Move the fixture's own export aside and export again; compare with it.
+fn export_matches_fixture(args: &[&str], rel: &str) {
+    let (keep, project) = project_tree();
+    let original = keep.path().join("original");
+    std::fs::rename(project.join(rel), &original).unwrap();
+    let mut full: Vec<String> = vec!["export".into()];
+    full.extend(args.iter().map(|a| a.to_string()));
+    let full: Vec<&str> = full.iter().map(String::as_str).collect();
+    let o = sh(&format!(
+        "cd {} && job-pack {}",
+        arg(&project),
+        full.join(" ")
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records = json_lines(&o);
+    assert_eq!(records.last().unwrap()["kind"], "export");
+    assert_eq!(records.last().unwrap()["path"], rel);
+    let new_dir = project.join(rel);
+    let (want, got) = (layout(&original), layout(&new_dir));
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (path, what) in &want {
+        if path.ends_with(".csg") {
+            let a = std::fs::read_to_string(original.join(path)).unwrap();
+            let b = std::fs::read_to_string(new_dir.join(path)).unwrap();
+            assert_eq!(without_created(&a), without_created(&b), "{path}");
+        } else {
+            assert_eq!(&got[path], what, "{path}");
+            if what.starts_with("file") {
+                let a = std::fs::read(original.join(path)).unwrap();
+                let b = std::fs::read(new_dir.join(path)).unwrap();
+                assert!(a == b, "{path} differs from the fixture's export");
+            }
+        }
+    }
+    // Every record names a written entry.
+    for r in records
+        .iter()
+        .filter(|r| r["kind"] == "file" || r["kind"] == "link")
+    {
+        let p = project.join(r["path"].as_str().unwrap());
+        assert!(std::fs::symlink_metadata(&p).is_ok(), "{p:?}");
+    }
+}
+
+#[test]
+fn export_of_j8_matches_the_fixture_export() {
+    export_matches_fixture(&["J8"], "exports/jobs/P3_J8_homo_refine_new");
+    let exp = expected_projects();
+    let e = &exp["exports"]["exports/jobs/P3_J8_homo_refine_new"];
+    let (_keep, project) = project_tree();
+    let o = run("job-pack", &["export", &arg(&project.join("J8"))], None);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(project.join("exports/jobs/P3_J8_homo_refine_new/job.json"))
+        .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    for k in e["job_json_keys_absent"].as_array().unwrap() {
+        assert!(
+            doc.get(k.as_str().unwrap()).is_none(),
+            "{k} must be stripped"
+        );
+    }
+    for entry in e["entries"].as_array().unwrap() {
+        let p = project
+            .join("exports/jobs/P3_J8_homo_refine_new")
+            .join(entry["path"].as_str().unwrap());
+        if let Some(t) = entry["symlink_to"].as_str() {
+            assert_eq!(std::fs::read_link(&p).unwrap().to_str().unwrap(), t);
+            assert!(p.exists(), "{p:?} resolves");
+        } else {
+            // (A .csg's `created` is now, not the fixture's time: other digits, same length.)
+            let bytes = std::fs::metadata(&p).unwrap().len();
+            assert_eq!(bytes, entry["bytes"].as_u64().unwrap(), "{p:?}");
+        }
+    }
+}
+
+#[test]
+fn export_of_one_group_matches_the_fixture_group_export() {
+    export_matches_fixture(
+        &["--group", "particles_selected", "J7"],
+        "exports/groups/P3_J7_particles_selected",
+    );
+}
+
+#[test]
+fn re_export_replaces_the_old_export_and_leaves_nothing_behind() {
+    let (_keep, project) = project_tree();
+    let j8 = arg(&project.join("J8"));
+    std::fs::write(
+        project.join("exports/jobs/P3_J8_homo_refine_new/stale.txt"),
+        "old",
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let o = run("job-pack", &["export", &j8], None);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let names: Vec<String> = std::fs::read_dir(project.join("exports/jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["P3_J8_homo_refine_new".to_string()]);
+    assert!(!project
+        .join("exports/jobs/P3_J8_homo_refine_new/stale.txt")
+        .exists());
+}
+
+/// uids of a .cs file, in order.
+fn uids(path: &Path) -> Vec<String> {
+    let o = run(
+        "cs-cat",
+        &["--int64-as-string", "-f", "uid", &arg(path)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    json_lines(&o)
+        .iter()
+        .map(|v| v["uid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn export_tar_import_gives_a_new_job_with_j8s_rows_and_uids() {
+    let (keep, source) = project_tree();
+    let tarball = keep.path().join("J8.tar.zst");
+    let o = sh(&format!(
+        "job-pack export {j} > /dev/null && job-pack tar {e} -o {t}",
+        j = arg(&source.join("J8")),
+        e = arg(&source.join("exports/jobs/P3_J8_homo_refine_new")),
+        t = arg(&tarball)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The archive is self-contained: every data link became a file.
+    let listing = stdout(&sh(&format!("tar --zstd -tvf {}", arg(&tarball))));
+    assert!(listing.contains("P3_J8_homo_refine_new/P3_J8_volume/J8/J8_004_volume_map.mrc"));
+    assert!(!listing.lines().any(|l| l.starts_with('l')), "{listing}");
+
+    let (_keep2, target) = project_tree();
+    let o = run(
+        "job-pack",
+        &[
+            "import",
+            &arg(&tarball),
+            "--into",
+            &arg(&target),
+            "--workspace",
+            "W2",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = &json_lines(&o)[0];
+    assert_eq!(rec["job"], "J12");
+    let j12 = target.join("J12");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(j12.join("job.json")).unwrap()).unwrap();
+    assert_eq!(doc["uid"], "J12");
+    assert_eq!(doc["project_uid"], "P3");
+    assert_eq!(doc["status"], "completed");
+    assert_eq!(doc["parents"], serde_json::json!([]));
+    assert_eq!(doc["workspace_uids"], serde_json::json!(["W2"]));
+    assert_eq!(doc["csutils_imported_from"]["job"], "J8");
+    // Outputs: the same rows and uids as J8's final outputs.
+    for (group, original) in [
+        ("particles", "J8/J8_004_particles.cs"),
+        ("volume", "J8/J8_004_volume.cs"),
+        ("mask", "J8/J8_004_mask.cs"),
+    ] {
+        let new = j12.join(format!("J12_imported_{group}.cs"));
+        assert_eq!(uids(&new), uids(&source.join(original)), "{group}");
+        let o = run(
+            "csg-edit",
+            &["check", &arg(&j12.join(format!("J12_{group}.csg")))],
+            None,
+        );
+        assert!(o.status.success(), "{group}: {}", stdout(&o));
+    }
+    // Registered outputs resolve, and every data path points into the new job.
+    for r in doc["output_results"].as_array().unwrap() {
+        let m = r["metafiles"][0].as_str().unwrap();
+        assert!(target.join(m).is_file(), "{m}");
+    }
+    let o = run(
+        "cs-cat",
+        &[
+            "-f",
+            "blob/path",
+            &arg(&j12.join("J12_imported_particles.cs")),
+        ],
+        None,
+    );
+    for v in json_lines(&o) {
+        let p = v["blob/path"].as_str().unwrap();
+        assert!(p.starts_with("J12/imported/J5/extract/"), "{p}");
+        assert!(target.join(p).is_file(), "{p}");
+    }
+    // The unpacked export is kept under imports/jobs/, and events travel with the job.
+    assert!(target
+        .join("imports/jobs/P3_J8_homo_refine_new/job.json")
+        .is_file());
+    let o = run("job-pack", &["events", &arg(&j12)], None);
+    assert!(o.status.success());
+    assert!(!json_lines(&o).is_empty());
+    // proj-du sees the new job.
+    let o = run("proj-du", &[&arg(&target)], None);
+    assert!(json_lines(&o).iter().any(|r| r["job"] == "J12"));
+}
+
+#[test]
+fn import_group_of_the_exported_j7_group() {
+    let (_keep, project) = project_tree();
+    let csg = project
+        .join("exports/groups/P3_J7_particles_selected/P3_J7_particles_selected_exported.csg");
+    let o = run(
+        "job-pack",
+        &[
+            "import-group",
+            &arg(&csg),
+            "--into",
+            &arg(&project),
+            "--link",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = &json_lines(&o)[0];
+    assert_eq!(rec["job"], "J12");
+    assert_eq!(rec["type"], "import_result_group");
+    let j12 = project.join("J12");
+    let cs = j12.join("J12_imported_particles_selected.cs");
+    assert_eq!(
+        uids(&cs),
+        uids(
+            &project.join(
+                "exports/groups/P3_J7_particles_selected/P3_J7_particles_selected_exported.cs"
+            )
+        )
+    );
+    let o = run(
+        "csg-edit",
+        &["check", &arg(&j12.join("J12_particles_selected.csg"))],
+        None,
+    );
+    assert!(o.status.success(), "{}", stdout(&o));
+    // --link: the data are links that resolve.
+    let data = j12.join("imported/J5/extract");
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        assert!(std::fs::symlink_metadata(&p)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(p.is_file());
+    }
+}
+
+#[test]
+fn events_reads_every_event_of_every_fixture_job() {
+    let (_keep, project) = project_tree();
+    for n in 1..=11 {
+        let job = format!("J{n}");
+        let o = run("job-pack", &["events", &arg(&project.join(&job))], None);
+        assert!(o.status.success(), "{job}: {}", stderr(&o));
+        let events = json_lines(&o);
+        assert!(!events.is_empty(), "{job}");
+        for e in &events {
+            assert_eq!(e["job_uid"], job.as_str());
+            assert!(e["_id"]["$oid"].is_string());
+        }
+    }
+    let o = run("job-pack", &["events", &arg(&project.join("J11"))], None);
+    assert!(json_lines(&o).iter().any(|e| e["type"] == "error"));
+    // A truncated log names the byte offset of the bad document.
+    let log = std::fs::read(project.join("J8/events.bson")).unwrap();
+    std::fs::write(project.join("J8/events.bson"), &log[..log.len() - 5]).unwrap();
+    let o = run("job-pack", &["events", &arg(&project.join("J8"))], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("events.bson: byte ") && e.contains("truncated"),
+        "{e}"
+    );
+}
+
+#[test]
+fn tar_without_dereference_lists_links_left_behind() {
+    let (keep, project) = project_tree();
+    let out = keep.path().join("g.tar.gz");
+    let o = run(
+        "job-pack",
+        &[
+            "tar",
+            "--no-dereference",
+            &arg(&project.join("exports/groups/P3_J7_particles_selected")),
+            "-o",
+            &arg(&out),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).lines().count(),
+        6,
+        "six links point out of the export"
+    );
+    let listing = stdout(&sh(&format!("tar -tzvf {}", arg(&out))));
+    assert_eq!(listing.lines().filter(|l| l.starts_with('l')).count(), 6);
+    // An existing output needs --force.
+    let o = run(
+        "job-pack",
+        &["tar", &arg(&project.join("J1")), "-o", &arg(&out)],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("exists"));
+}
+
+/// One raw ustar entry: a 512-byte header, then the data padded to 512 bytes.
+fn entry(name: &str, kind: u8, link: &str, data: &[u8], claimed: Option<usize>) -> Vec<u8> {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[100..107].copy_from_slice(b"0000644");
+    h[108..115].copy_from_slice(b"0000000");
+    h[116..123].copy_from_slice(b"0000000");
+    let size = format!("{:011o}", claimed.unwrap_or(data.len()));
+    h[124..135].copy_from_slice(size.as_bytes());
+    h[136..147].copy_from_slice(b"00000000000");
+    h[156] = kind;
+    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut out = h.to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+#[test]
+fn hostile_archives_are_refused_and_nothing_is_written() {
+    let ok_dir = entry("P3_J8_x/", b'5', "", b"", None);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "parent",
+            [
+                ok_dir.clone(),
+                entry("P3_J8_x/../../evil.txt", b'0', "", b"x", None),
+            ]
+            .concat(),
+        ),
+        (
+            "absolute",
+            entry("/tmp/csutils-evil-abs.txt", b'0', "", b"x", None),
+        ),
+        (
+            "symlink out",
+            entry("P3_J8_x/out", b'2', "../../../../outside", b"", None),
+        ),
+        (
+            "absolute symlink",
+            entry("P3_J8_x/abs", b'2', "/etc", b"", None),
+        ),
+        (
+            "hard link out",
+            entry("P3_J8_x/h", b'1', "../outside.txt", b"", None),
+        ),
+        (
+            "through a link",
+            [
+                ok_dir.clone(),
+                entry("P3_J8_x/sub", b'2', ".", b"", None),
+                entry("P3_J8_x/sub/file.txt", b'0', "", b"x", None),
+            ]
+            .concat(),
+        ),
+        ("device", entry("P3_J8_x/dev", b'3', "", b"", None)),
+        ("fifo", entry("P3_J8_x/fifo", b'6', "", b"", None)),
+        (
+            "short data",
+            entry("P3_J8_x/short.bin", b'0', "", b"abc", Some(4000)),
+        ),
+    ];
+    for (what, bytes) in cases {
+        let (keep, project) = project_tree();
+        let tarball = keep.path().join("hostile.tar");
+        std::fs::write(&tarball, &bytes).unwrap();
+        let before = layout(keep.path());
+        let o = run(
+            "job-pack",
+            &["import", &arg(&tarball), "--into", &arg(&project)],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{what}: {e}");
+        assert!(e.contains("hostile.tar"), "{what}: {e}");
+        assert_eq!(layout(keep.path()), before, "{what}: the tree is unchanged");
+        assert!(!Path::new("/tmp/csutils-evil-abs.txt").exists());
+    }
+}
+
+#[test]
+fn a_failed_import_leaves_the_project_as_it_was() {
+    let (keep, project) = project_tree();
+    // An export whose particle data are missing.
+    let o = run("job-pack", &["export", &arg(&project.join("J8"))], None);
+    assert!(o.status.success());
+    let export = keep.path().join("copy");
+    sh(&format!(
+        "cp -rL {} {}",
+        arg(&project.join("exports/jobs/P3_J8_homo_refine_new")),
+        arg(&export)
+    ));
+    sh(&format!(
+        "rm -r {}",
+        arg(&export.join("P3_J8_particles/J5"))
+    ));
+    let before = layout(&project);
+    let o = run(
+        "job-pack",
+        &["import", &arg(&export), "--into", &arg(&project)],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("missing"), "{}", stderr(&o));
+    assert_eq!(layout(&project), before);
+    // An unknown workspace is named.
+    let o = run(
+        "job-pack",
+        &[
+            "import",
+            &arg(&export),
+            "--into",
+            &arg(&project),
+            "--workspace",
+            "W9",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("has no workspace W9"), "{}", stderr(&o));
+}
