@@ -22,9 +22,10 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# Tools the end-to-end tests pipe through (jq 1.6 is what Debian 12 ships).
+# Tools the end-to-end tests pipe through (jq 1.6 is what Debian 12 ships; zstd for tar --zstd).
 deps:
 	@command -v jq >/dev/null || { echo "installing jq (apt-get)"; apt-get update -qq && apt-get install -y -qq jq; }
+	@command -v zstd >/dev/null || { echo "installing zstd (apt-get)"; apt-get update -qq && apt-get install -y -qq zstd; }
 
 test: deps lint
 	$(CARGO) test --workspace --locked

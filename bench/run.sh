@@ -58,3 +58,13 @@ m "du -sLb ($FILES files, one number)" -- du -sLb "$PROJ/CS-bench"
 m "proj-du, per-job records ($FILES files)" -- target/release/proj-du "$PROJ/CS-bench"
 m "proj-du, 1 thread ($FILES files)" -- env RAYON_NUM_THREADS=1 target/release/proj-du "$PROJ/CS-bench"
 m "proj-du --table ($FILES files)" -- target/release/proj-du --table "$PROJ/CS-bench"
+
+# job-pack tar against GNU tar -ch (both following links, both writing a file: GNU tar skips
+# reading data when the archive is /dev/null).
+rm -f "$DATA/gnu.tar" "$DATA/job-pack.tar"
+m "GNU tar -chf ($FILES files)" -- tar -chf "$DATA/gnu.tar" -C "$PROJ" CS-bench
+m "job-pack tar ($FILES files)" -- target/release/job-pack tar "$PROJ/CS-bench" -o "$DATA/job-pack.tar"
+rm -f "$DATA/gnu.tar" "$DATA/job-pack.tar"
+m "GNU tar -chf (one job, $((FILES / 20)) files)" -- tar -chf "$DATA/gnu.tar" -C "$PROJ/CS-bench" J2
+m "job-pack tar (one job, $((FILES / 20)) files)" -- target/release/job-pack tar "$PROJ/CS-bench/J2" -o "$DATA/job-pack.tar"
+rm -f "$DATA/gnu.tar" "$DATA/job-pack.tar"

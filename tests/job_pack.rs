@@ -478,3 +478,38 @@ fn a_failed_import_leaves_the_project_as_it_was() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("has no workspace W9"), "{}", stderr(&o));
 }
+
+#[test]
+fn tar_piped_into_import_from_stdin() {
+    let (_keep, source) = project_tree();
+    let (_keep2, target) = project_tree();
+    let o = sh(&format!(
+        "job-pack tar --gzip {e} | job-pack import - --into {t}",
+        e = arg(&source.join("exports/groups/P3_J7_particles_selected")),
+        t = arg(&target)
+    ));
+    // A group export has no job.json: refused, and the target is untouched.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a job export"), "{}", stderr(&o));
+    assert!(!target.join("imports").exists());
+    assert!(!target.join("J12").exists());
+
+    let o = sh(&format!(
+        "job-pack export {j} > /dev/null && job-pack tar --zstd {e} | job-pack import - --into {t} --link",
+        j = arg(&source.join("J8")),
+        e = arg(&source.join("exports/jobs/P3_J8_homo_refine_new")),
+        t = arg(&target)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = &json_lines(&o)[0];
+    assert_eq!(rec["job"], "J12");
+    assert_eq!(rec["linked"], true);
+    // Linked data point into the kept unpacked export.
+    let map = target.join("J12/imported/J8/J8_004_volume_map.mrc");
+    let dest = std::fs::read_link(&map).unwrap();
+    assert!(
+        dest.starts_with(target.canonicalize().unwrap().join("imports/jobs")),
+        "{dest:?}"
+    );
+    assert!(map.is_file());
+}

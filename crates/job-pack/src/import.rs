@@ -376,6 +376,9 @@ fn import_one_group(
     cs_cli::write_atomically(&cs_path, false, |w| spool.write(OutputFormat::Numpy, w))?;
     for (rel, src) in &to_copy {
         let dest = job_tmp.join("imported").join(rel);
+        if std::fs::symlink_metadata(&dest).is_ok() {
+            continue; // named by an earlier group too
+        }
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
         }
