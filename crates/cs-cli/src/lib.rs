@@ -3,6 +3,8 @@
 //! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
 //! man page or shell completions.
 
+pub mod unpack;
+
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
