@@ -6,7 +6,7 @@
 
 PREFIX ?= $(HOME)/.local
 CARGO ?= cargo
-BINS := cs-cat cs-to-csv csv-to-cs csg-edit proj-du proj-clean job-pack
+BINS := cs-cat cs-to-csv csv-to-cs csg-edit proj-du proj-clean job-pack proj-import
 EXAMPLE := examples/particles.cs
 
 .PHONY: all build deps test lint difftest man install example bench fuzz clean

@@ -14,6 +14,7 @@ fn committed_man_pages_match_the_binaries() {
         "proj-du",
         "proj-clean",
         "job-pack",
+        "proj-import",
     ] {
         let o = common::run(tool, &["--generate", "man"], None);
         assert!(o.status.success(), "{tool}");

@@ -54,6 +54,8 @@ pub struct OutputResult {
     pub versions: Vec<u64>,
     /// Metafile of each version, relative to the project folder.
     pub metafiles: Vec<String>,
+    /// Rows of the final version, as recorded (v4 `num_items`; the last of v5's list).
+    pub num_items: Option<u64>,
 }
 
 impl OutputResult {
@@ -266,6 +268,14 @@ fn versions(obj: &Map<String, Value>, place: &str) -> Result<(Vec<u64>, Vec<Stri
     Ok((versions, metafiles))
 }
 
+/// `num_items` of a result: an int (v4) or one per version (v5, the last is the final's).
+fn num_items(r: &Map<String, Value>) -> Option<u64> {
+    match r.get("num_items")? {
+        Value::Array(a) => a.last().and_then(Value::as_u64),
+        v => v.as_u64(),
+    }
+}
+
 fn version_of(v: Option<&Value>, place: &str) -> Result<Version> {
     match v {
         None | Some(Value::Null) => Ok(Version::Final),
@@ -307,6 +317,7 @@ fn read_v4(top: &Map<String, Value>, job: &mut Job) -> Result<()> {
             passthrough: r.get("passthrough").and_then(Value::as_bool) == Some(true),
             versions,
             metafiles,
+            num_items: num_items(r),
         });
     }
     for (g, group) in array(top, "input_slot_groups", "input_slot_groups")?
@@ -365,6 +376,7 @@ fn read_v5(spec: &Map<String, Value>, job: &mut Job) -> Result<()> {
                     passthrough: r.get("passthrough").and_then(Value::as_bool) == Some(true),
                     versions,
                     metafiles,
+                    num_items: num_items(r),
                 });
             }
         }

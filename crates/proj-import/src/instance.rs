@@ -1,0 +1,200 @@
+//! The instance: a folder holding `instance.json` (its id, the next project number and the
+//! registry of projects) and `instance.lock`, which serialises commands on one instance.
+
+use cs_cli::Failure;
+use cs_format::job::to_json_text;
+use cs_format::project::{read_json, shown};
+use cs_format::{Error, Place};
+use serde_json::{json, Value};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// One registered project.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// `P1`.
+    pub uid: String,
+    /// Absolute project folder.
+    pub dir: String,
+    /// Title after import.
+    pub title: String,
+    /// When it was imported.
+    pub imported_at: String,
+    /// Its uid before import.
+    pub source_uid: String,
+}
+
+/// An instance, locked for as long as this value lives.
+pub struct Instance {
+    /// The folder.
+    pub dir: PathBuf,
+    /// 32 hex digits.
+    pub id: String,
+    /// The number the next project gets.
+    pub next_project: u64,
+    /// The registry.
+    pub projects: Vec<Registered>,
+    _lock: File,
+}
+
+fn io_err(e: &std::io::Error, path: &Path) -> Failure {
+    Error::io(e, Place::File).in_file(&shown(path)).into()
+}
+
+/// The instance folder: `--instance`, else `$CSUTILS_INSTANCE`, else
+/// `$XDG_DATA_HOME/csutils/instance` (`~/.local/share/csutils/instance`).
+pub fn instance_dir(given: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(d) = given {
+        return Ok(d.to_path_buf());
+    }
+    if let Some(d) = std::env::var_os("CSUTILS_INSTANCE").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .ok_or_else(|| {
+            Failure::Usage("no instance folder: give --instance DIR or set CSUTILS_INSTANCE".into())
+        })?;
+    Ok(data.join("csutils/instance"))
+}
+
+/// A new random instance id (32 hex digits from the kernel's random source).
+fn new_id() -> Result<String, Failure> {
+    let mut bytes = [0u8; 16];
+    let path = Path::new("/dev/urandom");
+    let mut f = File::open(path).map_err(|e| io_err(&e, path))?;
+    std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| io_err(&e, path))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The id of an existing instance, without locking or creating it.
+pub fn peek_id(dir: &Path) -> Option<String> {
+    read_json(&dir.join("instance.json"))
+        .ok()?
+        .get("instance_id")?
+        .as_str()
+        .map(str::to_string)
+}
+
+impl Instance {
+    /// Open (creating on first use) and lock an instance; `exclusive` for commands that change it.
+    pub fn open(dir: &Path, exclusive: bool) -> Result<Instance, Failure> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(&e, dir))?;
+        let lock_path = dir.join("instance.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_err(&e, &lock_path))?;
+        if exclusive {
+            lock.lock().map_err(|e| io_err(&e, &lock_path))?;
+        } else {
+            lock.lock_shared().map_err(|e| io_err(&e, &lock_path))?;
+        }
+        let path = dir.join("instance.json");
+        if !path.exists() {
+            // instance.json is written by the first command that registers a project.
+            return Ok(Instance {
+                dir: dir.to_path_buf(),
+                id: new_id()?,
+                next_project: 1,
+                projects: Vec::new(),
+                _lock: lock,
+            });
+        }
+        let doc = read_json(&path)?;
+        let name = shown(&path);
+        let field = |k: &str| -> Result<&Value, Failure> {
+            doc.get(k).ok_or_else(|| {
+                Error::new(Place::Key(k.into()), "is missing")
+                    .in_file(&name)
+                    .into()
+            })
+        };
+        let id = field("instance_id")?
+            .as_str()
+            .ok_or_else(|| {
+                Failure::from(
+                    Error::new(Place::Key("instance_id".into()), "is not a string").in_file(&name),
+                )
+            })?
+            .to_string();
+        let next_project = field("next_project_number")?.as_u64().unwrap_or(1);
+        let mut projects = Vec::new();
+        for (i, p) in field("projects")?
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let text = |k: &str| -> Result<String, Failure> {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        Error::new(Place::Key(format!("projects[{i}].{k}")), "is missing")
+                            .in_file(&name)
+                            .into()
+                    })
+            };
+            projects.push(Registered {
+                uid: text("uid")?,
+                dir: text("dir")?,
+                title: text("title")?,
+                imported_at: text("imported_at")?,
+                source_uid: text("source_uid").unwrap_or_default(),
+            });
+        }
+        Ok(Instance {
+            dir: dir.to_path_buf(),
+            id,
+            next_project,
+            projects,
+            _lock: lock,
+        })
+    }
+
+    /// Write `instance.json` atomically.
+    pub fn save(&self) -> Result<(), Failure> {
+        let doc = json!({
+            "instance_id": self.id,
+            "next_project_number": self.next_project,
+            "projects": self.projects.iter().map(registered_json).collect::<Vec<_>>(),
+        });
+        let text = to_json_text(&doc);
+        cs_cli::write_atomically(&self.dir.join("instance.json"), true, |w| {
+            std::io::Write::write_all(w, text.as_bytes()).map_err(|e| Error::io(&e, Place::File))
+        })
+    }
+
+    /// The registered project in `dir`, if any.
+    pub fn registered_at(&self, dir: &str) -> Option<&Registered> {
+        self.projects.iter().find(|p| p.dir == dir)
+    }
+
+    /// The next free project uid number (above every registered one).
+    pub fn next_number(&self) -> u64 {
+        let max = self
+            .projects
+            .iter()
+            .filter_map(|p| p.uid.strip_prefix('P')?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        self.next_project.max(max + 1)
+    }
+}
+
+/// A registry entry as JSON.
+pub fn registered_json(p: &Registered) -> Value {
+    json!({
+        "uid": p.uid,
+        "dir": p.dir,
+        "title": p.title,
+        "imported_at": p.imported_at,
+        "source_uid": p.source_uid,
+    })
+}
