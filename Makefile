@@ -6,7 +6,7 @@
 
 PREFIX ?= $(HOME)/.local
 CARGO ?= cargo
-BINS := cs-cat cs-to-csv csv-to-cs csg-edit proj-du proj-clean job-pack proj-import
+BINS := cs-cat cs-to-csv csv-to-cs csg-edit proj-du proj-clean job-pack proj-import cs-join
 EXAMPLE := examples/particles.cs
 
 .PHONY: all build deps test lint difftest man install example bench fuzz clean
@@ -39,6 +39,7 @@ $(VENV_TEST)/.ready-tools-pyyaml:
 
 difftest: build $(VENV_TEST)/.ready-tools-pyyaml
 	$(VENV_TEST)/bin/python tests/diff/cryosparc_diff.py --bin target/release --cases 200
+	$(VENV_TEST)/bin/python tests/diff/join_diff.py --bin target/release --cases 60
 	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
 
 man: build

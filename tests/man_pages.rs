@@ -15,6 +15,7 @@ fn committed_man_pages_match_the_binaries() {
         "proj-clean",
         "job-pack",
         "proj-import",
+        "cs-join",
     ] {
         let o = common::run(tool, &["--generate", "man"], None);
         assert!(o.status.success(), "{tool}");

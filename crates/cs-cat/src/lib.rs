@@ -67,6 +67,10 @@ pub struct Args {
     #[arg(long)]
     pub int64_as_string: bool,
 
+    /// Output reference: read a job folder's output.
+    #[command(flatten)]
+    pub output: cs_cli::OutputChoice,
+
     /// Print the man page or a shell completion script.
     #[arg(long, hide = true, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
@@ -96,7 +100,7 @@ pub fn run(args: Args) -> Outcome {
     let mut out = cs_cli::stdout();
     if args.info {
         for input in &inputs {
-            let mut ds = input.open_dataset()?;
+            let mut ds = input.open_with(&args.output)?;
             let info = ds.info()?;
             writeln!(out, "{info}")?;
         }
@@ -106,7 +110,7 @@ pub fn run(args: Args) -> Outcome {
     // Open every input's header first, so that a schema mismatch is reported before any row.
     let mut opened: Vec<(Dataset, Vec<usize>)> = Vec::new();
     for input in &inputs {
-        let ds = input.open_dataset()?;
+        let ds = input.open_with(&args.output)?;
         let select = select_fields(ds.schema(), &args.fields)
             .map_err(|what| Error::in_whole_file(what).in_file(ds.name()))?;
         if let Some((first, first_sel)) = opened.first() {

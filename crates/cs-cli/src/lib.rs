@@ -119,6 +119,79 @@ impl InputPath {
     }
 }
 
+/// Which output of a job folder to read, for inputs that are job folders (output references).
+/// `--version` stays the program's version, as in every Unix tool: the output's version is
+/// `--output-version`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct OutputChoice {
+    /// For a job folder: the output to read (particles, volume, …), its metafiles joined on uid
+    /// as cryoSPARC joins them.
+    #[arg(long = "output", value_name = "NAME")]
+    pub output: Option<String>,
+    /// For a job folder: the output's version (default: the final one).
+    #[arg(long = "output-version", value_name = "N", requires = "output")]
+    pub output_version: Option<u64>,
+}
+
+impl InputPath {
+    /// Open a `.cs` file, or, for a job folder, its output `choice.output` at `choice.version`:
+    /// the output's metafiles (from `job.json`, v4 or v5) joined on uid as cryoSPARC joins them.
+    pub fn open_with(&self, choice: &OutputChoice) -> Result<cs_format::Dataset, FormatError> {
+        let InputPath::Path(dir) = self else {
+            if choice.output.is_some() {
+                return Err(FormatError::in_whole_file(
+                    "--output needs a job folder, not standard input",
+                )
+                .in_file("-"));
+            }
+            return self.open_dataset();
+        };
+        let name = self.display_name();
+        if !cs_format::project::is_job_dir(dir) {
+            if choice.output.is_some() || choice.output_version.is_some() {
+                return Err(FormatError::in_whole_file(
+                    "--output and --version need a job folder (one holding job.json)",
+                )
+                .in_file(&name));
+            }
+            return self.open_dataset();
+        }
+        let job = cs_format::project::read_job(dir)?;
+        let Some(output) = &choice.output else {
+            return Err(FormatError::in_whole_file(format!(
+                "is a job folder: give --output NAME ({})",
+                job.output_names().join(", ")
+            ))
+            .in_file(&name));
+        };
+        let files = job
+            .output_metafiles(output, choice.output_version)
+            .map_err(|what| FormatError::in_whole_file(what).in_file(&name))?;
+        let abs = std::fs::canonicalize(dir)
+            .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
+        let project_dir = folder_of(&abs);
+        let mut datasets = Vec::new();
+        for f in &files {
+            let path = project_dir.join(f);
+            datasets.push(cs_format::Dataset::open(
+                &path,
+                &path.display().to_string(),
+            )?);
+        }
+        if datasets.len() == 1 {
+            if let Some(ds) = datasets.pop() {
+                return Ok(ds);
+            }
+        }
+        cs_format::join::join_to_dataset(
+            datasets,
+            cs_format::join::JoinMode::Inner,
+            &std::env::temp_dir(),
+            &format!("{name} (output {output})"),
+        )
+    }
+}
+
 /// The inputs of a command line: none means stdin.
 pub fn inputs_or_stdin(args: &[String]) -> Vec<InputPath> {
     if args.is_empty() {
@@ -438,5 +511,108 @@ mod human_tests {
         assert_eq!(super::human_bytes(1536), "1.5K");
         assert_eq!(super::human_bytes(2_310_683), "2.2M");
         assert_eq!(super::human_bytes(50 << 30), "50G");
+    }
+}
+
+/// The container of a written `.cs` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// numpy .npy, what cryoSPARC writes.
+    Numpy,
+    /// The CSDAT container.
+    Csdat,
+}
+
+/// Column compression of CSDAT output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compress {
+    /// LZ4 blocks (every column but uid).
+    Lz4,
+    /// Uncompressed.
+    None,
+}
+
+/// `--format` and `--compress` of the tools that write `.cs` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct WriteFormat {
+    /// Output container.
+    #[arg(long, value_enum, default_value = "numpy", value_name = "FORMAT")]
+    pub format: Format,
+    /// Column compression of --format csdat.
+    #[arg(long, value_enum, default_value = "lz4", value_name = "CODEC")]
+    pub compress: Compress,
+}
+
+impl WriteFormat {
+    /// The writer's format.
+    pub fn output_format(self) -> cs_format::writer::OutputFormat {
+        match self.format {
+            Format::Numpy => cs_format::writer::OutputFormat::Numpy,
+            Format::Csdat => cs_format::writer::OutputFormat::Csdat {
+                lz4: self.compress == Compress::Lz4,
+            },
+        }
+    }
+}
+
+/// Where a tool writes a `.cs` file: a file (atomically; an existing one only with `--force`),
+/// or standard output (`-o -`, refused when it is a terminal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsOutput {
+    /// Standard output.
+    Stdout,
+    /// A file.
+    File(PathBuf),
+}
+
+impl CsOutput {
+    /// Check `-o OUT` before any work: not a folder, not an existing file without `force`, not
+    /// a terminal.
+    pub fn from_arg(out: &str, force: bool) -> Result<CsOutput, Failure> {
+        use std::io::IsTerminal;
+        if out == "-" {
+            if io::stdout().is_terminal() {
+                return Err(Failure::Usage(
+                    "refusing to write a binary .cs file to a terminal (redirect it, or give -o FILE)"
+                        .into(),
+                ));
+            }
+            return Ok(CsOutput::Stdout);
+        }
+        let path = PathBuf::from(out);
+        if path.is_dir() {
+            return Err(Error::in_whole_file("is a directory").in_file(out).into());
+        }
+        if path.exists() && !force {
+            return Err(Error::in_whole_file("exists (use --force to replace it)")
+                .in_file(out)
+                .into());
+        }
+        Ok(CsOutput::File(path))
+    }
+
+    /// A folder for temporary files on the way: the output's own, or the system's.
+    pub fn spool_dir(&self) -> PathBuf {
+        match self {
+            CsOutput::File(path) => folder_of(path),
+            CsOutput::Stdout => std::env::temp_dir(),
+        }
+    }
+
+    /// Write the output with `write`.
+    pub fn write(
+        &self,
+        force: bool,
+        write: impl FnOnce(&mut dyn Write) -> cs_format::Result<()>,
+    ) -> Outcome {
+        match self {
+            CsOutput::Stdout => {
+                let mut w = stdout();
+                write(&mut w)?;
+                w.flush()?;
+                Ok(())
+            }
+            CsOutput::File(path) => write_atomically(path, force, |w| write(w)),
+        }
     }
 }

@@ -142,6 +142,64 @@ impl Job {
             .collect()
     }
 
+    /// The output groups that have results with metafiles, in order.
+    pub fn output_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in self.outputs.iter().filter(|r| !r.metafiles.is_empty()) {
+            if !names.contains(&r.group) {
+                names.push(r.group.clone());
+            }
+        }
+        names
+    }
+
+    /// The metafiles (project-relative) that make up output `group` at `version` (None: the
+    /// final one), each once, in result order, as cryoSPARC's `load_output` picks them: a
+    /// passthrough result's first metafile, another result's metafile of that version.
+    pub fn output_metafiles(
+        &self,
+        group: &str,
+        version: Option<u64>,
+    ) -> std::result::Result<Vec<String>, String> {
+        let results: Vec<&OutputResult> = self
+            .outputs
+            .iter()
+            .filter(|r| r.group == group && !r.metafiles.is_empty())
+            .collect();
+        if results.is_empty() {
+            let names = self.output_names();
+            return Err(format!(
+                "{} has no output '{group}'; its outputs are: {}",
+                self.uid,
+                if names.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+        let mut files: Vec<String> = Vec::new();
+        for r in results {
+            let want = match version {
+                Some(v) if !r.passthrough => Version::Number(v),
+                _ => Version::Final,
+            };
+            let Some(m) = r.metafile(want) else {
+                return Err(format!(
+                    "{} {group}/{} has no version {}; it has {:?}",
+                    self.uid,
+                    r.name,
+                    version.unwrap_or_default(),
+                    r.versions
+                ));
+            };
+            if !files.iter().any(|f| f == m) {
+                files.push(m.to_string());
+            }
+        }
+        Ok(files)
+    }
+
     /// The result `group`/`name`.
     pub fn output(&self, group: &str, name: &str) -> Option<&OutputResult> {
         self.outputs

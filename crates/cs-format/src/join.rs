@@ -1,7 +1,8 @@
 //! Joining datasets on `uid`, as cryoSPARC joins the metafiles of an output group (FORMATS.md
 //! §8.1 step 3, cryosparc-tools `Dataset.innerjoin`): rows of the first dataset, in its order,
-//! whose uid every other dataset has; the first dataset's fields, then each later dataset's
-//! fields (a field already present takes the later dataset's value, in its place).
+//! whose uid every other dataset has; `uid`, then each dataset's fields in order, a field that
+//! several datasets have coming from (and placed as in) the last of them — the field order
+//! cryosparc-tools gives. A left join keeps every row of the first dataset (pyem's rule).
 
 use crate::dataset::Dataset;
 use crate::dtype::{ByteOrder, Field, FieldType, Kind};
@@ -9,6 +10,19 @@ use crate::error::{Error, Place, Result};
 use crate::writer::{cells_from_chunk, RowSpool};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// Which rows a join keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinMode {
+    /// Rows whose uid every dataset has.
+    Inner,
+    /// Every row of the first dataset; a uid another dataset lacks is an error, or (`fill`)
+    /// gets zeros and empty strings there.
+    Left {
+        /// Fill missing values instead of stopping.
+        fill: bool,
+    },
+}
 
 /// A change made to each joined row's cells before it is spooled (cells in
 /// [`RowSpool::push_row`]'s layout, one per field).
@@ -32,6 +46,7 @@ fn writable(f: &Field) -> Field {
 
 /// One later dataset held in memory: its rows by uid, and where each of its fields goes.
 struct Side {
+    name: String,
     by_uid: HashMap<u64, usize>,
     rows: Vec<Vec<Vec<u8>>>,
     /// (its column, output column), uid left out.
@@ -49,6 +64,18 @@ fn uid_column(ds: &Dataset) -> Result<usize> {
     Ok(i)
 }
 
+/// A cell of zeros (numbers) or empty strings.
+fn empty_cell(field: &Field, cell: &mut Vec<u8>) {
+    cell.clear();
+    if field.ty.kind.is_string() {
+        for _ in 0..field.ty.count() {
+            crate::writer::push_string_element(cell, b"");
+        }
+    } else {
+        cell.resize(field.ty.kind.size() * field.ty.count(), 0);
+    }
+}
+
 fn uid_of(cell: &[u8], kind: Kind) -> u64 {
     crate::cell::as_u64(&crate::cell::decode_number(kind, ByteOrder::Little, cell))
         .unwrap_or(u64::MAX)
@@ -59,6 +86,7 @@ fn uid_of(cell: &[u8], kind: Kind) -> u64 {
 pub fn join_on_uid(
     datasets: Vec<Dataset>,
     spool_dir: &Path,
+    mode: JoinMode,
     edit: &mut RowEdit<'_>,
 ) -> Result<RowSpool> {
     let mut datasets = datasets.into_iter();
@@ -67,29 +95,33 @@ pub fn join_on_uid(
         .ok_or_else(|| Error::in_whole_file("nothing to join"))?;
     let first_uid = uid_column(&first)?;
     let uid_kind = first.schema().fields[first_uid].ty.kind;
-    let mut fields: Vec<Field> = first.schema().fields.iter().map(writable).collect();
-    let mut sides = Vec::new();
-    for ds in datasets {
-        let u = uid_column(&ds)?;
-        let kind = ds.schema().fields[u].ty.kind;
-        let mut targets = Vec::new();
-        for (i, f) in ds.schema().fields.iter().enumerate() {
-            if i == u {
+    let datasets: Vec<Dataset> = datasets.collect();
+    // Each output field comes from the last dataset that has it: (its column, output column).
+    let names: Vec<Vec<String>> = std::iter::once(&first)
+        .chain(&datasets)
+        .map(|d| d.schema().fields.iter().map(|f| f.name.clone()).collect())
+        .collect();
+    let mut fields = vec![writable(&first.schema().fields[first_uid])];
+    let mut sources: Vec<Vec<(usize, usize)>> = vec![Vec::new(); names.len()];
+    sources[0].push((first_uid, 0));
+    for (d, ds) in std::iter::once(&first).chain(&datasets).enumerate() {
+        for (c, f) in ds.schema().fields.iter().enumerate() {
+            let later = names[d + 1..].iter().any(|n| n.contains(&f.name));
+            if f.name == "uid" || later {
                 continue;
             }
-            let out = match fields.iter().position(|o| o.name == f.name) {
-                Some(o) => {
-                    fields[o] = writable(f);
-                    o
-                }
-                None => {
-                    fields.push(writable(f));
-                    fields.len() - 1
-                }
-            };
-            targets.push((i, out));
+            sources[d].push((c, fields.len()));
+            fields.push(writable(f));
         }
+    }
+    let first_sources = sources[0].clone();
+    let mut sides = Vec::new();
+    for (d, ds) in datasets.into_iter().enumerate() {
+        let u = uid_column(&ds)?;
+        let kind = ds.schema().fields[u].ty.kind;
+        let targets = std::mem::take(&mut sources[d + 1]);
         let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
+        let name = ds.name().to_string();
         let mut by_uid = HashMap::new();
         let mut rows = Vec::new();
         for chunk in ds.chunks(&all, 4 << 20)? {
@@ -102,6 +134,7 @@ pub fn join_on_uid(
             }
         }
         sides.push(Side {
+            name,
             by_uid,
             rows,
             targets,
@@ -110,6 +143,7 @@ pub fn join_on_uid(
     let mut spool = RowSpool::new(fields.clone(), spool_dir)?;
     let n_first = first.schema().fields.len();
     let all: Vec<usize> = (0..n_first).collect();
+    let first_name = first.name().to_string();
     let mut cells = vec![Vec::new(); n_first];
     let mut out = vec![Vec::new(); fields.len()];
     for chunk in first.chunks(&all, 4 << 20)? {
@@ -117,15 +151,35 @@ pub fn join_on_uid(
         'rows: for row in 0..chunk.rows {
             cells_from_chunk(&chunk, row, &mut cells)?;
             let uid = uid_of(&cells[first_uid], uid_kind);
-            for (o, c) in out.iter_mut().zip(&cells) {
-                o.clone_from(c);
+            for &(c, o) in &first_sources {
+                out[o].clone_from(&cells[c]);
             }
             for side in &sides {
-                let Some(&r) = side.by_uid.get(&uid) else {
-                    continue 'rows;
-                };
-                for &(i, o) in &side.targets {
-                    out[o].clone_from(&side.rows[r][i]);
+                match (side.by_uid.get(&uid), mode) {
+                    (Some(&r), _) => {
+                        for &(i, o) in &side.targets {
+                            out[o].clone_from(&side.rows[r][i]);
+                        }
+                    }
+                    (None, JoinMode::Inner) => continue 'rows,
+                    (None, JoinMode::Left { fill: true }) => {
+                        for &(_, o) in &side.targets {
+                            empty_cell(&fields[o], &mut out[o]);
+                        }
+                    }
+                    (None, JoinMode::Left { fill: false }) => {
+                        return Err(Error::new(
+                            Place::Cell {
+                                row: chunk.start_row + row as u64,
+                                field: "uid".into(),
+                            },
+                            format!(
+                                "uid {uid} is not in {} (give --fill to fill its fields with zeros and empty strings)",
+                                side.name
+                            ),
+                        )
+                        .in_file(&first_name));
+                    }
                 }
             }
             edit(&fields, &mut out)?;
@@ -133,4 +187,26 @@ pub fn join_on_uid(
         }
     }
     Ok(spool)
+}
+
+/// Join datasets into a temporary numpy file in `dir` and open it (the file's name is gone
+/// once it is open; its data stay readable until the dataset is dropped). `name` is how
+/// errors refer to the result.
+pub fn join_to_dataset(
+    datasets: Vec<Dataset>,
+    mode: JoinMode,
+    dir: &Path,
+    name: &str,
+) -> Result<Dataset> {
+    let spool = join_on_uid(datasets, dir, mode, &mut |_, _| Ok(()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".csutils-join.")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(&e, Place::File).in_file(&dir.display().to_string()))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        spool.write(crate::writer::OutputFormat::Numpy, &mut w)?;
+        std::io::Write::flush(&mut w).map_err(|e| Error::io(&e, Place::File))?;
+    }
+    Dataset::open(tmp.path(), name)
 }

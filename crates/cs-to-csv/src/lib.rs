@@ -59,6 +59,10 @@ pub struct Args {
     #[arg(short = 'n', long = "head", value_name = "N")]
     pub head: Option<u64>,
 
+    /// Output reference: read a job folder's output.
+    #[command(flatten)]
+    pub output: cs_cli::OutputChoice,
+
     /// Print the man page or a shell completion script.
     #[arg(long, hide = true, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
@@ -81,7 +85,7 @@ pub fn run(args: Args) -> Outcome {
     }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
-    let ds = input.open_dataset()?;
+    let ds = input.open_with(&args.output)?;
     let select = select_fields(ds.schema(), &args.fields)
         .map_err(|what| Error::in_whole_file(what).in_file(ds.name()))?;
     let fields = ds.schema().subset(&select).fields;

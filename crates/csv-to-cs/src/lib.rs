@@ -6,11 +6,11 @@ mod rows;
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::uids::UidSet;
-use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
+use cs_format::writer::{EncodedRows, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
-use std::io::{IsTerminal, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,24 +24,6 @@ pub enum From {
     Csv,
     /// One JSON object per line.
     Jsonl,
-}
-
-/// Output container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// numpy .npy, what cryoSPARC writes.
-    Numpy,
-    /// The CSDAT container.
-    Csdat,
-}
-
-/// Column compression of CSDAT output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Compress {
-    /// LZ4 blocks (every column but uid).
-    Lz4,
-    /// Uncompressed.
-    None,
 }
 
 /// Convert CSV or JSON-lines into a cryoSPARC .cs file.
@@ -100,13 +82,9 @@ pub struct Args {
     #[arg(long)]
     pub new_uids: bool,
 
-    /// Output container.
-    #[arg(long, value_enum, default_value = "numpy", value_name = "FORMAT")]
-    pub format: Format,
-
-    /// Column compression of --format csdat.
-    #[arg(long, value_enum, default_value = "lz4", value_name = "CODEC")]
-    pub compress: Compress,
+    /// Output container and compression.
+    #[command(flatten)]
+    pub write: cs_cli::WriteFormat,
 
     /// Replace OUT if it exists.
     #[arg(long)]
@@ -135,47 +113,14 @@ pub fn command() -> clap::Command {
     Args::command()
 }
 
-/// Where the output goes.
-enum Output {
-    Stdout,
-    File { path: PathBuf, dir: PathBuf },
-}
-
-fn output(args: &Args) -> Result<Output, Failure> {
-    let out = args.output.as_deref().unwrap_or("-");
-    if out == "-" {
-        if std::io::stdout().is_terminal() {
-            return Err(Failure::Usage(
-                "refusing to write a binary .cs file to a terminal (redirect it, or give -o FILE)"
-                    .into(),
-            ));
-        }
-        return Ok(Output::Stdout);
-    }
-    let path = PathBuf::from(out);
-    if path.is_dir() {
-        return Err(Error::in_whole_file("is a directory").in_file(out).into());
-    }
-    if path.exists() && !args.force {
-        return Err(Error::in_whole_file("exists (use --force to replace it)")
-            .in_file(out)
-            .into());
-    }
-    let dir = cs_cli::folder_of(&path);
-    Ok(Output::File { path, dir })
-}
-
 /// Run `csv-to-cs` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
-    let out = output(&args)?;
-    let spool_dir = match &out {
-        Output::File { dir, .. } => dir.clone(),
-        Output::Stdout => std::env::temp_dir(),
-    };
+    let out = cs_cli::CsOutput::from_arg(args.output.as_deref().unwrap_or("-"), args.force)?;
+    let spool_dir = out.spool_dir();
     let input_name = args.input.clone().unwrap_or_else(|| "-".into());
 
     // Where the dtypes come from.
@@ -317,22 +262,8 @@ pub fn run(args: Args) -> Outcome {
         converted?;
         read_result
     })?;
-    let format = match (args.format, args.compress) {
-        (Format::Numpy, _) => OutputFormat::Numpy,
-        (Format::Csdat, c) => OutputFormat::Csdat {
-            lz4: c == Compress::Lz4,
-        },
-    };
-    match out {
-        Output::Stdout => {
-            let mut w = cs_cli::stdout();
-            spool.write(format, &mut w)?;
-            w.flush()?;
-        }
-        Output::File { path, .. } => {
-            cs_cli::write_atomically(&path, args.force, |w| spool.write(format, w))?
-        }
-    }
+    let format = args.write.output_format();
+    out.write(args.force, |mut w| spool.write(format, &mut w))?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use cs_cli::Failure;
 use cs_format::clear::project_relative;
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::job::{to_json_text, Job, Version};
-use cs_format::join::join_on_uid;
+use cs_format::join::{join_on_uid, JoinMode};
 use cs_format::project::{read_job, read_json, shown};
 use cs_format::writer::{cell_strings, push_string_element, OutputFormat};
 use cs_format::{Dataset, Error, Place};
@@ -149,7 +149,7 @@ pub fn export_group(
         }
         Ok(())
     };
-    let spool = join_on_uid(datasets, dest, &mut edit)?;
+    let spool = join_on_uid(datasets, dest, JoinMode::Inner, &mut edit)?;
     let rows = spool.rows();
     let cs_name = format!("{prefix}_exported.cs");
     let cs_path = dest.join(&cs_name);

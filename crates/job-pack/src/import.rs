@@ -6,7 +6,7 @@ use cs_cli::unpack::{clean_relative, safe_unpack, tar_reader};
 use cs_cli::Failure;
 use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
-use cs_format::join::join_on_uid;
+use cs_format::join::{join_on_uid, JoinMode};
 use cs_format::project::{is_project_dir, read_json, shown};
 use cs_format::writer::{cell_strings, push_string_element, OutputFormat};
 use cs_format::{Dataset, Error, Place};
@@ -237,7 +237,7 @@ fn import_one_group(
         }
         Ok(())
     };
-    let spool = join_on_uid(datasets, job_tmp, &mut edit)?;
+    let spool = join_on_uid(datasets, job_tmp, JoinMode::Inner, &mut edit)?;
     if let Some(m) = missing {
         return Err(bad(
             &g.csg_path,
