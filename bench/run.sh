@@ -17,6 +17,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q numpy pandas
 fi
+"$VENV/bin/python" -c 'import pyarrow, cryosparc' 2>/dev/null || "$VENV/bin/pip" install -q pyarrow cryosparc-tools
 PY=$VENV/bin/python
 mkdir -p "$DATA"
 BIG=$DATA/particles_${ROWS}.cs
@@ -33,6 +34,11 @@ m "cs-cat to JSON-lines ($ROWS rows)" -- "$CS_CAT" "$BIG"
 m "cs-cat to JSON-lines, 1 thread ($ROWS rows)" -- env RAYON_NUM_THREADS=1 "$CS_CAT" "$BIG"
 m "cs-cat from stdin ($ROWS rows)" -- bash -c "\"$CS_CAT\" < \"$BIG\""
 m "numpy np.load ($ROWS rows)" -- "$PY" -c "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=False)" "$BIG"
+m "cs-to-parquet ($ROWS rows)" -- target/release/cs-to-parquet --force "$BIG" -o "$DATA/out.parquet"
+m "numpy.load + pyarrow write_table ($ROWS rows)" -- "$PY" bench/numpy_to_parquet.py "$BIG" "$DATA/out_py.parquet"
+[ -f "$DATA/half_b.cs" ] || "$PY" bench/split_halves.py "$BIG" "$DATA/half_a.cs" "$DATA/half_b.cs"
+m "cs-join of two halves, B shuffled ($ROWS rows each)" -- target/release/cs-join --force "$DATA/half_a.cs" "$DATA/half_b.cs" -o "$DATA/joined.cs"
+m "cryosparc-tools innerjoin + save ($ROWS rows each)" -- "$PY" bench/tools_innerjoin.py "$DATA/half_a.cs" "$DATA/half_b.cs" "$DATA/joined_py.cs"
 CSV=$DATA/particles_${ROWS}.csv
 m "cs-to-csv ($ROWS rows)" -- "$CS_TO_CSV" "$BIG"
 "$CS_TO_CSV" "$BIG" > "$CSV"

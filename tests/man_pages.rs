@@ -16,6 +16,7 @@ fn committed_man_pages_match_the_binaries() {
         "job-pack",
         "proj-import",
         "cs-join",
+        "cs-to-parquet",
     ] {
         let o = common::run(tool, &["--generate", "man"], None);
         assert!(o.status.success(), "{tool}");
