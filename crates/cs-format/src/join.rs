@@ -7,8 +7,8 @@
 use crate::dataset::Dataset;
 use crate::dtype::{ByteOrder, Field, FieldType, Kind};
 use crate::error::{Error, Place, Result};
+use crate::uids::UidMap;
 use crate::writer::{cells_from_chunk, RowSpool};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// Which rows a join keeps.
@@ -47,10 +47,31 @@ fn writable(f: &Field) -> Field {
 /// One later dataset held in memory: its rows by uid, and where each of its fields goes.
 struct Side {
     name: String,
-    by_uid: HashMap<u64, usize>,
-    rows: Vec<Vec<Vec<u8>>>,
+    /// Row number by uid.
+    by_uid: UidMap<usize>,
+    /// The target cells of every row, one after another: (u32 length, bytes) each.
+    data: Vec<u8>,
+    /// Where each row starts in `data`.
+    starts: Vec<usize>,
     /// (its column, output column), uid left out.
     targets: Vec<(usize, usize)>,
+}
+
+impl Side {
+    /// Copy row `r`'s cells into their output columns.
+    fn copy_row(&self, r: usize, out: &mut [Vec<u8>]) {
+        let mut at = self.starts[r];
+        for &(_, o) in &self.targets {
+            let len = self
+                .data
+                .get(at..at + 4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            at += 4;
+            out[o].clear();
+            out[o].extend_from_slice(&self.data[at..at + len]);
+            at += len;
+        }
+    }
 }
 
 fn uid_column(ds: &Dataset) -> Result<usize> {
@@ -122,21 +143,27 @@ pub fn join_on_uid(
         let targets = std::mem::take(&mut sources[d + 1]);
         let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
         let name = ds.name().to_string();
-        let mut by_uid = HashMap::new();
-        let mut rows = Vec::new();
+        let mut by_uid = UidMap::default();
+        let mut data = Vec::new();
+        let mut starts = Vec::new();
+        let mut cells = vec![Vec::new(); all.len()];
         for chunk in ds.chunks(&all, 4 << 20)? {
             let chunk = chunk?;
             for row in 0..chunk.rows {
-                let mut cells = vec![Vec::new(); all.len()];
                 cells_from_chunk(&chunk, row, &mut cells)?;
-                by_uid.insert(uid_of(&cells[u], kind), rows.len());
-                rows.push(cells);
+                by_uid.insert(uid_of(&cells[u], kind), starts.len());
+                starts.push(data.len());
+                for &(c, _) in &targets {
+                    data.extend_from_slice(&(cells[c].len() as u32).to_le_bytes());
+                    data.extend_from_slice(&cells[c]);
+                }
             }
         }
         sides.push(Side {
             name,
             by_uid,
-            rows,
+            data,
+            starts,
             targets,
         });
     }
@@ -156,11 +183,7 @@ pub fn join_on_uid(
             }
             for side in &sides {
                 match (side.by_uid.get(&uid), mode) {
-                    (Some(&r), _) => {
-                        for &(i, o) in &side.targets {
-                            out[o].clone_from(&side.rows[r][i]);
-                        }
-                    }
+                    (Some(&r), _) => side.copy_row(r, &mut out),
                     (None, JoinMode::Inner) => continue 'rows,
                     (None, JoinMode::Left { fill: true }) => {
                         for &(_, o) in &side.targets {

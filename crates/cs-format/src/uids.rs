@@ -27,6 +27,9 @@ impl Hasher for UidHasher {
 /// A set of uids.
 pub type UidSet = HashSet<u64, BuildHasherDefault<UidHasher>>;
 
+/// A map from uids.
+pub type UidMap<V> = std::collections::HashMap<u64, V, BuildHasherDefault<UidHasher>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

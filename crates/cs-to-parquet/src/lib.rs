@@ -12,6 +12,7 @@ use cs_cli::{Failure, Generate, InputPath, Outcome, OutputChoice};
 use cs_format::cell::{decode_number, Scalar};
 use cs_format::select::select_fields;
 use cs_format::{Chunk, Error, Field, Kind, Place};
+use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -304,18 +305,36 @@ pub fn run(args: Args) -> Outcome {
                     .map_err(write_err)?,
             ))
         };
-        let mut chunks = ds.chunks(&select, cs_cli::CHUNK_BYTES)?;
-        while let Some(chunk) = chunks.next_chunk() {
-            let chunk = chunk?;
-            let columns = fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| column(&chunk, i, f))
-                .collect::<cs_format::Result<Vec<_>>>()?;
-            let batch = RecordBatch::try_new(schema.clone(), columns).map_err(arrow_err)?;
-            sink.write_batch(&batch)?;
-            chunks.recycle(chunk);
-        }
+        // One thread reads chunks and builds their arrays while this one encodes the previous
+        // batch; at most two batches wait.
+        let chunks = ds.chunks(&select, cs_cli::CHUNK_BYTES)?;
+        std::thread::scope(|scope| -> cs_format::Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<cs_format::Result<RecordBatch>>(2);
+            let schema = schema.clone();
+            let fields = &fields;
+            scope.spawn(move || {
+                let mut chunks = chunks;
+                while let Some(chunk) = chunks.next_chunk() {
+                    let batch = chunk.and_then(|chunk| {
+                        let columns = fields
+                            .par_iter()
+                            .enumerate()
+                            .map(|(i, f)| column(&chunk, i, f))
+                            .collect::<cs_format::Result<Vec<_>>>()?;
+                        chunks.recycle(chunk);
+                        RecordBatch::try_new(schema.clone(), columns).map_err(arrow_err)
+                    });
+                    let failed = batch.is_err();
+                    if tx.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for batch in rx {
+                sink.write_batch(&batch?)?;
+            }
+            Ok(())
+        })?;
         sink.finish()
     };
     match out_path {
