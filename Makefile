@@ -6,7 +6,7 @@
 
 PREFIX ?= $(HOME)/.local
 CARGO ?= cargo
-BINS := cs-cat cs-to-csv csv-to-cs csg-edit proj-du proj-clean job-pack proj-import cs-join cs-to-parquet
+BINS := cs-cat cs-to-csv csv-to-cs csg-edit proj-du proj-clean job-pack proj-import cs-join cs-to-parquet cs-to-star
 EXAMPLE := examples/particles.cs
 
 .PHONY: all build deps test lint difftest man install example bench fuzz clean
@@ -31,15 +31,16 @@ test: deps lint
 	$(CARGO) test --workspace --locked
 	$(MAKE) difftest
 
-# Differential tests against cryosparc-tools, PyYAML and pyarrow (PyPI), in a virtualenv made here.
-$(VENV_TEST)/.ready-tools-pyyaml-pyarrow:
+# Differential tests against cryosparc-tools, PyYAML, pyarrow and starfile (PyPI), in a virtualenv made here.
+$(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile:
 	python3 -m venv $(VENV_TEST)
-	$(VENV_TEST)/bin/pip install -q cryosparc-tools numpy pyyaml pyarrow
+	$(VENV_TEST)/bin/pip install -q cryosparc-tools numpy pyyaml pyarrow starfile
 	touch $@
 
-difftest: build $(VENV_TEST)/.ready-tools-pyyaml-pyarrow
+difftest: build $(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile
 	$(VENV_TEST)/bin/python tests/diff/cryosparc_diff.py --bin target/release --cases 200
 	$(VENV_TEST)/bin/python tests/diff/join_diff.py --bin target/release --cases 60
+	$(VENV_TEST)/bin/python tests/diff/star_check.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
 	$(VENV_TEST)/bin/python tests/diff/parquet_diff.py --bin target/release --fixtures $(SHARED)/fixtures/cs --cases 40
 	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
 

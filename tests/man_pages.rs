@@ -17,6 +17,7 @@ fn committed_man_pages_match_the_binaries() {
         "proj-import",
         "cs-join",
         "cs-to-parquet",
+        "cs-to-star",
     ] {
         let o = common::run(tool, &["--generate", "man"], None);
         assert!(o.status.success(), "{tool}");

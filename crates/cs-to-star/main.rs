@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    cs_to_star::main()
+}
