@@ -5,7 +5,10 @@ dtype, some of them in several inputs: `cs-join A B [C] -o OUT` must load in cry
 the fields (in order), rows (in order) and values of `A.innerjoin(B, C)`; the JSON-lines of
 `cs-join A B` must equal cs-cat of that file.
 
-usage: join_diff.py --bin target/release --cases 60 [--seed N]
+Also every output of fixture tree A (../shared/fixtures/projects/projects.tar) made of several
+metafiles: `cs-join` of its final metafiles equals cryosparc-tools' innerjoin of them.
+
+usage: join_diff.py --bin target/release --cases 60 [--seed N] [--projects-tar projects.tar]
 Prints one line per failure and a closing line "diff: N passed, M failed".
 """
 import argparse
@@ -74,10 +77,50 @@ def one_case(rng, bin_dir, tmp):
     return None
 
 
+def fixture_outputs(bin_dir, tar, tmp):
+    """(label, failure or None) for every multi-file output of fixture tree A."""
+    import json
+    import tarfile
+
+    with tarfile.open(tar) as t:
+        t.extractall(tmp, filter="tar")
+    project = os.path.join(tmp, "CS-t20s-demo")
+    results = []
+    for job in sorted(os.listdir(project)):
+        jj = os.path.join(project, job, "job.json")
+        if not os.path.isfile(jj):
+            continue
+        doc = json.load(open(jj))
+        groups = {}
+        for r in doc.get("output_results", []):
+            if r["metafiles"]:
+                m = r["metafiles"][0] if r["passthrough"] else r["metafiles"][-1]
+                files = groups.setdefault(r["group_name"], [])
+                if m not in files:
+                    files.append(m)
+        for group, files in groups.items():
+            if len(files) < 2:
+                continue
+            paths = [os.path.join(project, f) for f in files]
+            want = Dataset.load(paths[0]).innerjoin(*[Dataset.load(p) for p in paths[1:]])
+            out = os.path.join(tmp, "fixture_join.cs")
+            r = subprocess.run([os.path.join(bin_dir, "cs-join"), *paths, "-o", out, "--force"], capture_output=True)
+            label = f"{job} {group}"
+            if r.returncode != 0:
+                results.append((label, r.stderr.decode().strip()))
+                continue
+            got = Dataset.load(out)
+            bad = list(got.fields()) != list(want.fields()) or len(got) != len(want)
+            bad = bad or any(not same_column(got[n], want[n]) for n in want.fields())
+            results.append((label, "differs from innerjoin" if bad else None))
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--cases", type=int, default=60)
+    ap.add_argument("--projects-tar")
     ap.add_argument("--seed", type=int, default=20261124)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
@@ -90,6 +133,17 @@ def main():
                 print(f"join case {case}: {why}")
             else:
                 passed += 1
+        if a.projects_tar:
+            checked = fixture_outputs(a.bin, a.projects_tar, tmp)
+            if len(checked) < 5:
+                failed += 1
+                print(f"only {len(checked)} multi-file outputs found in {a.projects_tar}")
+            for label, why in checked:
+                if why:
+                    failed += 1
+                    print(f"fixture {label}: {why}")
+                else:
+                    passed += 1
     print(f"diff: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
