@@ -228,7 +228,10 @@ fn an_unreadable_folder_is_reported_and_the_walk_goes_on() {
     sh(&format!("chmod -R a+rX {}", arg(keep.path())));
     let locked = project.join("J5/extract");
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
-    let bin = common::bin("proj-du");
+    // A copy of the binary in the readable tree: the checkout may be in a private folder.
+    let bin = keep.path().join("proj-du");
+    std::fs::copy(common::bin("proj-du"), &bin).unwrap();
+    sh(&format!("chmod a+rx {}", arg(&bin)));
     let o = unprivileged(&format!("{} {}", arg(&bin), arg(&project)));
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
