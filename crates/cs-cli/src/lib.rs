@@ -58,6 +58,13 @@ impl From<io::Error> for Failure {
 /// A tool's result.
 pub type Outcome = Result<(), Failure>;
 
+/// An I/O error on `path`, as a failure that names the path.
+pub fn io_failure(e: &io::Error, path: &Path) -> Failure {
+    FormatError::io(e, cs_format::Place::File)
+        .in_file(&path.display().to_string())
+        .into()
+}
+
 /// Run a tool's body and turn its outcome into messages and an exit code.
 pub fn finish(tool: &str, outcome: Outcome) -> ExitCode {
     match outcome {

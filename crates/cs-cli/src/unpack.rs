@@ -2,14 +2,9 @@
 //! bytes) unpacked into a folder with every entry checked before anything is written.
 
 use crate::Failure;
-use cs_format::project::shown;
 use cs_format::{Error, Place};
 use std::io::Read;
 use std::path::{Component, Path};
-
-fn io_err(e: &std::io::Error, path: &Path) -> Failure {
-    Error::io(e, Place::File).in_file(&shown(path)).into()
-}
 
 /// A path from an archive or a `.csg`: relative, plain components only.
 pub fn clean_relative(p: &Path) -> bool {
@@ -75,15 +70,16 @@ pub fn safe_unpack(input: impl Read, root: &Path, name: &str) -> Result<(), Fail
         let parent_rel = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let kind = entry.header().entry_type();
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
+            std::fs::create_dir_all(parent).map_err(|e| crate::io_failure(&e, parent))?;
         }
         match kind {
             tar::EntryType::Directory => {
-                std::fs::create_dir_all(&dest).map_err(|e| io_err(&e, &dest))?;
+                std::fs::create_dir_all(&dest).map_err(|e| crate::io_failure(&e, &dest))?;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let size = entry.header().size().map_err(|e| tar_err(name, &e))?;
-                let mut f = std::fs::File::create(&dest).map_err(|e| io_err(&e, &dest))?;
+                let mut f =
+                    std::fs::File::create(&dest).map_err(|e| crate::io_failure(&e, &dest))?;
                 let copied = std::io::copy(&mut entry, &mut f).map_err(|e| tar_err(name, &e))?;
                 if copied != size {
                     return Err(refuse(&format!(
@@ -103,7 +99,8 @@ pub fn safe_unpack(input: impl Read, root: &Path, name: &str) -> Result<(), Fail
                         target.display()
                     )));
                 }
-                std::os::unix::fs::symlink(&target, &dest).map_err(|e| io_err(&e, &dest))?;
+                std::os::unix::fs::symlink(&target, &dest)
+                    .map_err(|e| crate::io_failure(&e, &dest))?;
             }
             tar::EntryType::Link => {
                 let target = entry
@@ -119,7 +116,7 @@ pub fn safe_unpack(input: impl Read, root: &Path, name: &str) -> Result<(), Fail
                         target.display()
                     )));
                 }
-                std::fs::hard_link(&src, &dest).map_err(|e| io_err(&e, &dest))?;
+                std::fs::hard_link(&src, &dest).map_err(|e| crate::io_failure(&e, &dest))?;
             }
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
             other => {
@@ -143,12 +140,12 @@ pub fn tar_reader(src: &str) -> Result<Box<dyn Read>, Failure> {
     let raw: Box<dyn Read> = if src == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let f = std::fs::File::open(src).map_err(|e| io_err(&e, Path::new(src)))?;
+        let f = std::fs::File::open(src).map_err(|e| crate::io_failure(&e, Path::new(src)))?;
         Box::new(f)
     };
     let mut buffered = std::io::BufReader::with_capacity(1 << 20, raw);
     let head = std::io::BufRead::fill_buf(&mut buffered)
-        .map_err(|e| io_err(&e, Path::new(src)))?
+        .map_err(|e| crate::io_failure(&e, Path::new(src)))?
         .to_vec();
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::GzDecoder::new(buffered))

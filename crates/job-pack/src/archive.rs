@@ -2,7 +2,7 @@
 
 use cs_cli::{Failure, Progress};
 use cs_format::project::shown;
-use cs_format::{Error, Place};
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -46,10 +46,6 @@ pub struct TarReport {
     pub bytes: u64,
 }
 
-fn io_err(e: &std::io::Error, path: &Path) -> Failure {
-    Error::io(e, Place::File).in_file(&shown(path)).into()
-}
-
 /// Write a tar of `dir` (entries named `<dir name>/…`) to `out`.
 pub fn write_tar(
     dir: &Path,
@@ -58,7 +54,7 @@ pub fn write_tar(
     progress: &Progress,
 ) -> Result<TarReport, Failure> {
     let root_name = std::fs::canonicalize(dir)
-        .map_err(|e| io_err(&e, dir))?
+        .map_err(|e| cs_cli::io_failure(&e, dir))?
         .file_name()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("archive"));
@@ -66,11 +62,11 @@ pub fn write_tar(
     builder.follow_symlinks(dereference);
     let mut report = TarReport::default();
     let mut visited = HashSet::new();
-    let md = std::fs::metadata(dir).map_err(|e| io_err(&e, dir))?;
+    let md = std::fs::metadata(dir).map_err(|e| cs_cli::io_failure(&e, dir))?;
     visited.insert((md.dev(), md.ino()));
     builder
         .append_dir(&root_name, dir)
-        .map_err(|e| io_err(&e, dir))?;
+        .map_err(|e| cs_cli::io_failure(&e, dir))?;
     add_folder(
         &mut builder,
         dir,
@@ -84,7 +80,7 @@ pub fn write_tar(
     builder
         .into_inner()
         .and_then(|w| w.finish_writing())
-        .map_err(|e| io_err(&e, Path::new("(archive)")))?;
+        .map_err(|e| cs_cli::io_failure(&e, Path::new("(archive)")))?;
     Ok(report)
 }
 
@@ -123,7 +119,7 @@ fn add_folder<W: Write>(
             }
         };
         if lmd.file_type().is_symlink() && !dereference {
-            let target = std::fs::read_link(&path).map_err(|e| io_err(&e, &path))?;
+            let target = std::fs::read_link(&path).map_err(|e| cs_cli::io_failure(&e, &path))?;
             if !cs_cli::unpack::stays_inside(rel, &target) {
                 report
                     .left_behind
@@ -133,7 +129,7 @@ fn add_folder<W: Write>(
             header.set_metadata(&lmd);
             builder
                 .append_link(&mut header, &child_name, &target)
-                .map_err(|e| io_err(&e, &path))?;
+                .map_err(|e| cs_cli::io_failure(&e, &path))?;
             continue;
         }
         let md = if lmd.file_type().is_symlink() {
@@ -163,7 +159,7 @@ fn add_folder<W: Write>(
             header.set_size(0);
             builder
                 .append_data(&mut header, &child_name, std::io::empty())
-                .map_err(|e| io_err(&e, &path))?;
+                .map_err(|e| cs_cli::io_failure(&e, &path))?;
             add_folder(
                 builder,
                 &path,
@@ -175,13 +171,13 @@ fn add_folder<W: Write>(
                 progress,
             )?;
         } else if md.is_file() {
-            let file = std::fs::File::open(&path).map_err(|e| io_err(&e, &path))?;
+            let file = std::fs::File::open(&path).map_err(|e| cs_cli::io_failure(&e, &path))?;
             let mut header = tar::Header::new_gnu();
             header.set_metadata(&md);
             header.set_entry_type(tar::EntryType::Regular);
             builder
                 .append_data(&mut header, &child_name, file)
-                .map_err(|e| io_err(&e, &path))?;
+                .map_err(|e| cs_cli::io_failure(&e, &path))?;
             report.files += 1;
             report.bytes += md.len();
             progress.counter().fetch_add(md.len(), Ordering::Relaxed);
@@ -207,7 +203,7 @@ pub fn compressor<'a>(
         )),
         Compression::Zstd => Box::new(
             zstd::stream::write::Encoder::new(out, 3)
-                .map_err(|e| io_err(&e, Path::new("(zstd)")))?,
+                .map_err(|e| cs_cli::io_failure(&e, Path::new("(zstd)")))?,
         ),
     })
 }

@@ -37,13 +37,9 @@ pub struct JobPlace {
     pub job: Job,
 }
 
-fn io_err(e: &std::io::Error, path: &Path) -> Failure {
-    Error::io(e, Place::File).in_file(&shown(path)).into()
-}
-
 /// Locate a job folder and its project (the parent folder, which must hold `project.json`).
 pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
-    let abs = std::fs::canonicalize(job_dir).map_err(|e| io_err(&e, job_dir))?;
+    let abs = std::fs::canonicalize(job_dir).map_err(|e| cs_cli::io_failure(&e, job_dir))?;
     let job = read_job(job_dir)?;
     let folder = abs
         .file_name()
@@ -198,9 +194,9 @@ pub fn export_group(
         let target = format!("{}{rel}", "../".repeat(depth));
         let link = dest.join(&rel);
         if let Some(parent) = link.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
+            std::fs::create_dir_all(parent).map_err(|e| cs_cli::io_failure(&e, parent))?;
         }
-        std::os::unix::fs::symlink(&target, &link).map_err(|e| io_err(&e, &link))?;
+        std::os::unix::fs::symlink(&target, &link).map_err(|e| cs_cli::io_failure(&e, &link))?;
         records.push(json!({"kind": "link", "path": link_rel, "target": target}));
     }
     Ok(rows)
@@ -213,16 +209,16 @@ fn file_record(path: &Path, rel: &str) -> Value {
 
 /// Copy a file, recording it.
 fn copy_file(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result<(), Failure> {
-    std::fs::copy(from, to).map_err(|e| io_err(&e, from))?;
+    std::fs::copy(from, to).map_err(|e| cs_cli::io_failure(&e, from))?;
     records.push(file_record(to, rel));
     Ok(())
 }
 
 /// Copy a folder's regular files (following links to files), recursively.
 fn copy_tree(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result<(), Failure> {
-    std::fs::create_dir_all(to).map_err(|e| io_err(&e, to))?;
+    std::fs::create_dir_all(to).map_err(|e| cs_cli::io_failure(&e, to))?;
     let mut names: Vec<_> = std::fs::read_dir(from)
-        .map_err(|e| io_err(&e, from))?
+        .map_err(|e| cs_cli::io_failure(&e, from))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name())
         .collect();
@@ -231,7 +227,7 @@ fn copy_tree(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result
         let src = from.join(&name);
         let dst = to.join(&name);
         let child = format!("{rel}/{}", name.to_string_lossy());
-        let md = std::fs::metadata(&src).map_err(|e| io_err(&e, &src))?;
+        let md = std::fs::metadata(&src).map_err(|e| cs_cli::io_failure(&e, &src))?;
         if md.is_dir() {
             copy_tree(&src, &dst, &child, records)?;
         } else if md.is_file() {
@@ -248,7 +244,7 @@ fn build_then_swap(
     build: impl FnOnce(&Path) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let parent = cs_cli::folder_of(final_dir);
-    std::fs::create_dir_all(&parent).map_err(|e| io_err(&e, &parent))?;
+    std::fs::create_dir_all(&parent).map_err(|e| cs_cli::io_failure(&e, &parent))?;
     let name = final_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -256,17 +252,17 @@ fn build_then_swap(
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.new-"))
         .tempdir_in(&parent)
-        .map_err(|e| io_err(&e, &parent))?;
+        .map_err(|e| cs_cli::io_failure(&e, &parent))?;
     build(tmp.path())?;
     std::fs::set_permissions(
         tmp.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
-    .map_err(|e| io_err(&e, tmp.path()))?;
+    .map_err(|e| cs_cli::io_failure(&e, tmp.path()))?;
     let built = tmp.keep();
     let old = if std::fs::symlink_metadata(final_dir).is_ok() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(final_dir, &old).map_err(|e| io_err(&e, final_dir))?;
+        std::fs::rename(final_dir, &old).map_err(|e| cs_cli::io_failure(&e, final_dir))?;
         Some(old)
     } else {
         None
@@ -276,10 +272,10 @@ fn build_then_swap(
             let _ = std::fs::rename(old, final_dir);
         }
         let _ = std::fs::remove_dir_all(&built);
-        return Err(io_err(&e, final_dir));
+        return Err(cs_cli::io_failure(&e, final_dir));
     }
     if let Some(old) = old {
-        std::fs::remove_dir_all(&old).map_err(|e| io_err(&e, &old))?;
+        std::fs::remove_dir_all(&old).map_err(|e| cs_cli::io_failure(&e, &old))?;
     }
     Ok(())
 }
@@ -312,7 +308,7 @@ pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Fa
         }
         let text = to_json_text(&doc);
         let jj = tmp.join("job.json");
-        std::fs::write(&jj, text).map_err(|e| io_err(&e, &jj))?;
+        std::fs::write(&jj, text).map_err(|e| cs_cli::io_failure(&e, &jj))?;
         records.push(file_record(&jj, &format!("{dest_rel}/job.json")));
         let events = job_dir.join("events.bson");
         if events.is_file() {
@@ -335,7 +331,7 @@ pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Fa
         for g in groups_with_results(job) {
             let prefix = format!("{}_{}_{g}", place.project_uid, job.uid);
             let sub = tmp.join(&prefix);
-            std::fs::create_dir(&sub).map_err(|e| io_err(&e, &sub))?;
+            std::fs::create_dir(&sub).map_err(|e| cs_cli::io_failure(&e, &sub))?;
             let rows = export_group(
                 place,
                 &g,

@@ -14,10 +14,6 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn io_err(e: &std::io::Error, path: &Path) -> Failure {
-    Error::io(e, Place::File).in_file(&shown(path)).into()
-}
-
 fn bad(path: &Path, what: impl Into<String>) -> Failure {
     Error::in_whole_file(what).in_file(&shown(path)).into()
 }
@@ -89,8 +85,8 @@ fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failur
 /// The next free job number of a project: one more than the largest `J<n>` folder.
 fn next_job_number(project: &Path) -> Result<u64, Failure> {
     let mut max = 0;
-    for e in std::fs::read_dir(project).map_err(|e| io_err(&e, project))? {
-        let e = e.map_err(|e| io_err(&e, project))?;
+    for e in std::fs::read_dir(project).map_err(|e| cs_cli::io_failure(&e, project))? {
+        let e = e.map_err(|e| cs_cli::io_failure(&e, project))?;
         if let Some(n) = e
             .file_name()
             .to_str()
@@ -118,7 +114,7 @@ fn export_root(unpacked: &Path) -> PathBuf {
 fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(export)
-        .map_err(|e| io_err(&e, export))?
+        .map_err(|e| cs_cli::io_failure(&e, export))?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.is_dir())
@@ -126,7 +122,7 @@ fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
     dirs.sort();
     for dir in dirs {
         let mut csgs: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| io_err(&e, &dir))?
+            .map_err(|e| cs_cli::io_failure(&e, &dir))?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "csg"))
@@ -140,7 +136,7 @@ fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
 }
 
 fn read_group(csg_path: &Path) -> Result<GroupSource, Failure> {
-    let text = std::fs::read_to_string(csg_path).map_err(|e| io_err(&e, csg_path))?;
+    let text = std::fs::read_to_string(csg_path).map_err(|e| cs_cli::io_failure(&e, csg_path))?;
     let csg = Csg::parse(&text).map_err(|e| e.in_file(&shown(csg_path)))?;
     Ok(GroupSource {
         csg,
@@ -254,13 +250,13 @@ fn import_one_group(
             continue; // named by an earlier group too
         }
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_err(&e, parent))?;
+            std::fs::create_dir_all(parent).map_err(|e| cs_cli::io_failure(&e, parent))?;
         }
         if link {
-            let abs = std::fs::canonicalize(src).map_err(|e| io_err(&e, src))?;
-            std::os::unix::fs::symlink(&abs, &dest).map_err(|e| io_err(&e, &dest))?;
+            let abs = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
+            std::os::unix::fs::symlink(&abs, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
         } else {
-            imported.bytes += std::fs::copy(src, &dest).map_err(|e| io_err(&e, src))?;
+            imported.bytes += std::fs::copy(src, &dest).map_err(|e| cs_cli::io_failure(&e, src))?;
         }
         imported.files += 1;
     }
@@ -289,7 +285,7 @@ fn import_one_group(
     let csg_name = format!("{job_uid}_{group}.csg");
     let text = csg.to_yaml();
     let csg_out = job_tmp.join(&csg_name);
-    std::fs::write(&csg_out, text).map_err(|e| io_err(&e, &csg_out))?;
+    std::fs::write(&csg_out, text).map_err(|e| cs_cli::io_failure(&e, &csg_out))?;
     let group_doc = json!({
         "uid": format!("{job_uid}-G{}", imported.groups.len() + 1),
         "type": csg.group.ty, "name": group,
@@ -319,7 +315,7 @@ fn create_job(
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{uid}.import-"))
         .tempdir_in(&target.dir)
-        .map_err(|e| io_err(&e, &target.dir))?;
+        .map_err(|e| cs_cli::io_failure(&e, &target.dir))?;
     let mut imported = Imported::default();
     let mut results = Vec::new();
     let mut group_docs = Vec::new();
@@ -337,7 +333,7 @@ fn create_job(
         if src.is_dir() {
             copy_into(src, &tmp.path().join(name))?;
         } else {
-            std::fs::copy(src, tmp.path().join(name)).map_err(|e| io_err(&e, src))?;
+            std::fs::copy(src, tmp.path().join(name)).map_err(|e| cs_cli::io_failure(&e, src))?;
         }
     }
     let now = cs_format::timestamp::now_iso();
@@ -374,12 +370,12 @@ fn create_job(
     set(&mut base, "csutils_imported_from", source.clone());
     let text = to_json_text(&Value::Object(base));
     let jj = tmp.path().join("job.json");
-    std::fs::write(&jj, text).map_err(|e| io_err(&e, &jj))?;
+    std::fs::write(&jj, text).map_err(|e| cs_cli::io_failure(&e, &jj))?;
     std::fs::set_permissions(
         tmp.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
-    .map_err(|e| io_err(&e, tmp.path()))?;
+    .map_err(|e| cs_cli::io_failure(&e, tmp.path()))?;
     let final_dir = target.dir.join(&uid);
     if std::fs::symlink_metadata(&final_dir).is_ok() {
         return Err(bad(
@@ -390,7 +386,7 @@ fn create_job(
     let built = tmp.keep();
     if let Err(e) = std::fs::rename(&built, &final_dir) {
         let _ = std::fs::remove_dir_all(&built);
-        return Err(io_err(&e, &final_dir));
+        return Err(cs_cli::io_failure(&e, &final_dir));
     }
     Ok(json!({
         "job": uid, "project": target.uid, "type": job_type, "workspace": target.workspace,
@@ -431,16 +427,16 @@ fn v5_outputs(groups: &[Value], results: &[Value]) -> Value {
 
 /// Copy a folder's regular files (following links), recursively.
 fn copy_into(from: &Path, to: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(to).map_err(|e| io_err(&e, to))?;
-    for e in std::fs::read_dir(from).map_err(|e| io_err(&e, from))? {
-        let e = e.map_err(|e| io_err(&e, from))?;
+    std::fs::create_dir_all(to).map_err(|e| cs_cli::io_failure(&e, to))?;
+    for e in std::fs::read_dir(from).map_err(|e| cs_cli::io_failure(&e, from))? {
+        let e = e.map_err(|e| cs_cli::io_failure(&e, from))?;
         let src = e.path();
         let dst = to.join(e.file_name());
-        let md = std::fs::metadata(&src).map_err(|e| io_err(&e, &src))?;
+        let md = std::fs::metadata(&src).map_err(|e| cs_cli::io_failure(&e, &src))?;
         if md.is_dir() {
             copy_into(&src, &dst)?;
         } else if md.is_file() {
-            std::fs::copy(&src, &dst).map_err(|e| io_err(&e, &src))?;
+            std::fs::copy(&src, &dst).map_err(|e| cs_cli::io_failure(&e, &src))?;
         }
     }
     Ok(())
@@ -464,11 +460,11 @@ pub fn import_export(
         let export_dir = if src != "-" && src_path.is_dir() {
             src_path.to_path_buf()
         } else {
-            std::fs::create_dir_all(&imports).map_err(|e| io_err(&e, &imports))?;
+            std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
             let tmp = tempfile::Builder::new()
                 .prefix(".unpack-")
                 .tempdir_in(&imports)
-                .map_err(|e| io_err(&e, &imports))?;
+                .map_err(|e| cs_cli::io_failure(&e, &imports))?;
             safe_unpack(tar_reader(src)?, tmp.path(), src)?;
             // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
             let root = export_root(tmp.path());
@@ -485,9 +481,9 @@ pub fn import_export(
             }
             if root == tmp.path() {
                 let kept = tmp.keep();
-                std::fs::rename(&kept, &dest).map_err(|e| io_err(&e, &dest))?;
+                std::fs::rename(&kept, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
             } else {
-                std::fs::rename(&root, &dest).map_err(|e| io_err(&e, &dest))?;
+                std::fs::rename(&root, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
             }
             placed = Some(dest.clone());
             dest

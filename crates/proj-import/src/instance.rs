@@ -37,10 +37,6 @@ pub struct Instance {
     _lock: File,
 }
 
-fn io_err(e: &std::io::Error, path: &Path) -> Failure {
-    Error::io(e, Place::File).in_file(&shown(path)).into()
-}
-
 /// The instance folder: `--instance`, else `$CSUTILS_INSTANCE`, else
 /// `$XDG_DATA_HOME/csutils/instance` (`~/.local/share/csutils/instance`).
 pub fn instance_dir(given: Option<&Path>) -> Result<PathBuf, Failure> {
@@ -64,8 +60,8 @@ pub fn instance_dir(given: Option<&Path>) -> Result<PathBuf, Failure> {
 fn new_id() -> Result<String, Failure> {
     let mut bytes = [0u8; 16];
     let path = Path::new("/dev/urandom");
-    let mut f = File::open(path).map_err(|e| io_err(&e, path))?;
-    std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| io_err(&e, path))?;
+    let mut f = File::open(path).map_err(|e| cs_cli::io_failure(&e, path))?;
+    std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| cs_cli::io_failure(&e, path))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -81,18 +77,20 @@ pub fn peek_id(dir: &Path) -> Option<String> {
 impl Instance {
     /// Open (creating on first use) and lock an instance; `exclusive` for commands that change it.
     pub fn open(dir: &Path, exclusive: bool) -> Result<Instance, Failure> {
-        std::fs::create_dir_all(dir).map_err(|e| io_err(&e, dir))?;
+        std::fs::create_dir_all(dir).map_err(|e| cs_cli::io_failure(&e, dir))?;
         let lock_path = dir.join("instance.lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| io_err(&e, &lock_path))?;
+            .map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
         if exclusive {
-            lock.lock().map_err(|e| io_err(&e, &lock_path))?;
+            lock.lock()
+                .map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
         } else {
-            lock.lock_shared().map_err(|e| io_err(&e, &lock_path))?;
+            lock.lock_shared()
+                .map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
         }
         let path = dir.join("instance.json");
         if !path.exists() {

@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::job::to_json_text;
 use cs_format::project::{read_json, shown};
-use cs_format::{Error, Place};
+use cs_format::Error;
 use instance::{instance_dir, peek_id, registered_json, Instance, Registered};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -171,10 +171,6 @@ fn list(inst_dir: &Path, table: bool) -> Outcome {
     Ok(())
 }
 
-fn io_err(e: &std::io::Error, path: &Path) -> Failure {
-    Error::io(e, Place::File).in_file(&shown(path)).into()
-}
-
 /// Our `cs.lock` content.
 fn lock_json(instance_id: &str) -> Value {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -206,7 +202,7 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
         .is_some_and(|id| id == inst.id);
     inst.save()?;
     if ours {
-        std::fs::remove_file(&lock).map_err(|e| io_err(&e, &lock))?;
+        std::fs::remove_file(&lock).map_err(|e| cs_cli::io_failure(&e, &lock))?;
     }
     let mut out = cs_cli::stdout();
     writeln!(
@@ -235,16 +231,16 @@ impl Changes {
                 .prefix(".csutils.")
                 .suffix(".tmp")
                 .tempfile_in(&dir)
-                .map_err(|e| io_err(&e, &dir))?;
+                .map_err(|e| cs_cli::io_failure(&e, &dir))?;
             tmp.write_all(text.as_bytes())
                 .and_then(|_| tmp.as_file().sync_all())
-                .map_err(|e| io_err(&e, path))?;
+                .map_err(|e| cs_cli::io_failure(&e, path))?;
             let mode = std::fs::metadata(path)
                 .map(|m| m.permissions())
                 .unwrap_or_else(|_| std::os::unix::fs::PermissionsExt::from_mode(0o644));
             tmp.as_file()
                 .set_permissions(mode)
-                .map_err(|e| io_err(&e, path))?;
+                .map_err(|e| cs_cli::io_failure(&e, path))?;
             staged.push((path.clone(), tmp));
         }
         // (target, backup of the old file if there was one)
@@ -270,7 +266,7 @@ impl Changes {
                 ));
                 if let Err(e) = std::fs::hard_link(&target, &b) {
                     undo(&done);
-                    return Err(io_err(&e, &target));
+                    return Err(cs_cli::io_failure(&e, &target));
                 }
                 Some(b)
             } else {
@@ -281,7 +277,7 @@ impl Changes {
                     let _ = std::fs::remove_file(b);
                 }
                 undo(&done);
-                return Err(io_err(&e.error, &target));
+                return Err(cs_cli::io_failure(&e.error, &target));
             }
             done.push((target, backup));
         }
@@ -304,14 +300,14 @@ fn import(source: &str, inst_dir: &Path, allow: Allow) -> Result<Value, Failure>
     let src = Path::new(source);
     let mut unpacked: Option<PathBuf> = None;
     let project = if source != "-" && src.is_dir() {
-        std::fs::canonicalize(src).map_err(|e| io_err(&e, src))?
+        std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?
     } else {
         let imports = inst.dir.join("imports");
-        std::fs::create_dir_all(&imports).map_err(|e| io_err(&e, &imports))?;
+        std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
         let tmp = tempfile::Builder::new()
             .prefix(".unpack-")
             .tempdir_in(&imports)
-            .map_err(|e| io_err(&e, &imports))?;
+            .map_err(|e| cs_cli::io_failure(&e, &imports))?;
         cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
         // The archive's one top-level folder (else everything), and the project in it.
         let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
@@ -338,15 +334,15 @@ fn import(source: &str, inst_dir: &Path, allow: Allow) -> Result<Value, Failure>
         }
         if top == tmp.path() {
             let kept = tmp.keep();
-            std::fs::rename(&kept, &dest).map_err(|e| io_err(&e, &dest))?;
+            std::fs::rename(&kept, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
             std::fs::set_permissions(&dest, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-                .map_err(|e| io_err(&e, &dest))?;
+                .map_err(|e| cs_cli::io_failure(&e, &dest))?;
         } else {
-            std::fs::rename(&top, &dest).map_err(|e| io_err(&e, &dest))?;
+            std::fs::rename(&top, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
         }
         unpacked = Some(dest.clone());
         let inside = dest.join(project_in_top);
-        std::fs::canonicalize(&inside).map_err(|e| io_err(&e, &inside))?
+        std::fs::canonicalize(&inside).map_err(|e| cs_cli::io_failure(&e, &inside))?
     };
     let result = import_folder(&mut inst, &project, allow);
     if result.is_err() {
