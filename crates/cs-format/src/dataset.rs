@@ -205,10 +205,7 @@ impl Dataset {
     /// metafile names: `blob/path`, `movie_blob/path`, `map/path`, …), in row order.
     pub fn for_each_path(self, mut f: impl FnMut(&str)) -> Result<()> {
         let select: Vec<usize> = (0..self.schema.fields.len())
-            .filter(|&i| {
-                let field = &self.schema.fields[i];
-                field.ty.kind.is_string() && field.name.ends_with("/path")
-            })
+            .filter(|&i| self.schema.fields[i].names_data_files())
             .collect();
         if select.is_empty() {
             return Ok(());

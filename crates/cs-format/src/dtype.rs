@@ -183,6 +183,12 @@ pub struct Field {
 }
 
 impl Field {
+    /// True for a string field named `…/path` (`blob/path`, `map/path`, …): the data files a
+    /// metafile names.
+    pub fn names_data_files(&self) -> bool {
+        self.ty.kind.is_string() && self.name.ends_with("/path")
+    }
+
     /// The slot ("prefix") of the name: the part before the first `/`.
     pub fn prefix(&self) -> &str {
         self.name.split('/').next().unwrap_or(&self.name)

@@ -310,6 +310,28 @@ pub fn cell_strings(cell: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// In a row of cells in [`RowSpool::push_row`]'s layout, replace each string of the fields that
+/// name data files (`…/path`) by what `replace` returns for it (None: keep it).
+pub fn rewrite_data_paths(
+    fields: &[Field],
+    cells: &mut [Vec<u8>],
+    replace: &mut dyn FnMut(&str) -> Option<String>,
+) {
+    for (f, cell) in fields.iter().zip(cells.iter_mut()) {
+        if !f.names_data_files() {
+            continue;
+        }
+        let mut rewritten = Vec::with_capacity(cell.len() + 16);
+        for s in cell_strings(cell) {
+            match replace(&String::from_utf8_lossy(s)) {
+                Some(new) => push_string_element(&mut rewritten, new.as_bytes()),
+                None => push_string_element(&mut rewritten, s),
+            }
+        }
+        *cell = rewritten;
+    }
+}
+
 /// Append one string element to a cell being built for [`RowSpool::push_row`].
 pub fn push_string_element(cell: &mut Vec<u8>, s: &[u8]) {
     cell.extend_from_slice(&(s.len() as u32).to_le_bytes());

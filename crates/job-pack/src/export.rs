@@ -7,7 +7,7 @@ use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::job::{to_json_text, Job, Version};
 use cs_format::join::{join_on_uid, JoinMode};
 use cs_format::project::{read_job, read_json, shown};
-use cs_format::writer::{cell_strings, push_string_element, OutputFormat};
+use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -121,28 +121,18 @@ pub fn export_group(
     let mut linked = BTreeSet::new();
     let project_dir = place.project_dir.clone();
     let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
-        for (f, cell) in fields.iter().zip(cells.iter_mut()) {
-            if !(f.ty.kind.is_string() && f.name.ends_with("/path")) {
-                continue;
+        rewrite_data_paths(fields, cells, &mut |text| {
+            let rel = project_relative(text, &project_dir).filter(|r| r == text)?;
+            let exists = std::fs::symlink_metadata(project_dir.join(&rel))
+                .map(|m| m.is_file() || m.file_type().is_symlink())
+                .unwrap_or(false);
+            if !exists {
+                return None;
             }
-            let mut rewritten = Vec::with_capacity(cell.len() + 4);
-            for s in cell_strings(cell) {
-                let text = String::from_utf8_lossy(s);
-                let clean = project_relative(&text, &project_dir).filter(|r| *r == text);
-                let target = project_dir.join(text.as_ref());
-                let exists = std::fs::symlink_metadata(&target)
-                    .map(|m| m.is_file() || m.file_type().is_symlink())
-                    .unwrap_or(false);
-                match clean {
-                    Some(rel) if exists => {
-                        push_string_element(&mut rewritten, format!(">{rel}").as_bytes());
-                        linked.insert(rel);
-                    }
-                    _ => push_string_element(&mut rewritten, s),
-                }
-            }
-            *cell = rewritten;
-        }
+            let new = format!(">{rel}");
+            linked.insert(rel);
+            Some(new)
+        });
         Ok(())
     };
     let spool = join_on_uid(datasets, dest, JoinMode::Inner, &mut edit)?;

@@ -8,7 +8,7 @@ use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
 use cs_format::join::{join_on_uid, JoinMode};
 use cs_format::project::{is_project_dir, read_json, shown};
-use cs_format::writer::{cell_strings, push_string_element, OutputFormat};
+use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -207,30 +207,22 @@ fn import_one_group(
     let mut missing: Option<String> = None;
     let group_dir = g.dir.clone();
     let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
-        for (f, cell) in fields.iter().zip(cells.iter_mut()) {
-            if !(f.ty.kind.is_string() && f.name.ends_with("/path")) {
-                continue;
-            }
-            let mut rewritten = Vec::with_capacity(cell.len() + 16);
-            for s in cell_strings(cell) {
-                let text = String::from_utf8_lossy(s).into_owned();
-                let rel = text.trim_start_matches('>').to_string();
-                match data_source(&group_dir, &text) {
-                    Some(src) if !text.is_empty() => {
-                        let new = format!("{job_uid}/imported/{rel}");
-                        to_copy.entry(rel).or_insert(src);
-                        push_string_element(&mut rewritten, new.as_bytes());
+        rewrite_data_paths(fields, cells, &mut |text| {
+            let rel = text.trim_start_matches('>').to_string();
+            match data_source(&group_dir, text) {
+                Some(src) if !text.is_empty() => {
+                    let new = format!("{job_uid}/imported/{rel}");
+                    to_copy.entry(rel).or_insert(src);
+                    Some(new)
+                }
+                _ => {
+                    if text.starts_with('>') && missing.is_none() {
+                        missing = Some(text.to_string());
                     }
-                    _ => {
-                        if text.starts_with('>') && missing.is_none() {
-                            missing = Some(text.clone());
-                        }
-                        push_string_element(&mut rewritten, s);
-                    }
+                    None
                 }
             }
-            *cell = rewritten;
-        }
+        });
         Ok(())
     };
     let spool = join_on_uid(datasets, job_tmp, JoinMode::Inner, &mut edit)?;
