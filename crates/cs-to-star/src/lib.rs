@@ -4,7 +4,7 @@
 use clap::{CommandFactory, Parser};
 use cs_cli::{Failure, Generate, InputPath, Outcome, OutputChoice};
 use cs_format::cell::Scalar;
-use cs_format::{Chunk, Dataset, Error, Schema};
+use cs_format::{Chunk, Error, Schema};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -207,6 +207,12 @@ pub fn run(args: Args) -> Outcome {
         return cs_cli::generate(command(), what);
     }
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
+    if input == InputPath::Stdin {
+        return Err(Failure::Usage(
+            "cs-to-star reads its input twice (optics groups first): give a file, not standard input"
+                .into(),
+        ));
+    }
     let ds = input.open_with(&args.output)?;
     let name = ds.name().to_string();
     let schema = ds.schema().clone();
@@ -238,7 +244,7 @@ pub fn run(args: Args) -> Outcome {
     let all: Vec<usize> = (0..schema.fields.len()).collect();
     // Pass 1: the optics groups (first particle of each exposure group).
     let mut optics: BTreeMap<u64, [f64; 5]> = BTreeMap::new();
-    for chunk in reopen(&input, &args.output, ds)?.chunks(&all, cs_cli::CHUNK_BYTES)? {
+    for chunk in ds.chunks(&all, cs_cli::CHUNK_BYTES)? {
         let chunk = chunk?;
         for row in 0..chunk.rows {
             let g = cols.num(&chunk, row, "ctf/exp_group_id", 0)? as u64;
@@ -432,18 +438,6 @@ pub fn run(args: Args) -> Outcome {
     out.write_all(b"\n")?;
     out.flush()?;
     Ok(())
-}
-
-/// The dataset again, for a second pass (the first was only opened).
-fn reopen(input: &InputPath, choice: &OutputChoice, first: Dataset) -> Result<Dataset, Failure> {
-    if *input == InputPath::Stdin {
-        return Err(Failure::Usage(
-            "cs-to-star reads its input twice (optics groups first): give a file, not standard input"
-                .into(),
-        ));
-    }
-    drop(first);
-    Ok(input.open_with(choice)?)
 }
 
 #[cfg(test)]
