@@ -59,8 +59,8 @@ pub fn read_job(dir: &Path) -> Result<Job> {
     Job::from_value(&doc).map_err(|e| e.in_file(&shown(&path)))
 }
 
-/// The number in a job folder name (`J12` → 12), for ordering.
-fn job_number(name: &str) -> Option<u64> {
+/// The number in a job folder name (`J12` → 12).
+pub fn job_number(name: &str) -> Option<u64> {
     name.strip_prefix('J')?.parse().ok()
 }
 

@@ -204,29 +204,6 @@ fn copy_file(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result
     Ok(())
 }
 
-/// Copy a folder's regular files (following links to files), recursively.
-fn copy_tree(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result<(), Failure> {
-    std::fs::create_dir_all(to).map_err(|e| cs_cli::io_failure(&e, to))?;
-    let mut names: Vec<_> = std::fs::read_dir(from)
-        .map_err(|e| cs_cli::io_failure(&e, from))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
-    names.sort();
-    for name in names {
-        let src = from.join(&name);
-        let dst = to.join(&name);
-        let child = format!("{rel}/{}", name.to_string_lossy());
-        let md = std::fs::metadata(&src).map_err(|e| cs_cli::io_failure(&e, &src))?;
-        if md.is_dir() {
-            copy_tree(&src, &dst, &child, records)?;
-        } else if md.is_file() {
-            copy_file(&src, &dst, &child, records)?;
-        }
-    }
-    Ok(())
-}
-
 /// Build an export in a temporary folder beside `final_dir`, then put it in place of any
 /// earlier export (the old one is removed only after the new one is there).
 fn build_then_swap(
@@ -311,11 +288,11 @@ pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Fa
         }
         let gridfs = job_dir.join("gridfs_data");
         if gridfs.is_dir() {
-            copy_tree(
+            crate::copy_tree(
                 &gridfs,
                 &tmp.join("gridfs_data"),
                 &format!("{dest_rel}/gridfs_data"),
-                records,
+                &mut |to, rel| records.push(file_record(to, rel)),
             )?;
         }
         for g in groups_with_results(job) {

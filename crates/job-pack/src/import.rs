@@ -7,7 +7,7 @@ use cs_cli::Failure;
 use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{is_project_dir, read_json, shown};
+use cs_format::project::{is_project_dir, job_number, read_json, shown};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map, Value};
@@ -87,12 +87,7 @@ fn next_job_number(project: &Path) -> Result<u64, Failure> {
     let mut max = 0;
     for e in std::fs::read_dir(project).map_err(|e| cs_cli::io_failure(&e, project))? {
         let e = e.map_err(|e| cs_cli::io_failure(&e, project))?;
-        if let Some(n) = e
-            .file_name()
-            .to_str()
-            .and_then(|n| n.strip_prefix('J'))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
+        if let Some(n) = e.file_name().to_str().and_then(job_number) {
             max = max.max(n);
         }
     }
@@ -323,7 +318,7 @@ fn create_job(
             continue;
         };
         if src.is_dir() {
-            copy_into(src, &tmp.path().join(name))?;
+            crate::copy_tree(src, &tmp.path().join(name), "", &mut |_, _| {})?;
         } else {
             std::fs::copy(src, tmp.path().join(name)).map_err(|e| cs_cli::io_failure(&e, src))?;
         }
@@ -415,23 +410,6 @@ fn v5_outputs(groups: &[Value], results: &[Value]) -> Value {
         );
     }
     Value::Object(outputs)
-}
-
-/// Copy a folder's regular files (following links), recursively.
-fn copy_into(from: &Path, to: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(to).map_err(|e| cs_cli::io_failure(&e, to))?;
-    for e in std::fs::read_dir(from).map_err(|e| cs_cli::io_failure(&e, from))? {
-        let e = e.map_err(|e| cs_cli::io_failure(&e, from))?;
-        let src = e.path();
-        let dst = to.join(e.file_name());
-        let md = std::fs::metadata(&src).map_err(|e| cs_cli::io_failure(&e, &src))?;
-        if md.is_dir() {
-            copy_into(&src, &dst)?;
-        } else if md.is_file() {
-            std::fs::copy(&src, &dst).map_err(|e| cs_cli::io_failure(&e, &src))?;
-        }
-    }
-    Ok(())
 }
 
 /// `job-pack import SRC --into PROJECT`.

@@ -163,6 +163,35 @@ pub fn run(args: Args) -> Outcome {
     }
 }
 
+/// Copy a folder's regular files (following links), recursively, in name order; `copied` hears
+/// of each file written (its path, and `rel/…` its name under `rel`).
+pub(crate) fn copy_tree(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    rel: &str,
+    copied: &mut dyn FnMut(&std::path::Path, &str),
+) -> Result<(), Failure> {
+    std::fs::create_dir_all(to).map_err(|e| cs_cli::io_failure(&e, to))?;
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(from).map_err(|e| cs_cli::io_failure(&e, from))? {
+        names.push(e.map_err(|e| cs_cli::io_failure(&e, from))?.file_name());
+    }
+    names.sort();
+    for name in names {
+        let src = from.join(&name);
+        let dst = to.join(&name);
+        let child = format!("{rel}/{}", name.to_string_lossy());
+        let md = std::fs::metadata(&src).map_err(|e| cs_cli::io_failure(&e, &src))?;
+        if md.is_dir() {
+            copy_tree(&src, &dst, &child, copied)?;
+        } else if md.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| cs_cli::io_failure(&e, &src))?;
+            copied(&dst, &child);
+        }
+    }
+    Ok(())
+}
+
 fn print_records(records: &[serde_json::Value]) -> Outcome {
     let mut out = cs_cli::stdout();
     for r in records {

@@ -2,7 +2,7 @@
 
 use cs_format::csg::Csg;
 use cs_format::job::{Job, Version};
-use cs_format::project::{read_json, shown};
+use cs_format::project::{job_number, read_json, shown};
 use cs_format::Dataset;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -56,10 +56,6 @@ pub struct Allow {
     pub active: bool,
     /// A foreign `cs.lock` will be replaced.
     pub foreign_lock: bool,
-}
-
-fn job_number(name: &str) -> Option<u64> {
-    name.strip_prefix('J')?.parse().ok()
 }
 
 /// Rows of a `.cs` file, or why it cannot be read.
