@@ -249,13 +249,8 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
         add("unreadable", p, why.clone(), true);
     }
     // The lock.
-    let lock_path = dir.join("cs.lock");
-    if lock_path.exists() {
-        let holder = read_json(&lock_path).ok().and_then(|v| {
-            v.get("instance_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
+    if dir.join("cs.lock").exists() {
+        let holder = crate::instance::lock_holder(dir);
         let ours = holder.is_some() && holder.as_deref() == our_instance;
         if !ours {
             let who = holder.unwrap_or_else(|| "an unknown instance".into());

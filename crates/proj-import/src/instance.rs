@@ -186,6 +186,15 @@ impl Instance {
     }
 }
 
+/// The `instance_id` in a project's `cs.lock`, when it has a readable one.
+pub fn lock_holder(project: &Path) -> Option<String> {
+    read_json(&project.join("cs.lock"))
+        .ok()?
+        .get("instance_id")?
+        .as_str()
+        .map(str::to_string)
+}
+
 /// A registry entry as JSON.
 pub fn registered_json(p: &Registered) -> Value {
     json!({

@@ -192,14 +192,7 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
     };
     let entry = inst.projects.remove(i);
     let lock = Path::new(&entry.dir).join("cs.lock");
-    let ours = read_json(&lock)
-        .ok()
-        .and_then(|v| {
-            v.get("instance_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .is_some_and(|id| id == inst.id);
+    let ours = instance::lock_holder(Path::new(&entry.dir)).is_some_and(|id| id == inst.id);
     inst.save()?;
     if ours {
         std::fs::remove_file(&lock).map_err(|e| cs_cli::io_failure(&e, &lock))?;
