@@ -562,29 +562,29 @@ impl WriteFormat {
     }
 }
 
-/// Where a tool writes a `.cs` file: a file (atomically; an existing one only with `--force`),
-/// or standard output (`-o -`, refused when it is a terminal).
+/// Where a tool writes a binary file (a `.cs`, an archive, Parquet): a file (atomically; an
+/// existing one only with `--force`), or standard output (`-o -`, refused when it is a terminal).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CsOutput {
+pub enum BinaryOutput {
     /// Standard output.
     Stdout,
     /// A file.
     File(PathBuf),
 }
 
-impl CsOutput {
+impl BinaryOutput {
     /// Check `-o OUT` before any work: not a folder, not an existing file without `force`, not
     /// a terminal.
-    pub fn from_arg(out: &str, force: bool) -> Result<CsOutput, Failure> {
+    pub fn from_arg(out: &str, force: bool) -> Result<BinaryOutput, Failure> {
         use std::io::IsTerminal;
         if out == "-" {
             if io::stdout().is_terminal() {
                 return Err(Failure::Usage(
-                    "refusing to write a binary .cs file to a terminal (redirect it, or give -o FILE)"
+                    "refusing to write binary output to a terminal (redirect it, or give -o FILE)"
                         .into(),
                 ));
             }
-            return Ok(CsOutput::Stdout);
+            return Ok(BinaryOutput::Stdout);
         }
         let path = PathBuf::from(out);
         if path.is_dir() {
@@ -595,14 +595,14 @@ impl CsOutput {
                 .in_file(out)
                 .into());
         }
-        Ok(CsOutput::File(path))
+        Ok(BinaryOutput::File(path))
     }
 
     /// A folder for temporary files on the way: the output's own, or the system's.
     pub fn spool_dir(&self) -> PathBuf {
         match self {
-            CsOutput::File(path) => folder_of(path),
-            CsOutput::Stdout => std::env::temp_dir(),
+            BinaryOutput::File(path) => folder_of(path),
+            BinaryOutput::Stdout => std::env::temp_dir(),
         }
     }
 
@@ -613,13 +613,13 @@ impl CsOutput {
         write: impl FnOnce(&mut dyn Write) -> cs_format::Result<()>,
     ) -> Outcome {
         match self {
-            CsOutput::Stdout => {
+            BinaryOutput::Stdout => {
                 let mut w = stdout();
                 write(&mut w)?;
                 w.flush()?;
                 Ok(())
             }
-            CsOutput::File(path) => write_atomically(path, force, |w| write(w)),
+            BinaryOutput::File(path) => write_atomically(path, force, |w| write(w)),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `cs-join`: join `.cs` files, or the outputs of job folders, on `uid`.
 
 use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, CsOutput, Failure, Generate, InputPath, Outcome, OutputChoice};
+use cs_cli::{BinaryOutput, ChunkConverter, Failure, Generate, InputPath, Outcome, OutputChoice};
 use cs_format::join::{join_on_uid, join_to_dataset, JoinMode};
 use cs_format::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::select::select_fields;
@@ -105,7 +105,7 @@ pub fn run(args: Args) -> Outcome {
     let out = args
         .out
         .as_deref()
-        .map(|o| CsOutput::from_arg(o, args.force))
+        .map(|o| BinaryOutput::from_arg(o, args.force))
         .transpose()?;
     let mut datasets = Vec::new();
     for input in &inputs {

@@ -8,13 +8,12 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
 use clap::{CommandFactory, Parser, ValueEnum};
-use cs_cli::{Failure, Generate, InputPath, Outcome, OutputChoice};
+use cs_cli::{BinaryOutput, Generate, InputPath, Outcome, OutputChoice};
 use cs_format::cell::{decode_number, Scalar};
 use cs_format::select::select_fields;
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -259,20 +258,7 @@ pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
-    let out = args.out.clone().unwrap_or_else(|| "-".into());
-    if out == "-" && std::io::stdout().is_terminal() {
-        return Err(Failure::Usage(
-            "refusing to write binary output to a terminal (redirect it, or give -o FILE)".into(),
-        ));
-    }
-    let out_path = (out != "-").then(|| PathBuf::from(&out));
-    if let Some(p) = &out_path {
-        if p.exists() && !args.force {
-            return Err(Error::in_whole_file("exists (use --force to replace it)")
-                .in_file(&out)
-                .into());
-        }
-    }
+    let out = BinaryOutput::from_arg(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_with(&args.output)?;
     let name = ds.name().to_string();
@@ -337,12 +323,12 @@ pub fn run(args: Args) -> Outcome {
         })?;
         sink.finish()
     };
-    match out_path {
-        None => {
+    match out {
+        BinaryOutput::Stdout => {
             let w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
             convert(Box::new(w)).map_err(|e| e.in_file(&name))?;
         }
-        Some(p) => cs_cli::write_atomically(&p, args.force, |w| {
+        BinaryOutput::File(p) => cs_cli::write_atomically(&p, args.force, |w| {
             let w: &mut std::io::BufWriter<&std::fs::File> = w;
             convert(Box::new(w))
         })?,

@@ -119,7 +119,7 @@ pub fn run(args: Args) -> Outcome {
         return cs_cli::generate(command(), what);
     }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
-    let out = cs_cli::CsOutput::from_arg(args.output.as_deref().unwrap_or("-"), args.force)?;
+    let out = cs_cli::BinaryOutput::from_arg(args.output.as_deref().unwrap_or("-"), args.force)?;
     let spool_dir = out.spool_dir();
     let input_name = args.input.clone().unwrap_or_else(|| "-".into());
 

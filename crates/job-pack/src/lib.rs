@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use cs_cli::{Failure, Generate, Outcome, Progress};
 use cs_format::project::shown;
 use cs_format::{Error, Place};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -239,17 +239,9 @@ fn tar(
     } else {
         archive::Compression::from_name(&out_name)
     };
+    let target = cs_cli::BinaryOutput::from_arg(&out_name, force)?;
     let progress = Progress::start("job-pack tar", "bytes");
-    let report = if out_name == "-" {
-        if std::io::stdout().is_terminal() {
-            return Err(Failure::Usage(
-                "refusing to write an archive to a terminal (redirect it, or give -o FILE)".into(),
-            ));
-        }
-        let out = archive::compressor(compression, Box::new(cs_cli::stdout()))?;
-        archive::write_tar(&dir, dereference, out, &progress)?
-    } else {
-        let path = PathBuf::from(&out_name);
+    let report = if let cs_cli::BinaryOutput::File(path) = target {
         let mut report = None;
         cs_cli::write_atomically(&path, force, |w| {
             let out = archive::compressor(compression, Box::new(w)).map_err(|f| match f {
@@ -266,6 +258,9 @@ fn tar(
             Ok(())
         })?;
         report.unwrap_or_default()
+    } else {
+        let out = archive::compressor(compression, Box::new(cs_cli::stdout()))?;
+        archive::write_tar(&dir, dereference, out, &progress)?
     };
     drop(progress);
     for (link, target) in &report.left_behind {
