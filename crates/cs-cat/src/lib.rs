@@ -4,7 +4,6 @@
 use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome};
 use cs_format::jsonl::{JsonOptions, JsonRowWriter};
-use cs_format::select::select_fields;
 use cs_format::{Dataset, Error};
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,15 +33,9 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
-    /// Fields to print, in this order: exact names, slot prefixes (ctf = every ctf/… field) or
-    /// globs (alignments_class_*/class_posterior). Comma-separated or repeated.
-    #[arg(
-        short = 'f',
-        long = "fields",
-        value_name = "FIELDS",
-        value_delimiter = ','
-    )]
-    pub fields: Vec<String>,
+    /// -f/--fields.
+    #[command(flatten)]
+    pub fields: cs_cli::FieldChoice,
 
     /// Print one {"name","dtype","shape"} object per field instead of rows (dtype as
     /// cryosparc-tools loads it: strings "|O"). Reads only the header.
@@ -111,8 +104,7 @@ pub fn run(args: Args) -> Outcome {
     let mut opened: Vec<(Dataset, Vec<usize>)> = Vec::new();
     for input in &inputs {
         let ds = input.open_with(&args.output)?;
-        let select = select_fields(ds.schema(), &args.fields)
-            .map_err(|what| Error::in_whole_file(what).in_file(ds.name()))?;
+        let select = args.fields.select(&ds)?;
         if let Some((first, first_sel)) = opened.first() {
             let a = first.schema().subset(first_sel);
             let b = ds.schema().subset(&select);

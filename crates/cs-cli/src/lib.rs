@@ -126,6 +126,28 @@ impl InputPath {
     }
 }
 
+/// `-f/--fields`: which fields, in which order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct FieldChoice {
+    /// Fields, in this order: exact names, slot prefixes (ctf = every ctf/… field) or globs
+    /// (alignments_class_*/class_posterior). Comma-separated or repeated.
+    #[arg(
+        short = 'f',
+        long = "fields",
+        value_name = "FIELDS",
+        value_delimiter = ','
+    )]
+    pub fields: Vec<String>,
+}
+
+impl FieldChoice {
+    /// The chosen fields' indices in `ds` (every field when none was named).
+    pub fn select(&self, ds: &cs_format::Dataset) -> Result<Vec<usize>, Failure> {
+        cs_format::select::select_fields(ds.schema(), &self.fields)
+            .map_err(|what| FormatError::in_whole_file(what).in_file(ds.name()).into())
+    }
+}
+
 /// Which output of a job folder to read, for inputs that are job folders (output references).
 /// `--version` stays the program's version, as in every Unix tool: the output's version is
 /// `--output-version`.

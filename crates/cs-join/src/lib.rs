@@ -4,8 +4,6 @@ use clap::{CommandFactory, Parser};
 use cs_cli::{BinaryOutput, ChunkConverter, Failure, Generate, InputPath, Outcome, OutputChoice};
 use cs_format::join::{join_on_uid, join_to_dataset, JoinMode};
 use cs_format::jsonl::{JsonOptions, JsonRowWriter};
-use cs_format::select::select_fields;
-use cs_format::Error;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -59,14 +57,9 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
 
-    /// JSON-lines: fields to print (as cs-cat -f).
-    #[arg(
-        short = 'f',
-        long = "fields",
-        value_name = "FIELDS",
-        value_delimiter = ','
-    )]
-    pub fields: Vec<String>,
+    /// -f/--fields.
+    #[command(flatten)]
+    pub fields: cs_cli::FieldChoice,
 
     /// JSON-lines: print at most N rows.
     #[arg(short = 'n', long = "head", value_name = "N")]
@@ -117,7 +110,7 @@ pub fn run(args: Args) -> Outcome {
         JoinMode::Inner
     };
     if let Some(out) = out {
-        if !args.fields.is_empty() || args.head.is_some() {
+        if !args.fields.fields.is_empty() || args.head.is_some() {
             return Err(Failure::Usage(
                 "-f and -n shape the JSON-lines output, not -o".into(),
             ));
@@ -127,8 +120,7 @@ pub fn run(args: Args) -> Outcome {
         return out.write(args.force, |mut w| spool.write(format, &mut w));
     }
     let joined = join_to_dataset(datasets, mode, &std::env::temp_dir(), "(join)")?;
-    let select = select_fields(joined.schema(), &args.fields)
-        .map_err(|what| Error::in_whole_file(what).in_file(joined.name()))?;
+    let select = args.fields.select(&joined)?;
     let fields = joined.schema().subset(&select).fields;
     let writer = JsonRowWriter::new(
         &fields,

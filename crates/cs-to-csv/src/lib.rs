@@ -3,8 +3,6 @@
 use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Generate, Outcome};
 use cs_format::csv::CsvRowWriter;
-use cs_format::select::select_fields;
-use cs_format::Error;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -33,15 +31,9 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub file: Option<String>,
 
-    /// Fields to write, in this order: exact names, slot prefixes (ctf = every ctf/… field) or
-    /// globs. Comma-separated or repeated.
-    #[arg(
-        short = 'f',
-        long = "fields",
-        value_name = "FIELDS",
-        value_delimiter = ','
-    )]
-    pub fields: Vec<String>,
+    /// -f/--fields.
+    #[command(flatten)]
+    pub fields: cs_cli::FieldChoice,
 
     /// Tab-separated output (same as -d '\t').
     #[arg(short = 't', long, conflicts_with = "delimiter")]
@@ -86,8 +78,7 @@ pub fn run(args: Args) -> Outcome {
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_with(&args.output)?;
-    let select = select_fields(ds.schema(), &args.fields)
-        .map_err(|what| Error::in_whole_file(what).in_file(ds.name()))?;
+    let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;
     let writer = CsvRowWriter::new(delim);
     let mut out = cs_cli::stdout();

@@ -10,7 +10,6 @@ use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{BinaryOutput, Generate, InputPath, Outcome, OutputChoice};
 use cs_format::cell::{decode_number, Scalar};
-use cs_format::select::select_fields;
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
 use std::io::Write;
@@ -55,14 +54,9 @@ pub struct Args {
     #[command(flatten)]
     pub output: OutputChoice,
 
-    /// Fields to write, in this order (as cs-cat -f).
-    #[arg(
-        short = 'f',
-        long = "fields",
-        value_name = "FIELDS",
-        value_delimiter = ','
-    )]
-    pub fields: Vec<String>,
+    /// -f/--fields.
+    #[command(flatten)]
+    pub fields: cs_cli::FieldChoice,
 
     /// Write an Arrow IPC stream instead of Parquet.
     #[arg(long)]
@@ -262,8 +256,7 @@ pub fn run(args: Args) -> Outcome {
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_with(&args.output)?;
     let name = ds.name().to_string();
-    let select = select_fields(ds.schema(), &args.fields)
-        .map_err(|what| Error::in_whole_file(what).in_file(&name))?;
+    let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;
     let schema = Arc::new(ArrowSchema::new(
         fields
