@@ -511,3 +511,148 @@ fn a_short_row_late_in_the_input_is_named_by_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_csdat_template_gives_the_same_numpy_file_as_its_numpy_twin() {
+    // A CSDAT template has no string widths: they are learnt from the rows.
+    let dir = tempfile::tempdir().unwrap();
+    for f in numpy_fixtures() {
+        let twin = f.with_file_name(
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".numpy.cs", ".csdat.cs"),
+        );
+        if !twin.exists() {
+            continue;
+        }
+        let out = dir.path().join("o.cs");
+        let o = sh(&format!(
+            "cs-to-csv {t} | csv-to-cs --like {t} -o {o} --force",
+            t = p(&twin),
+            o = p(&out)
+        ));
+        assert!(o.status.success(), "{}: {}", twin.display(), stderr(&o));
+        assert!(
+            std::fs::read(&out).unwrap() == std::fs::read(&f).unwrap(),
+            "{} read back as numpy differs from {}",
+            twin.display(),
+            f.display()
+        );
+    }
+}
+
+/// The `|S` width cs-cat reports for a field of a file.
+fn string_width(file: &Path, field: &str) -> usize {
+    let info = run("cs-cat", &["--schema", &p(file)], None);
+    assert!(info.status.success(), "{}", stderr(&info));
+    let header = std::fs::read(file).unwrap();
+    let text = String::from_utf8_lossy(&header[..header.len().min(4096)]).to_string();
+    let key = format!("('{field}', '|S");
+    let at = text
+        .find(&key)
+        .unwrap_or_else(|| panic!("no |S field {field}"));
+    text[at + key.len()..]
+        .split('\'')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn string_widths_are_the_longest_value_plus_one_whatever_the_template_says() {
+    let f = cs_fixture("particles_1000.numpy.cs");
+    let dir = tempfile::tempdir().unwrap();
+    let template_width = string_width(&f, "blob/path");
+    // Longer paths than the template's (a moved project), then fewer rows with shorter ones.
+    let longer = dir.path().join("longer.cs");
+    let o = sh(&format!(
+        "cs-to-csv {f} | sed 's#J[0-9]*/extract/#/mnt/archive/lab/2026/J99/extract/#' \
+         | csv-to-cs --like {f} -o {o}",
+        f = p(&f),
+        o = p(&longer)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        string_width(&longer, "blob/path"),
+        template_width + "/mnt/archive/lab/2026/J99".len() - "J5".len()
+    );
+    let back = sh(&format!(
+        "cs-cat -f blob/path {} | grep -c '/mnt/archive/lab/2026/J99/extract/'",
+        p(&longer)
+    ));
+    assert_eq!(stdout(&back).trim(), "1000");
+    let shorter = dir.path().join("shorter.cs");
+    let o = sh(&format!(
+        "cs-cat {f} | head -3 | csv-to-cs --like {f} -o {o}",
+        f = p(&f),
+        o = p(&shorter)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let longest = stdout(&sh(&format!(
+        "cs-cat -f blob/path {f} | head -3",
+        f = p(&f)
+    )))
+    .lines()
+    .map(|l| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["blob/path"]
+            .as_str()
+            .unwrap()
+            .len()
+    })
+    .max()
+    .unwrap();
+    assert_eq!(string_width(&shorter, "blob/path"), longest + 1);
+    let rows = run("cs-cat", &["--count", &p(&shorter)], None);
+    assert_eq!(stdout(&rows).trim(), "3");
+}
+
+#[test]
+fn strings_growing_through_a_large_input_widen_the_file_without_loss() {
+    // Labels grow every few thousand rows across several read blocks, starting from a declared
+    // width of 2: the file is widened again and again, and must equal the inferred result.
+    let n = 300_000u64;
+    let mut csv = String::from("uid,label,x\n");
+    let mut expected = String::new();
+    for i in 0..n {
+        let label = "é".repeat((i / 7000) as usize + 1);
+        csv.push_str(&format!("{},{label},{}.25\n", i * 7, i));
+        expected.push_str(&format!(
+            "{{\"uid\":{},\"label\":\"{label}\",\"x\":{}.25}}\n",
+            i * 7,
+            i
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, &csv).unwrap();
+    let schema = dir.path().join("s.jsonl");
+    std::fs::write(
+        &schema,
+        "{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"label\",\"dtype\":\"|S2\",\"shape\":[]}\n{\"name\":\"x\",\"dtype\":\"<f8\",\"shape\":[]}\n",
+    )
+    .unwrap();
+    let declared = dir.path().join("declared.cs");
+    let o = run(
+        "csv-to-cs",
+        &["--schema", &p(&schema), &p(&input), "-o", &p(&declared)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let back = run("cs-cat", &[&p(&declared)], None);
+    assert!(stdout(&back) == expected, "values differ after widening");
+    let longest = "é".len() * ((n - 1) / 7000 + 1) as usize;
+    assert_eq!(string_width(&declared, "label"), longest + 1);
+    let inferred = dir.path().join("inferred.cs");
+    let o = run("csv-to-cs", &[&p(&input), "-o", &p(&inferred)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&declared).unwrap() == std::fs::read(&inferred).unwrap());
+    // Nothing but the output is left in the folder.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "temporary files left: {names:?}");
+}

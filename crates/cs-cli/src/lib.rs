@@ -316,18 +316,21 @@ pub fn write_atomically(
     write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> cs_format::Result<()>,
 ) -> Outcome {
     let name = path.display().to_string();
-    let dir = folder_of(path);
-    let tmp = tempfile::Builder::new()
-        .prefix(".csutils.")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
+    let tmp =
+        cs_format::records::output_temp_file(&folder_of(path)).map_err(|e| e.in_file(&name))?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         write(&mut w).map_err(|e| e.in_file(&name))?;
         w.flush()
             .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
     }
+    persist(tmp, path, force)
+}
+
+/// Give a complete temporary file (made in `path`'s folder) its final mode, sync it and rename
+/// it to `path`, refusing to replace an existing file unless `force`.
+pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Outcome {
+    let name = path.display().to_string();
     // A temporary file is created private (0600); give the result the mode of the file it
     // replaces, or the usual 0644 of a new file, so that the lab can read it.
     let mode = std::fs::metadata(path)
@@ -642,6 +645,21 @@ impl BinaryOutput {
                 Ok(())
             }
             BinaryOutput::File(path) => write_atomically(path, force, |w| write(w)),
+        }
+    }
+
+    /// Deliver a complete temporary file made in [`BinaryOutput::spool_dir`]: renamed into
+    /// place, or copied to standard output.
+    pub fn deliver(&self, force: bool, tmp: tempfile::NamedTempFile) -> Outcome {
+        match self {
+            BinaryOutput::Stdout => {
+                let mut file = tmp.reopen()?;
+                let mut w = stdout();
+                io::copy(&mut file, &mut w)?;
+                w.flush()?;
+                Ok(())
+            }
+            BinaryOutput::File(path) => persist(tmp, path, force),
         }
     }
 }

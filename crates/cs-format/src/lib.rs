@@ -24,6 +24,7 @@ pub mod numpy;
 pub mod parse;
 pub mod project;
 pub mod pyliteral;
+pub mod records;
 pub mod select;
 pub mod timestamp;
 pub mod uids;

@@ -5,8 +5,9 @@ mod rows;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
+use cs_format::records::{NumpyRecordFile, RecordBuf};
 use cs_format::uids::UidSet;
-use cs_format::writer::{EncodedRows, RowSpool};
+use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
@@ -182,22 +183,21 @@ pub fn run(args: Args) -> Outcome {
         }
     };
     let target = Target::new(fields.clone());
-    let mut reader = RowReader::new(open()?, kind, delim, &input_name)?;
-    let mut spool = RowSpool::new(fields, &spool_dir)
-        .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
-    let uid_col = target
+    let reader = RowReader::new(open()?, kind, delim, &input_name)?;
+    let uid_field = target
         .fields()
         .iter()
         .position(|f| f.name == "uid" && f.ty.shape.is_empty() && !f.ty.kind.is_string());
-    let uid_check = |line: u64, cells: &[Vec<u8>]| -> Result<(), Error> {
-        let (Some(u), Some((tname, uids))) = (uid_col, &template_uids) else {
+    // With --like, every uid must be one of the template's.
+    let check_uid = |line: u64, uid: &[u8]| -> Result<(), Error> {
+        let (Some(u), Some((tname, uids))) = (uid_field, &template_uids) else {
             return Ok(());
         };
         let kind = target.fields()[u].ty.kind;
         let Some(uid) = cs_format::cell::as_u64(&cs_format::cell::decode_number(
             kind,
             cs_format::ByteOrder::Little,
-            &cells[u],
+            uid,
         )) else {
             return Ok(());
         };
@@ -216,17 +216,114 @@ pub fn run(args: Args) -> Outcome {
             ),
         ))
     };
-    let n_fields = target.fields().len();
-    // One thread reads and splits the input into batches while the others convert the
-    // previous batch; batches are spooled in input order, so the first error in the input wins.
+    let in_input = |e: Error| Failure::from(e.in_file(&input_name));
+    match args.write.output_format() {
+        // numpy: each row is encoded straight into its record of the output file.
+        OutputFormat::Numpy => {
+            let widths: Vec<usize> = fields.iter().map(|f| first_width(f.ty.kind)).collect();
+            let mut file = NumpyRecordFile::new(fields, &widths, &spool_dir)
+                .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
+            for_each_batch(reader, &target, |batch| loop {
+                let layout = file.layout().clone();
+                let uid_at = uid_field.map(|u| {
+                    let at = layout.offset(u);
+                    at..at + target.fields()[u].ty.kind.size()
+                });
+                let check = |line: u64, record: &[u8]| match &uid_at {
+                    Some(at) => check_uid(line, &record[at.clone()]),
+                    None => Ok(()),
+                };
+                let pieces: Vec<Result<Option<RecordBuf>, Error>> = (0..batch.pieces())
+                    .into_par_iter()
+                    .map(|k| target.records_of_piece(batch, k, &layout, &check))
+                    .collect();
+                let mut records = Vec::with_capacity(pieces.len());
+                for piece in pieces {
+                    match piece.map_err(in_input)? {
+                        Some(r) => records.push(r),
+                        None => break, // a string longer than its width so far
+                    }
+                }
+                if records.len() == batch.pieces() {
+                    for r in &records {
+                        file.append(r)?;
+                    }
+                    return Ok(());
+                }
+                let longest = (0..batch.pieces())
+                    .into_par_iter()
+                    .map(|k| target.longest_strings(batch, k))
+                    .try_reduce(Vec::new, |a, b| Ok(elementwise_max(a, b)))
+                    .map_err(in_input)?;
+                file.widen(&longest)?;
+            })?;
+            out.deliver(args.force, file.finish()?)
+        }
+        // CSDAT is column-major: rows are spooled, then written column by column.
+        format @ OutputFormat::Csdat { .. } => {
+            let mut spool = RowSpool::new(fields, &spool_dir)
+                .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
+            let n_fields = target.fields().len();
+            for_each_batch(reader, &target, |batch| {
+                let pieces: Vec<Result<EncodedRows, Error>> = (0..batch.pieces())
+                    .into_par_iter()
+                    .map(|k| {
+                        let mut enc = EncodedRows::new(n_fields);
+                        target.convert_piece(batch, k, &mut |line, cells| {
+                            if let Some(u) = uid_field {
+                                check_uid(line, &cells[u])?;
+                            }
+                            enc.push(target.fields(), cells);
+                            Ok(())
+                        })?;
+                        Ok(enc)
+                    })
+                    .collect();
+                for piece in pieces {
+                    spool.push_encoded(&piece.map_err(in_input)?)?;
+                }
+                Ok(())
+            })?;
+            out.write(args.force, |mut w| spool.write(format, &mut w))
+        }
+    }
+}
+
+/// The width a string field is first laid out with: its declared `|S` width (a template's is
+/// usually exact), else 1 (the first rows widen it).
+fn first_width(kind: Kind) -> usize {
+    match kind {
+        Kind::Bytes(n) => n,
+        Kind::Ucs4(n) => n + 1,
+        _ => 1,
+    }
+}
+
+fn elementwise_max(mut a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = (*x).max(y);
+    }
+    a
+}
+
+/// Read the input in batches on one thread while `convert` handles the previous batch on
+/// this one (in parallel pieces); batches come in input order, so the first error in the input
+/// wins.
+fn for_each_batch(
+    mut reader: RowReader,
+    target: &Target,
+    mut convert: impl FnMut(&Batch) -> Outcome,
+) -> Outcome {
     std::thread::scope(|scope| -> Outcome {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
-        let target_ref = &target;
         let read = scope.spawn(move || -> Outcome {
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
-                if reader.read_batch(target_ref, BATCH_ROWS, &mut batch)? == 0 {
+                if reader.read_batch(target, BATCH_ROWS, &mut batch)? == 0 {
                     return Ok(());
                 }
                 if full_tx.send(batch).is_err() {
@@ -236,22 +333,7 @@ pub fn run(args: Args) -> Outcome {
         });
         let converted = (|| -> Outcome {
             for batch in full_rx {
-                let pieces: Vec<Result<EncodedRows, Error>> = (0..batch.pieces())
-                    .into_par_iter()
-                    .map(|k| {
-                        let mut enc = EncodedRows::new(n_fields);
-                        target.convert_piece(&batch, k, &mut |line, cells| {
-                            uid_check(line, cells)?;
-                            enc.push(target.fields(), cells);
-                            Ok(())
-                        })?;
-                        Ok(enc)
-                    })
-                    .collect();
-                for piece in pieces {
-                    let piece = piece.map_err(|e| e.in_file(&input_name))?;
-                    spool.push_encoded(&piece)?;
-                }
+                convert(&batch)?;
                 let _ = empty_tx.send(batch);
             }
             Ok(())
@@ -261,13 +343,10 @@ pub fn run(args: Args) -> Outcome {
             .unwrap_or_else(|_| Err(Failure::Usage("the input reader thread failed".into())));
         converted?;
         read_result
-    })?;
-    let format = args.write.output_format();
-    out.write(args.force, |mut w| spool.write(format, &mut w))?;
-    Ok(())
+    })
 }
 
-/// The template's fields (numbers little-endian, strings as text) and, when asked, its uids.
+/// The template's fields (numbers little-endian) and, when asked, its uids.
 type Template = (Vec<Field>, Option<UidSet>);
 
 fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failure> {
@@ -279,11 +358,7 @@ fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failur
         .map(|f| Field {
             name: f.name.clone(),
             ty: FieldType {
-                kind: if f.ty.kind.is_string() {
-                    Kind::HeapStr
-                } else {
-                    f.ty.kind
-                },
+                kind: f.ty.kind,
                 order: cs_format::ByteOrder::Little,
                 shape: f.ty.shape.clone(),
             },

@@ -3,7 +3,8 @@
 use cs_cli::Failure;
 use cs_format::csv::split_column_name;
 use cs_format::known::known_field;
-use cs_format::parse::element_from_text;
+use cs_format::parse::{element_from_text, number_into};
+use cs_format::records::{RecordBuf, RecordLayout};
 use cs_format::writer::push_string_element;
 use cs_format::{ByteOrder, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
@@ -89,14 +90,8 @@ impl Target {
         &self.fields[i]
     }
 
-    /// Convert a row into cells (numbers little-endian; strings as (length, UTF-8)), taking
-    /// each slot's text from `text_of` (None: missing).
-    fn cells<'t>(
-        &self,
-        line: u64,
-        cells: &mut Vec<Vec<u8>>,
-        text_of: impl Fn(usize) -> Option<Result<&'t str, String>>,
-    ) -> Result<(), Error> {
+    /// Convert a row into cells (numbers little-endian; strings as (length, UTF-8)).
+    fn cells(&self, line: u64, cells: &mut Vec<Vec<u8>>, row: &RowTexts) -> Result<(), Error> {
         cells.resize(self.fields.len(), Vec::new());
         for (i, f) in self.fields.iter().enumerate() {
             let cell = &mut cells[i];
@@ -106,9 +101,9 @@ impl Target {
                 field: f.name.clone(),
             };
             for e in 0..f.ty.count() {
-                let text = text_of(self.starts[i] + e)
-                    .ok_or_else(|| Error::new(place(), missing(f, e)))?
-                    .map_err(|what| Error::new(place(), what))?;
+                let text = row
+                    .get(self.starts[i] + e)
+                    .ok_or_else(|| Error::new(place(), missing(f, e)))?;
                 if f.ty.kind.is_string() {
                     push_string_element(cell, text.as_bytes());
                 } else {
@@ -118,6 +113,73 @@ impl Target {
             }
         }
         Ok(())
+    }
+
+    /// Encode a row into a new record of `layout` at the end of `buf`. Returns false, leaving
+    /// `buf` as it was, when a string is longer than its field's width in `layout`.
+    fn record(
+        &self,
+        line: u64,
+        layout: &RecordLayout,
+        buf: &mut RecordBuf,
+        row: &RowTexts,
+    ) -> Result<bool, Error> {
+        let (rec, longest) = buf.new_record(layout);
+        let mut fits = true;
+        let filled = (|| {
+            for (i, f) in self.fields.iter().enumerate() {
+                let place = || Place::LineField {
+                    line,
+                    field: f.name.clone(),
+                };
+                let offset = layout.offset(i);
+                let width = layout.string_width(i);
+                let size = width.unwrap_or_else(|| f.ty.kind.size());
+                for e in 0..f.ty.count() {
+                    let text = row
+                        .get(self.starts[i] + e)
+                        .ok_or_else(|| Error::new(place(), missing(f, e)))?;
+                    let slot = &mut rec[offset + e * size..offset + (e + 1) * size];
+                    if width.is_some() {
+                        let bytes = text.as_bytes();
+                        longest[i] = longest[i].max(bytes.len());
+                        match slot.get_mut(..bytes.len()) {
+                            Some(to) => to.copy_from_slice(bytes),
+                            None => fits = false,
+                        }
+                    } else {
+                        number_into(f.ty.kind, text, slot)
+                            .map_err(|what| Error::new(place(), with_int64_hint(f, text, what)))?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        if filled.is_err() || !fits {
+            buf.drop_last(layout);
+        }
+        filled.map(|()| fits)
+    }
+}
+
+/// The texts of one row, by slot of a [`Target`].
+enum RowTexts<'a> {
+    /// A CSV record and, per slot, the column that holds it.
+    Csv {
+        record: &'a [&'a str],
+        columns: &'a [usize],
+    },
+    /// A JSON object's elements, by slot.
+    Json(&'a [Option<String>]),
+}
+
+impl RowTexts<'_> {
+    /// The text of a slot (None: missing from the row).
+    fn get(&self, slot: usize) -> Option<&str> {
+        match self {
+            RowTexts::Csv { record, columns } => record.get(columns[slot]).copied(),
+            RowTexts::Json(slots) => slots[slot].as_deref(),
+        }
     }
 }
 
@@ -233,13 +295,15 @@ fn csv_parser(text: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
         .from_reader(text)
 }
 
-/// Takes a row's line number and its column texts.
-type TextRowSink<'a> = dyn FnMut(u64, &[&str]) -> Result<(), Error> + 'a;
+/// Takes a row's line number and its column texts; returns false to stop.
+type TextRowSink<'a> = dyn FnMut(u64, &[&str]) -> Result<bool, Error> + 'a;
+/// Checks a row's record, given its line number.
+pub type RecordCheck<'a> = dyn Fn(u64, &[u8]) -> Result<(), Error> + Sync + 'a;
 /// Takes a row's line number and its converted cells.
 pub type CellRowSink<'a> = dyn FnMut(u64, &[Vec<u8>]) -> Result<(), Error> + 'a;
 
 /// The records of one CSV piece of a batch, each with its line number, checked to have as many
-/// columns as the header.
+/// columns as the header, until `record` returns false.
 fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Result<(), Error> {
     let n_columns = batch.n_columns;
     let mut checked = |line: u64, rec: &[&str]| {
@@ -263,19 +327,21 @@ fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Re
     {
         let line = rec.position().map_or(0, |p| p.line()) + piece.first_line - 1;
         let fields: Vec<&str> = rec.iter().collect();
-        checked(line, &fields)?;
+        if !checked(line, &fields)? {
+            break;
+        }
     }
     Ok(())
 }
 
 /// The records of CSV text that has no quote and no carriage return, where a record is a line
 /// and fields are split at the delimiter (what a CSV parser makes of such text, faster); blank
-/// lines are skipped, as a CSV parser does.
+/// lines are skipped, as a CSV parser does. Stops when `record` returns false.
 fn for_each_plain_record(
     text: &[u8],
     delimiter: u8,
     first_line: u64,
-    mut record: impl FnMut(u64, &[&str]) -> Result<(), Error>,
+    mut record: impl FnMut(u64, &[&str]) -> Result<bool, Error>,
 ) -> Result<(), Error> {
     let text = std::str::from_utf8(text).map_err(|e| {
         Error::new(
@@ -295,7 +361,9 @@ fn for_each_plain_record(
         start = at + 1;
         if end_of_line {
             if !fields.is_empty() {
-                record(line, &fields)?;
+                if !record(line, &fields)? {
+                    return Ok(());
+                }
                 fields.clear();
             }
             line += 1;
@@ -573,6 +641,29 @@ fn csv_columns(target: &Target, headers: &[String]) -> Result<Vec<usize>, String
 }
 
 impl Target {
+    /// The rows of piece `k` of a batch, in order, with their line numbers, until `row` returns
+    /// false.
+    fn for_each_row(
+        &self,
+        batch: &Batch,
+        k: usize,
+        row: &mut dyn FnMut(u64, &RowTexts) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let piece = &batch.pieces[k];
+        if let Some(columns) = &batch.columns {
+            return for_each_record(batch, piece, &mut |line, record| {
+                row(line, &RowTexts::Csv { record, columns })
+            });
+        }
+        for (line, text) in &batch.lines[piece.range.clone()] {
+            let slots = self.json_slots(*line, text)?;
+            if !row(*line, &RowTexts::Json(&slots))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Convert the rows of piece `k` of a batch, in order, handing each row's line number and
     /// cells to `row`.
     pub fn convert_piece(
@@ -581,25 +672,54 @@ impl Target {
         k: usize,
         row: &mut CellRowSink,
     ) -> Result<(), Error> {
-        let piece = &batch.pieces[k];
         let mut cells = Vec::new();
-        if let Some(columns) = &batch.columns {
-            return for_each_record(batch, piece, &mut |line, rec| {
-                self.cells(line, &mut cells, |slot| {
-                    rec.get(columns[slot]).map(|t| Ok(*t))
-                })?;
-                row(line, &cells)
-            });
-        }
-        for (line, text) in &batch.lines[piece.range.clone()] {
-            self.json_cells(*line, text, &mut cells)?;
-            row(*line, &cells)?;
-        }
-        Ok(())
+        self.for_each_row(batch, k, &mut |line, texts| {
+            self.cells(line, &mut cells, texts)?;
+            row(line, &cells)?;
+            Ok(true)
+        })
     }
 
-    /// Convert one JSON-lines row into cells.
-    fn json_cells(&self, line: u64, text: &str, cells: &mut Vec<Vec<u8>>) -> Result<(), Error> {
+    /// Encode the rows of piece `k` of a batch into records of `layout`, in order, calling
+    /// `check` on each record. Returns None when a string is longer than its width in `layout`.
+    pub fn records_of_piece(
+        &self,
+        batch: &Batch,
+        k: usize,
+        layout: &RecordLayout,
+        check: &RecordCheck,
+    ) -> Result<Option<RecordBuf>, Error> {
+        let mut buf = RecordBuf::new(self.fields.len());
+        let mut fits = true;
+        self.for_each_row(batch, k, &mut |line, texts| {
+            fits = self.record(line, layout, &mut buf, texts)?;
+            if fits {
+                check(line, buf.last_record(layout))?;
+            }
+            Ok(fits)
+        })?;
+        Ok(fits.then_some(buf))
+    }
+
+    /// The longest string element per field in piece `k` of a batch (0 for numbers).
+    pub fn longest_strings(&self, batch: &Batch, k: usize) -> Result<Vec<usize>, Error> {
+        let mut longest = vec![0; self.fields.len()];
+        self.for_each_row(batch, k, &mut |_, texts| {
+            for (i, f) in self.fields.iter().enumerate() {
+                if f.ty.kind.is_string() {
+                    for e in 0..f.ty.count() {
+                        let n = texts.get(self.starts[i] + e).map_or(0, str::len);
+                        longest[i] = longest[i].max(n);
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(longest)
+    }
+
+    /// The element texts of one JSON-lines row, by slot.
+    fn json_slots(&self, line: u64, text: &str) -> Result<Vec<Option<String>>, Error> {
         let pairs = parse_object(text).map_err(|what| Error::new(Place::Line(line), what))?;
         let mut slots: Vec<Option<String>> = vec![None; self.total];
         for (key, raw) in pairs {
@@ -631,7 +751,7 @@ impl Target {
                 slots[start + k] = Some(e);
             }
         }
-        self.cells(line, cells, |slot| slots[slot].as_deref().map(Ok))
+        Ok(slots)
     }
 }
 
@@ -698,12 +818,13 @@ fn short(s: &str) -> String {
     }
 }
 
-/// What the values of an unknown field could be.
+/// What the values of a field could be, and the longest of them (its width as text).
 #[derive(Debug, Clone, Copy)]
 struct Class {
     i64: bool,
     u64: bool,
     f64: bool,
+    longest: usize,
 }
 
 impl Class {
@@ -712,10 +833,12 @@ impl Class {
             i64: true,
             u64: true,
             f64: true,
+            longest: 0,
         }
     }
 
     fn see(&mut self, text: &str) {
+        self.longest = self.longest.max(text.len());
         let t = text.trim();
         let t = t
             .strip_prefix('"')
@@ -737,6 +860,12 @@ impl Class {
         self.i64 &= other.i64;
         self.u64 &= other.u64;
         self.f64 &= other.f64;
+        self.longest = self.longest.max(other.longest);
+    }
+
+    /// As text: `|S` wide enough for the longest value and a NUL, as cryosparc-tools writes.
+    fn text(self) -> Kind {
+        Kind::Bytes(self.longest + 1)
     }
 
     fn kind(self) -> Kind {
@@ -747,7 +876,7 @@ impl Class {
         } else if self.f64 {
             Kind::F64
         } else {
-            Kind::HeapStr
+            self.text()
         }
     }
 }
@@ -794,7 +923,7 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
                             for (class, text) in classes.iter_mut().zip(rec) {
                                 class.see(text);
                             }
-                            Ok(())
+                            Ok(true)
                         })?;
                         Ok(classes)
                     })
@@ -854,7 +983,7 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
         let kind = match known_field(&n) {
             Some((k, known_shape)) if known_shape == *shape => {
                 if k.is_string() {
-                    Kind::HeapStr
+                    class.text()
                 } else {
                     k
                 }

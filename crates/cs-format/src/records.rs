@@ -1,0 +1,308 @@
+//! numpy records written in place: each row is encoded straight into its fixed-width record
+//! and written at its final offset of the output file, so that a `.npy` file is built in one
+//! pass without a spool. String fields need a width before their values are all known: they
+//! start at a provisional width (a template's, or what inference measured) and the file is laid
+//! out again when a longer string arrives or when, at the end, the longest string + 1 (what
+//! cryosparc-tools writes) differs from the width in use.
+
+use crate::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::error::{Error, Place, Result};
+use crate::npy_header::npy_prefix;
+use rayon::prelude::*;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::io(&e, Place::File)
+}
+
+/// Where each field of a row goes in a packed little-endian numpy record whose string fields
+/// are `|S<width>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordLayout {
+    /// The fields as stored (strings `Kind::Bytes(width)`).
+    fields: Vec<Field>,
+    /// Byte offset of each field in a record.
+    offsets: Vec<usize>,
+    itemsize: usize,
+}
+
+impl RecordLayout {
+    /// The layout of `fields` (numbers stored little-endian) with string field `i` (any string
+    /// kind) stored `|S<widths[i]>`; `widths` is ignored for numbers.
+    pub fn new(fields: &[Field], widths: &[usize]) -> Self {
+        let mut stored = Vec::with_capacity(fields.len());
+        let mut offsets = Vec::with_capacity(fields.len());
+        let mut itemsize = 0;
+        for (i, f) in fields.iter().enumerate() {
+            let kind = if f.ty.kind.is_string() {
+                Kind::Bytes(widths.get(i).copied().unwrap_or(1).max(1))
+            } else {
+                f.ty.kind
+            };
+            let field = Field {
+                name: f.name.clone(),
+                ty: FieldType {
+                    kind,
+                    order: ByteOrder::Little,
+                    shape: f.ty.shape.clone(),
+                },
+            };
+            offsets.push(itemsize);
+            itemsize += field.ty.size();
+            stored.push(field);
+        }
+        RecordLayout {
+            fields: stored,
+            offsets,
+            itemsize,
+        }
+    }
+
+    /// The fields as stored.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// Bytes per record.
+    pub fn itemsize(&self) -> usize {
+        self.itemsize
+    }
+
+    /// Byte offset of field `i` in a record.
+    pub fn offset(&self, i: usize) -> usize {
+        self.offsets[i]
+    }
+
+    /// The width of string field `i` (None for numbers).
+    pub fn string_width(&self, i: usize) -> Option<usize> {
+        match self.fields[i].ty.kind {
+            Kind::Bytes(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// Copy one record of layout `from` into `to` (a record of this layout): numbers as they
+    /// are, strings cut or zero-padded to this layout's widths (the caller makes sure they fit).
+    fn copy_record(&self, from: &RecordLayout, old: &[u8], to: &mut [u8]) {
+        for (i, f) in self.fields.iter().enumerate() {
+            let (src, dst) = (from.offsets[i], self.offsets[i]);
+            match (from.fields[i].ty.kind, f.ty.kind) {
+                (Kind::Bytes(wo), Kind::Bytes(wn)) => {
+                    let keep = wo.min(wn);
+                    for e in 0..f.ty.count() {
+                        let (s, d) = (src + e * wo, dst + e * wn);
+                        to[d..d + keep].copy_from_slice(&old[s..s + keep]);
+                        to[d + keep..d + wn].fill(0);
+                    }
+                }
+                _ => {
+                    let n = f.ty.size();
+                    to[dst..dst + n].copy_from_slice(&old[src..src + n]);
+                }
+            }
+        }
+    }
+}
+
+/// Records encoded in one [`RecordLayout`], with the longest string element seen per field.
+#[derive(Debug, Clone, Default)]
+pub struct RecordBuf {
+    bytes: Vec<u8>,
+    longest: Vec<usize>,
+    rows: u64,
+}
+
+impl RecordBuf {
+    /// An empty buffer for `fields` fields.
+    pub fn new(fields: usize) -> Self {
+        RecordBuf {
+            bytes: Vec::new(),
+            longest: vec![0; fields],
+            rows: 0,
+        }
+    }
+
+    /// Append a zeroed record of `layout`; return it to be filled in, with the longest string
+    /// element per field to be updated.
+    pub fn new_record(&mut self, layout: &RecordLayout) -> (&mut [u8], &mut [usize]) {
+        let at = self.bytes.len();
+        self.bytes.resize(at + layout.itemsize, 0);
+        self.rows += 1;
+        (&mut self.bytes[at..], &mut self.longest)
+    }
+
+    /// The last record.
+    pub fn last_record(&self, layout: &RecordLayout) -> &[u8] {
+        &self.bytes[self.bytes.len().saturating_sub(layout.itemsize)..]
+    }
+
+    /// Drop the last record (one that could not be completed).
+    pub fn drop_last(&mut self, layout: &RecordLayout) {
+        if self.rows > 0 {
+            self.rows -= 1;
+            self.bytes.truncate(self.bytes.len() - layout.itemsize);
+        }
+    }
+
+    /// Records held.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The records' bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Rows per chunk when a file is laid out again (two chunks in flight per thread).
+const RELAYOUT_ROWS: usize = 8192;
+
+/// A `.npy` file of packed records being built in a temporary file: records are appended at
+/// their final offsets, and the header is written last by [`NumpyRecordFile::finish`].
+pub struct NumpyRecordFile {
+    dir: PathBuf,
+    /// The fields as given (string fields of any string kind).
+    fields: Vec<Field>,
+    layout: RecordLayout,
+    /// Where the records start: the header's length, which does not depend on the row count.
+    data_start: u64,
+    file: NamedTempFile,
+    rows: u64,
+    /// Longest string element per field so far.
+    longest: Vec<usize>,
+}
+
+impl std::fmt::Debug for NumpyRecordFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NumpyRecordFile")
+            .field("rows", &self.rows)
+            .field("layout", &self.layout)
+            .finish()
+    }
+}
+
+/// A temporary file in `dir`, named as every csutils output on its way (`.csutils.*.tmp`).
+pub fn output_temp_file(dir: &Path) -> Result<NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".csutils.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err)
+}
+
+impl NumpyRecordFile {
+    /// A file for rows of `fields` (string fields: any string kind, first laid out at
+    /// `widths[i]`), built in the folder `dir`.
+    pub fn new(fields: Vec<Field>, widths: &[usize], dir: &Path) -> Result<Self> {
+        let layout = RecordLayout::new(&fields, widths);
+        let data_start = npy_prefix(layout.fields(), 0).len() as u64;
+        Ok(NumpyRecordFile {
+            dir: dir.to_path_buf(),
+            longest: vec![0; fields.len()],
+            fields,
+            layout,
+            data_start,
+            file: output_temp_file(dir)?,
+            rows: 0,
+        })
+    }
+
+    /// The layout new records must be encoded in.
+    pub fn layout(&self) -> &RecordLayout {
+        &self.layout
+    }
+
+    /// Rows appended so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Append records encoded in [`NumpyRecordFile::layout`].
+    pub fn append(&mut self, records: &RecordBuf) -> Result<()> {
+        let at = self.data_start + self.rows * self.layout.itemsize as u64;
+        self.file
+            .as_file()
+            .write_all_at(&records.bytes, at)
+            .map_err(io_err)?;
+        self.rows += records.rows;
+        for (l, &n) in self.longest.iter_mut().zip(&records.longest) {
+            *l = (*l).max(n);
+        }
+        Ok(())
+    }
+
+    /// Make room for string elements as long as `needed[i]` bytes: widths grow by at least
+    /// half, so that strings growing through a file cost a few passes, not one per row.
+    pub fn widen(&mut self, needed: &[usize]) -> Result<()> {
+        let widths: Vec<usize> = (0..self.fields.len())
+            .map(|i| {
+                let need = needed.get(i).copied().unwrap_or(0);
+                match self.layout.string_width(i) {
+                    Some(w) if need > w => need.max(w + w / 2),
+                    Some(w) => w,
+                    None => 0,
+                }
+            })
+            .collect();
+        self.lay_out(RecordLayout::new(&self.fields, &widths))
+    }
+
+    /// Write the records again in `layout`, into a new temporary file.
+    fn lay_out(&mut self, layout: RecordLayout) -> Result<()> {
+        if layout == self.layout {
+            return Ok(());
+        }
+        let data_start = npy_prefix(layout.fields(), 0).len() as u64;
+        let file = output_temp_file(&self.dir)?;
+        let (old, new) = (&self.layout, &layout);
+        let (old_file, new_file) = (self.file.as_file(), file.as_file());
+        let chunks = self.rows.div_ceil(RELAYOUT_ROWS as u64);
+        (0..chunks)
+            .into_par_iter()
+            .try_for_each(|c| -> Result<()> {
+                let first = c * RELAYOUT_ROWS as u64;
+                let rows = (self.rows - first).min(RELAYOUT_ROWS as u64) as usize;
+                let mut src = vec![0u8; rows * old.itemsize];
+                old_file
+                    .read_exact_at(&mut src, self.data_start + first * old.itemsize as u64)
+                    .map_err(io_err)?;
+                let mut dst = vec![0u8; rows * new.itemsize];
+                for (o, n) in src
+                    .chunks_exact(old.itemsize)
+                    .zip(dst.chunks_exact_mut(new.itemsize))
+                {
+                    new.copy_record(old, o, n);
+                }
+                new_file
+                    .write_all_at(&dst, data_start + first * new.itemsize as u64)
+                    .map_err(io_err)
+            })?;
+        self.file = file;
+        self.layout = layout;
+        self.data_start = data_start;
+        Ok(())
+    }
+
+    /// Lay the records out with string widths of the longest element + 1 (cryosparc-tools'
+    /// rule), write the header, and hand over the complete temporary file.
+    pub fn finish(mut self) -> Result<NamedTempFile> {
+        let widths: Vec<usize> = self.longest.iter().map(|&n| n + 1).collect();
+        self.lay_out(RecordLayout::new(&self.fields, &widths))?;
+        let prefix = npy_prefix(self.layout.fields(), self.rows);
+        if prefix.len() as u64 != self.data_start {
+            return Err(Error::in_whole_file(
+                "numpy header length changed with the row count (internal error)",
+            ));
+        }
+        self.file
+            .as_file()
+            .write_all_at(&prefix, 0)
+            .map_err(io_err)?;
+        let end = self.data_start + self.rows * self.layout.itemsize as u64;
+        self.file.as_file().set_len(end).map_err(io_err)?;
+        Ok(self.file)
+    }
+}
