@@ -656,3 +656,36 @@ fn strings_growing_through_a_large_input_widen_the_file_without_loss() {
         .collect();
     assert!(names.is_empty(), "temporary files left: {names:?}");
 }
+
+#[test]
+fn quote_free_and_quoted_csv_give_the_same_file() {
+    // Quote-free text takes the quick path, quoted text the CSV parser: both must agree, with
+    // a blank line, a last line without its newline, and tabs.
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let dir = tempfile::tempdir().unwrap();
+    let want = std::fs::read(&f).unwrap();
+    for (flags, sep) in [(vec![], ","), (vec!["-t"], "\t")] {
+        let csv = stdout(&run("cs-to-csv", &[&flags[..], &[&f[..]]].concat(), None));
+        let mut lines: Vec<&str> = csv.lines().collect();
+        lines.insert(400, "");
+        let plain = lines.join("\n");
+        let quoted: String = lines
+            .iter()
+            .map(|l| {
+                let cells: Vec<String> = l
+                    .split(sep)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!("\"{c}\""))
+                    .collect();
+                cells.join(sep) + "\n"
+            })
+            .collect();
+        for (what, text) in [("quote-free", &plain), ("quoted", &quoted)] {
+            let out = p(&dir.path().join("o.cs"));
+            let args = [&flags[..], &["--like", &f, "-o", &out, "--force"]].concat();
+            let o = run("csv-to-cs", &args, Some(text.as_bytes()));
+            assert!(o.status.success(), "{what} {flags:?}: {}", stderr(&o));
+            assert!(std::fs::read(&out).unwrap() == want, "{what} {flags:?}");
+        }
+    }
+}

@@ -195,59 +195,221 @@ struct ShortDecimal {
 }
 
 impl ShortDecimal {
-    /// The decimal spelled by `t`, or None for anything else (longer, other spellings).
+    /// The decimal spelled by the whole of `t`, or None for anything else.
     #[inline(always)]
     fn parse(t: &[u8]) -> Option<ShortDecimal> {
-        let (negative, t) = match t {
-            [b'-', rest @ ..] => (true, rest),
-            _ => (false, t),
-        };
-        let mut mantissa: u64 = 0;
-        let mut digits = 0u32;
-        // Digits before the point, once there is one.
-        let mut point = u32::MAX;
-        let mut end = t.len();
-        for (i, &b) in t.iter().enumerate() {
-            let d = b.wrapping_sub(b'0');
-            if d < 10 {
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-                digits += 1;
-            } else if b == b'.' && point == u32::MAX {
-                point = digits;
-            } else {
-                end = i;
-                break;
-            }
+        match ShortDecimal::prefix(t) {
+            Some((d, n)) if n == t.len() => Some(d),
+            _ => None,
         }
-        // At most 19 digits (no overflow), at least one on each side of a point.
-        if digits > 19 || digits == 0 || point == 0 || point == digits {
+    }
+
+    /// The decimal spelled at the start of `t` and the length of its spelling, or None when
+    /// `t` does not start with one (or it has more than 19 digits).
+    #[inline(always)]
+    fn prefix(t: &[u8]) -> Option<(ShortDecimal, usize)> {
+        let negative = t.first() == Some(&b'-');
+        let start = usize::from(negative);
+        let (mut mantissa, int_digits, mut end) = digit_run(t, start, 0);
+        if int_digits == 0 {
             return None;
         }
-        let mut exponent = if point == u32::MAX {
-            0
-        } else {
-            -((digits - point) as i32)
-        };
-        if let [b'e' | b'E', tail @ ..] = &t[end..] {
-            let (sign, tail) = match tail {
-                [b'-', t @ ..] => (-1, t),
-                [b'+', t @ ..] => (1, t),
-                t => (1, t),
-            };
-            if tail.is_empty() || tail.len() > 4 || !tail.iter().all(u8::is_ascii_digit) {
+        let mut digits = int_digits;
+        let mut exponent = 0i32;
+        if t.get(end) == Some(&b'.') {
+            let (m, frac_digits, after) = digit_run(t, end + 1, mantissa);
+            if frac_digits == 0 {
                 return None;
             }
-            let e = tail.iter().fold(0i32, |e, &b| e * 10 + i32::from(b - b'0'));
-            exponent += sign * e;
-        } else if end != t.len() {
+            (mantissa, end) = (m, after);
+            digits += frac_digits;
+            exponent = -(frac_digits as i32);
+        }
+        // At most 19 digits: the mantissa has not overflowed.
+        if digits > 19 {
             return None;
         }
-        Some(ShortDecimal {
-            negative,
-            mantissa,
-            exponent,
-        })
+        if let Some(b'e' | b'E') = t.get(end) {
+            let tail = &t[end + 1..];
+            let signed = usize::from(matches!(tail.first(), Some(b'-' | b'+')));
+            let e_digits = tail[signed..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if e_digits == 0 || e_digits > 4 {
+                return None;
+            }
+            let e = tail[signed..signed + e_digits]
+                .iter()
+                .fold(0i32, |e, &b| e * 10 + i32::from(b - b'0'));
+            exponent += if tail[0] == b'-' { -e } else { e };
+            end += 1 + signed + e_digits;
+        }
+        Some((
+            ShortDecimal {
+                negative,
+                mantissa,
+                exponent,
+            },
+            end,
+        ))
     }
+}
+
+/// The run of ASCII digits at `t[at..]` appended to `mantissa` (wrapping past 19 digits): the
+/// new mantissa, the run's length and where it ends. Eight digits are taken at a time.
+#[inline(always)]
+fn digit_run(t: &[u8], at: usize, mut mantissa: u64) -> (u64, u32, usize) {
+    const POW10: [u64; 9] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+    ];
+    let mut i = at;
+    let mut digits = 0u32;
+    loop {
+        let (n, value) = eight_digits(word_at(t, i));
+        mantissa = mantissa.wrapping_mul(POW10[n as usize]).wrapping_add(value);
+        digits += n;
+        i += n as usize;
+        if n < 8 {
+            return (mantissa, digits, i);
+        }
+    }
+}
+
+/// The 8 bytes at `t[at..]` as a little-endian word (the first byte lowest), zero-padded past
+/// the end.
+#[inline(always)]
+fn word_at(t: &[u8], at: usize) -> u64 {
+    match t.get(at..at + 8) {
+        Some(bytes) => u64::from_le_bytes(bytes.try_into().unwrap_or_default()),
+        None => {
+            let mut padded = [0u8; 8];
+            let rest = t.get(at..).unwrap_or_default();
+            padded[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(padded)
+        }
+    }
+}
+
+/// How many ASCII digits a word starts with (first byte lowest), and their value: the digits
+/// are classified and combined eight at a time, without a branch per byte.
+#[inline(always)]
+fn eight_digits(word: u64) -> (u32, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let t = word ^ (ONES * b'0' as u64); // a digit byte becomes its value
+                                         // High bit set in each byte that is not 0..=9 (no carry crosses a byte).
+    let not_digit = (((t & (ONES * 0x7f)) + ONES * 0x76) | t) & (ONES * 0x80);
+    let n = not_digit.trailing_zeros() / 8;
+    if n == 0 {
+        return (0, 0);
+    }
+    // Keep the n digits as the high bytes; the zero bytes below are leading zeros.
+    let v = t << (8 * (8 - n));
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let v = ((v & 0x0000_00ff_0000_00ff)
+        .wrapping_mul(100 + (1_000_000 << 32))
+        .wrapping_add(((v >> 16) & 0x0000_00ff_0000_00ff).wrapping_mul(1 + (10_000 << 32))))
+        >> 32;
+    (n, v)
+}
+
+/// The quick way through CSV cells: parse the number of `kind` spelled at the start of `text`
+/// as cs-cat spells numbers (digits, a point, an exponent; `NaN`, `Infinity`), store it
+/// little-endian in `out` (exactly `kind.size()` bytes) and return the length of the spelling.
+/// None when `text` does not start so, or the value does not fit `kind`: [`number_into`] says
+/// what is wrong.
+#[inline]
+pub fn number_prefix(kind: Kind, text: &[u8], out: &mut [u8]) -> Option<usize> {
+    match kind {
+        Kind::F32 => float_prefix::<f32>(text, |v| put(out, &v.to_le_bytes()).ok()),
+        Kind::F64 => float_prefix::<f64>(text, |v| put(out, &v.to_le_bytes()).ok()),
+        Kind::U8 => uint_prefix(text, |v| {
+            put(out, &u8::try_from(v).ok()?.to_le_bytes()).ok()
+        }),
+        Kind::U16 => uint_prefix(text, |v| {
+            put(out, &u16::try_from(v).ok()?.to_le_bytes()).ok()
+        }),
+        Kind::U32 => uint_prefix(text, |v| {
+            put(out, &u32::try_from(v).ok()?.to_le_bytes()).ok()
+        }),
+        Kind::U64 => uint_prefix(text, |v| put(out, &v.to_le_bytes()).ok()),
+        Kind::I8 => int_prefix(text, |v| {
+            put(out, &i8::try_from(v).ok()?.to_le_bytes()).ok()
+        }),
+        Kind::I16 => int_prefix(text, |v| {
+            put(out, &i16::try_from(v).ok()?.to_le_bytes()).ok()
+        }),
+        Kind::I32 => int_prefix(text, |v| {
+            put(out, &i32::try_from(v).ok()?.to_le_bytes()).ok()
+        }),
+        Kind::I64 => int_prefix(text, |v| put(out, &v.to_le_bytes()).ok()),
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn float_prefix<T: Float>(text: &[u8], store: impl FnOnce(T) -> Option<()>) -> Option<usize> {
+    let Some((d, n)) = ShortDecimal::prefix(text) else {
+        // The special spellings, parsed as the general path parses them.
+        let special = ["NaN", "Infinity", "-Infinity"]
+            .into_iter()
+            .find(|s| text.starts_with(s.as_bytes()))?;
+        store(special.parse().ok()?)?;
+        return Some(special.len());
+    };
+    let v = match T::from_short_decimal(d) {
+        Some(v) => v,
+        None => std::str::from_utf8(&text[..n]).ok()?.parse().ok()?,
+    };
+    if !v.is_finite() {
+        return None;
+    }
+    store(v)?;
+    Some(n)
+}
+
+/// The digits at the start of `text` as a u64 and their count (None: none, or too many).
+#[inline(always)]
+fn digits_prefix(text: &[u8]) -> Option<(u64, usize)> {
+    let mut v: u64 = 0;
+    let mut n = 0;
+    for &b in text {
+        let d = b.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+        n += 1;
+    }
+    (n > 0).then_some((v, n))
+}
+
+#[inline(always)]
+fn uint_prefix(text: &[u8], store: impl FnOnce(u64) -> Option<()>) -> Option<usize> {
+    let (v, n) = digits_prefix(text)?;
+    store(v)?;
+    Some(n)
+}
+
+#[inline(always)]
+fn int_prefix(text: &[u8], store: impl FnOnce(i64) -> Option<()>) -> Option<usize> {
+    let negative = text.first() == Some(&b'-');
+    let (magnitude, n) = digits_prefix(&text[usize::from(negative)..])?;
+    let v = if negative {
+        0i64.checked_sub_unsigned(magnitude)?
+    } else {
+        i64::try_from(magnitude).ok()?
+    };
+    store(v)?;
+    Some(n + usize::from(negative))
 }
 
 #[inline]
@@ -419,6 +581,54 @@ mod tests {
                 proptest::prop_assert_eq!(float::<f32>(&text, "<f4").unwrap().to_bits(), want32.to_bits(), "{}", text);
             }
             proptest::prop_assert_eq!(float::<f64>(&text, "<f8").unwrap().to_bits(), text.parse::<f64>().unwrap().to_bits(), "{}", text);
+        }
+    }
+
+    /// The quick path either agrees with the general one or steps aside.
+    fn agrees(kind: Kind, text: &str) -> Result<(), String> {
+        let mut fast = vec![0u8; kind.size()];
+        let general = parse(kind, text);
+        let cell = format!("{text},next");
+        match number_prefix(kind, cell.as_bytes(), &mut fast) {
+            Some(n) if n == text.len() && general.as_deref() != Ok(&fast[..]) => {
+                return Err(format!(
+                    "{kind:?} {text:?}: quick {fast:?}, general {general:?}"
+                ));
+            }
+            Some(n) if general.is_ok() && n > text.len() => {
+                return Err(format!("{kind:?} {text:?}: quick path read past the cell"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn quick_numbers_stop_at_the_end_of_their_spelling() {
+        let mut out = [0u8; 4];
+        assert_eq!(number_prefix(Kind::F32, b"1.5,2", &mut out), Some(3));
+        assert_eq!(out, 1.5f32.to_le_bytes());
+        assert_eq!(number_prefix(Kind::F32, b"-Infinity\n", &mut out), Some(9));
+        assert_eq!(number_prefix(Kind::F32, b"1e,", &mut out), None);
+        assert_eq!(number_prefix(Kind::F32, b"1e400,", &mut out), None);
+        assert_eq!(number_prefix(Kind::U32, b"4294967296,", &mut out), None);
+        assert_eq!(number_prefix(Kind::U32, b"-1,", &mut out), None);
+        assert_eq!(
+            number_prefix(Kind::I32, b"-2147483648,", &mut out),
+            Some(11)
+        );
+        assert_eq!(out, i32::MIN.to_le_bytes());
+        assert_eq!(number_prefix(Kind::I32, b" 5,", &mut out), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quick_numbers_agree_with_the_general_parser(
+            text in "-?[0-9]{0,21}(\\.[0-9]{0,8})?([eE][-+]?[0-9]{0,5})?|NaN|Infinity|-Infinity|[ +]?[0-9.]{1,4}",
+        ) {
+            for kind in [Kind::F32, Kind::F64, Kind::U8, Kind::U16, Kind::U32, Kind::U64, Kind::I8, Kind::I16, Kind::I32, Kind::I64] {
+                proptest::prop_assert_eq!(agrees(kind, &text), Ok(()));
+            }
         }
     }
 }

@@ -133,6 +133,11 @@ impl RecordBuf {
         (&mut self.bytes[at..], &mut self.longest)
     }
 
+    /// The records, one by one.
+    pub fn records<'a>(&'a self, layout: &RecordLayout) -> std::slice::ChunksExact<'a, u8> {
+        self.bytes.chunks_exact(layout.itemsize.max(1))
+    }
+
     /// The last record.
     pub fn last_record(&self, layout: &RecordLayout) -> &[u8] {
         &self.bytes[self.bytes.len().saturating_sub(layout.itemsize)..]
@@ -160,8 +165,59 @@ impl RecordBuf {
 /// Rows per chunk when a file is laid out again (two chunks in flight per thread).
 const RELAYOUT_ROWS: usize = 8192;
 
+/// Bytes appended between two requests to flush the file to disk in the background.
+const SYNC_EVERY: u64 = 64 << 20;
+
+/// Flushes a file to disk on its own thread when asked, so that the final sync before the
+/// rename has little left to do.
+struct BackgroundSync {
+    ask: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl BackgroundSync {
+    fn new(file: &NamedTempFile) -> Result<Self> {
+        let file = file.as_file().try_clone().map_err(io_err)?;
+        let (ask, asked) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || -> std::io::Result<()> {
+            while asked.recv().is_ok() {
+                while asked.try_recv().is_ok() {} // one flush serves every request so far
+                file.sync_data()?;
+            }
+            Ok(())
+        });
+        Ok(BackgroundSync {
+            ask: Some(ask),
+            thread: Some(thread),
+        })
+    }
+
+    fn request(&self) {
+        if let Some(ask) = &self.ask {
+            let _ = ask.send(());
+        }
+    }
+
+    /// Wait for the flushes asked for, and report the first failure.
+    fn stop(&mut self) -> Result<()> {
+        self.ask = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(done)) => done.map_err(io_err),
+            Some(Err(_)) => Err(Error::in_whole_file("the flushing thread failed")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BackgroundSync {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
 /// A `.npy` file of packed records being built in a temporary file: records are appended at
-/// their final offsets, and the header is written last by [`NumpyRecordFile::finish`].
+/// their final offsets, and the header is written last by [`NumpyRecordFile::finish`]. The
+/// file is flushed to disk in the background as it grows.
 pub struct NumpyRecordFile {
     dir: PathBuf,
     /// The fields as given (string fields of any string kind).
@@ -170,6 +226,9 @@ pub struct NumpyRecordFile {
     /// Where the records start: the header's length, which does not depend on the row count.
     data_start: u64,
     file: NamedTempFile,
+    sync: BackgroundSync,
+    /// Bytes appended since the last background flush was asked for.
+    unsynced: u64,
     rows: u64,
     /// Longest string element per field so far.
     longest: Vec<usize>,
@@ -199,13 +258,16 @@ impl NumpyRecordFile {
     pub fn new(fields: Vec<Field>, widths: &[usize], dir: &Path) -> Result<Self> {
         let layout = RecordLayout::new(&fields, widths);
         let data_start = npy_prefix(layout.fields(), 0).len() as u64;
+        let file = output_temp_file(dir)?;
         Ok(NumpyRecordFile {
             dir: dir.to_path_buf(),
             longest: vec![0; fields.len()],
             fields,
             layout,
             data_start,
-            file: output_temp_file(dir)?,
+            sync: BackgroundSync::new(&file)?,
+            file,
+            unsynced: 0,
             rows: 0,
         })
     }
@@ -230,6 +292,11 @@ impl NumpyRecordFile {
         self.rows += records.rows;
         for (l, &n) in self.longest.iter_mut().zip(&records.longest) {
             *l = (*l).max(n);
+        }
+        self.unsynced += records.bytes.len() as u64;
+        if self.unsynced >= SYNC_EVERY {
+            self.unsynced = 0;
+            self.sync.request();
         }
         Ok(())
     }
@@ -280,6 +347,8 @@ impl NumpyRecordFile {
                     .write_all_at(&dst, data_start + first * new.itemsize as u64)
                     .map_err(io_err)
             })?;
+        self.sync.stop()?;
+        self.sync = BackgroundSync::new(&file)?;
         self.file = file;
         self.layout = layout;
         self.data_start = data_start;
@@ -303,6 +372,7 @@ impl NumpyRecordFile {
             .map_err(io_err)?;
         let end = self.data_start + self.rows * self.layout.itemsize as u64;
         self.file.as_file().set_len(end).map_err(io_err)?;
+        self.sync.stop()?;
         Ok(self.file)
     }
 }

@@ -223,6 +223,8 @@ pub fn run(args: Args) -> Outcome {
             let widths: Vec<usize> = fields.iter().map(|f| first_width(f.ty.kind)).collect();
             let mut file = NumpyRecordFile::new(fields, &widths, &spool_dir)
                 .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
+            // The records of one batch are written while the next batch is converted.
+            let mut unwritten: Vec<RecordBuf> = Vec::new();
             for_each_batch(reader, &target, |batch| loop {
                 let layout = file.layout().clone();
                 let uid_at = uid_field.map(|u| {
@@ -233,23 +235,27 @@ pub fn run(args: Args) -> Outcome {
                     Some(at) => check_uid(line, &record[at.clone()]),
                     None => Ok(()),
                 };
-                let pieces: Vec<Result<Option<RecordBuf>, Error>> = (0..batch.pieces())
-                    .into_par_iter()
-                    .map(|k| target.records_of_piece(batch, k, &layout, &check))
-                    .collect();
-                let mut records = Vec::with_capacity(pieces.len());
+                let previous = std::mem::take(&mut unwritten);
+                let (written, pieces) = rayon::join(
+                    || previous.iter().try_for_each(|r| file.append(r)),
+                    || -> Vec<Result<Option<RecordBuf>, Error>> {
+                        (0..batch.pieces())
+                            .into_par_iter()
+                            .map(|k| target.records_of_piece(batch, k, &layout, &check))
+                            .collect()
+                    },
+                );
+                written?;
                 for piece in pieces {
                     match piece.map_err(in_input)? {
-                        Some(r) => records.push(r),
+                        Some(r) => unwritten.push(r),
                         None => break, // a string longer than its width so far
                     }
                 }
-                if records.len() == batch.pieces() {
-                    for r in &records {
-                        file.append(r)?;
-                    }
+                if unwritten.len() == batch.pieces() {
                     return Ok(());
                 }
+                unwritten.clear();
                 let longest = (0..batch.pieces())
                     .into_par_iter()
                     .map(|k| target.longest_strings(batch, k))
@@ -257,6 +263,9 @@ pub fn run(args: Args) -> Outcome {
                     .map_err(in_input)?;
                 file.widen(&longest)?;
             })?;
+            for r in &unwritten {
+                file.append(r)?;
+            }
             out.deliver(args.force, file.finish()?)
         }
         // CSDAT is column-major: rows are spooled, then written column by column.

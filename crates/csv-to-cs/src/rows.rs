@@ -3,7 +3,7 @@
 use cs_cli::Failure;
 use cs_format::csv::split_column_name;
 use cs_format::known::known_field;
-use cs_format::parse::{element_from_text, number_into};
+use cs_format::parse::{element_from_text, number_into, number_prefix};
 use cs_format::records::{RecordBuf, RecordLayout};
 use cs_format::writer::push_string_element;
 use cs_format::{ByteOrder, Error, Field, FieldType, Kind, Place};
@@ -266,6 +266,16 @@ impl Batch {
     pub fn pieces(&self) -> usize {
         self.pieces.len()
     }
+
+    /// The text of CSV piece `k` and the column of each slot, when the text holds no quote
+    /// and no carriage return.
+    fn plain_csv(&self, k: usize) -> Option<(&[u8], &[usize])> {
+        let columns = self.columns.as_deref()?;
+        let text = self.bytes.get(self.pieces.get(k)?.range.clone())?;
+        memchr::memchr2(b'"', b'\r', text)
+            .is_none()
+            .then_some((text, columns))
+    }
 }
 
 fn io_failure(e: &std::io::Error, name: &str) -> Failure {
@@ -332,6 +342,70 @@ fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Re
         }
     }
     Ok(())
+}
+
+/// How one CSV column is stored in a record, for [`plain_records`].
+#[derive(Debug, Clone, Copy)]
+enum ColumnOp {
+    /// A number of this kind at this offset.
+    Number { kind: Kind, at: usize },
+    /// A string element of a field, at this offset, at most `width` bytes.
+    Text {
+        field: usize,
+        at: usize,
+        width: usize,
+    },
+    /// Not stored (no column is left so; kept for completeness).
+    Skip,
+}
+
+/// Encode quote-free CSV text (whole records) into records of `layout`, each column as `ops`
+/// says, in one pass: numbers are parsed where they stand. None when anything is out of the
+/// ordinary (a value that does not parse or fit, a string too long, a short or long row,
+/// invalid UTF-8): the general path then converts the text and says what is wrong.
+fn plain_records(
+    text: &[u8],
+    delimiter: u8,
+    ops: &[ColumnOp],
+    layout: &RecordLayout,
+    buf: &mut RecordBuf,
+) -> Option<()> {
+    let last = ops.len().checked_sub(1)?;
+    let mut p = 0;
+    while p < text.len() {
+        if text[p] == b'\n' {
+            p += 1; // a blank line
+            continue;
+        }
+        let (record, longest) = buf.new_record(layout);
+        for (c, op) in ops.iter().enumerate() {
+            let rest = &text[p..];
+            let len = match *op {
+                ColumnOp::Number { kind, at } => {
+                    number_prefix(kind, rest, record.get_mut(at..at + kind.size())?)?
+                }
+                ColumnOp::Text { field, at, width } => {
+                    let len = memchr::memchr2(delimiter, b'\n', rest).unwrap_or(rest.len());
+                    let s = &rest[..len];
+                    if len > width || std::str::from_utf8(s).is_err() {
+                        return None;
+                    }
+                    record.get_mut(at..at + len)?.copy_from_slice(s);
+                    longest[field] = longest[field].max(len);
+                    len
+                }
+                ColumnOp::Skip => memchr::memchr2(delimiter, b'\n', rest).unwrap_or(rest.len()),
+            };
+            p += len;
+            match text.get(p) {
+                Some(&b) if b == delimiter && c < last => p += 1,
+                Some(b'\n') if c == last => p += 1,
+                None if c == last => {}
+                _ => return None,
+            }
+        }
+    }
+    Some(())
 }
 
 /// The records of CSV text that has no quote and no carriage return, where a record is a line
@@ -690,6 +764,17 @@ impl Target {
         check: &RecordCheck,
     ) -> Result<Option<RecordBuf>, Error> {
         let mut buf = RecordBuf::new(self.fields.len());
+        // Quote-free CSV takes the quick path; anything it does not take (an error, a long
+        // string, an unusual spelling) is converted again by the general one, which says why.
+        if let Some((text, columns)) = batch.plain_csv(k) {
+            let ops = self.column_ops(columns, layout);
+            if plain_records(text, batch.delimiter, &ops, layout, &mut buf).is_some()
+                && buf.records(layout).all(|r| check(0, r).is_ok())
+            {
+                return Ok(Some(buf));
+            }
+            buf = RecordBuf::new(self.fields.len());
+        }
         let mut fits = true;
         self.for_each_row(batch, k, &mut |line, texts| {
             fits = self.record(line, layout, &mut buf, texts)?;
@@ -699,6 +784,31 @@ impl Target {
             Ok(fits)
         })?;
         Ok(fits.then_some(buf))
+    }
+
+    /// How each CSV column is stored in a record of `layout` (`columns`: the column of each
+    /// slot).
+    fn column_ops(&self, columns: &[usize], layout: &RecordLayout) -> Vec<ColumnOp> {
+        let mut ops = vec![ColumnOp::Skip; columns.len()];
+        for (i, f) in self.fields.iter().enumerate() {
+            let width = layout.string_width(i);
+            let size = width.unwrap_or_else(|| f.ty.kind.size());
+            for e in 0..f.ty.count() {
+                let at = layout.offset(i) + e * size;
+                ops[columns[self.starts[i] + e]] = match width {
+                    Some(width) => ColumnOp::Text {
+                        field: i,
+                        at,
+                        width,
+                    },
+                    None => ColumnOp::Number {
+                        kind: f.ty.kind,
+                        at,
+                    },
+                };
+            }
+        }
+        ops
     }
 
     /// The longest string element per field in piece `k` of a batch (0 for numbers).
