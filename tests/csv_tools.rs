@@ -689,3 +689,42 @@ fn quote_free_and_quoted_csv_give_the_same_file() {
         }
     }
 }
+
+#[test]
+fn the_first_unknown_uid_is_named_before_a_later_error_in_either_format() {
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let csv = stdout(&run("cs-to-csv", &[&f], None));
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    // Line 6 gets a uid the template lacks; line 900 a value that is not a number.
+    let rest = lines[5].split_once(',').unwrap().1.to_string();
+    lines[5] = format!("12345,{rest}");
+    lines[899] = lines[899].replacen(",1.0825,", ",oops,", 1);
+    let text = lines.join("\n") + "\n";
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["numpy", "csdat"] {
+        let out = p(&dir.path().join("o.cs"));
+        let o = run(
+            "csv-to-cs",
+            &["--like", &f, "--format", format, "-o", &out],
+            Some(text.as_bytes()),
+        );
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        assert!(
+            stderr(&o).contains("-:6: field uid: uid 12345 is not in"),
+            "{format}: {}",
+            stderr(&o)
+        );
+        assert!(!Path::new(&out).exists());
+        let o = run(
+            "csv-to-cs",
+            &["--like", &f, "--format", format, "--new-uids", "-o", &out],
+            Some(text.as_bytes()),
+        );
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        assert!(
+            stderr(&o).contains("-:900: field "),
+            "{format}: {}",
+            stderr(&o)
+        );
+    }
+}

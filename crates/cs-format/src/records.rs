@@ -106,10 +106,12 @@ impl RecordLayout {
     }
 }
 
-/// Records encoded in one [`RecordLayout`], with the longest string element seen per field.
+/// Records encoded in one [`RecordLayout`], each with the input line it came from, and the
+/// longest string element seen per field.
 #[derive(Debug, Clone, Default)]
 pub struct RecordBuf {
     bytes: Vec<u8>,
+    lines: Vec<u64>,
     longest: Vec<usize>,
     rows: u64,
 }
@@ -119,34 +121,38 @@ impl RecordBuf {
     pub fn new(fields: usize) -> Self {
         RecordBuf {
             bytes: Vec::new(),
+            lines: Vec::new(),
             longest: vec![0; fields],
             rows: 0,
         }
     }
 
-    /// Append a zeroed record of `layout`; return it to be filled in, with the longest string
-    /// element per field to be updated.
-    pub fn new_record(&mut self, layout: &RecordLayout) -> (&mut [u8], &mut [usize]) {
+    /// Append a zeroed record of `layout` for input line `line`; return it to be filled in,
+    /// with the longest string element per field to be updated.
+    pub fn new_record(&mut self, layout: &RecordLayout, line: u64) -> (&mut [u8], &mut [usize]) {
         let at = self.bytes.len();
         self.bytes.resize(at + layout.itemsize, 0);
+        self.lines.push(line);
         self.rows += 1;
         (&mut self.bytes[at..], &mut self.longest)
     }
 
-    /// The records, one by one.
-    pub fn records<'a>(&'a self, layout: &RecordLayout) -> std::slice::ChunksExact<'a, u8> {
-        self.bytes.chunks_exact(layout.itemsize.max(1))
-    }
-
-    /// The last record.
-    pub fn last_record(&self, layout: &RecordLayout) -> &[u8] {
-        &self.bytes[self.bytes.len().saturating_sub(layout.itemsize)..]
+    /// The records, one by one, each with its input line.
+    pub fn records<'a>(
+        &'a self,
+        layout: &RecordLayout,
+    ) -> impl Iterator<Item = (u64, &'a [u8])> + 'a {
+        self.lines
+            .iter()
+            .copied()
+            .zip(self.bytes.chunks_exact(layout.itemsize.max(1)))
     }
 
     /// Drop the last record (one that could not be completed).
     pub fn drop_last(&mut self, layout: &RecordLayout) {
         if self.rows > 0 {
             self.rows -= 1;
+            self.lines.pop();
             self.bytes.truncate(self.bytes.len() - layout.itemsize);
         }
     }

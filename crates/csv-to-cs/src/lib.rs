@@ -2,11 +2,11 @@
 //! a cryoSPARC `.cs` file, numpy or CSDAT, written atomically.
 
 mod rows;
+mod uid_check;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
-use cs_format::records::{NumpyRecordFile, RecordBuf};
-use cs_format::uids::UidSet;
+use cs_format::records::{NumpyRecordFile, RecordBuf, RecordLayout};
 use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
@@ -14,6 +14,7 @@ use rows::{Batch, InputKind, RowReader, Target};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use uid_check::TemplateUids;
 
 /// JSON-lines rows read per batch (a CSV batch is a block of whole records).
 const BATCH_ROWS: usize = 8192;
@@ -125,12 +126,12 @@ pub fn run(args: Args) -> Outcome {
     let input_name = args.input.clone().unwrap_or_else(|| "-".into());
 
     // Where the dtypes come from.
-    let mut template_uids: Option<(String, UidSet)> = None;
+    let mut template_uids: Option<TemplateUids> = None;
     let declared: Option<Vec<Field>> = if let Some(like) = &args.like {
         let name = like.display().to_string();
-        let (fields, uids) = template(like, &name, !args.new_uids)?;
-        if let Some(uids) = uids {
-            template_uids = Some((name, uids));
+        let (fields, template) = template(like, &name)?;
+        if !args.new_uids {
+            template_uids = Some(TemplateUids::load(template, &name));
         }
         Some(fields)
     } else if let Some(schema) = &args.schema {
@@ -189,31 +190,12 @@ pub fn run(args: Args) -> Outcome {
         .iter()
         .position(|f| f.name == "uid" && f.ty.shape.is_empty() && !f.ty.kind.is_string());
     // With --like, every uid must be one of the template's.
-    let check_uid = |line: u64, uid: &[u8]| -> Result<(), Error> {
-        let (Some(u), Some((tname, uids))) = (uid_field, &template_uids) else {
-            return Ok(());
-        };
-        let kind = target.fields()[u].ty.kind;
-        let Some(uid) = cs_format::cell::as_u64(&cs_format::cell::decode_number(
-            kind,
+    let uid_of = |record: &[u8]| -> Option<u64> {
+        let u = uid_field?;
+        cs_format::cell::as_u64(&cs_format::cell::decode_number(
+            target.fields()[u].ty.kind,
             cs_format::ByteOrder::Little,
-            uid,
-        )) else {
-            return Ok(());
-        };
-        if uids.contains(&uid) {
-            return Ok(());
-        }
-        Err(Error::new(
-            Place::LineField {
-                line,
-                field: "uid".into(),
-            },
-            format!(
-                "uid {uid} is not in {tname}; a JSON tool that reads numbers as doubles \
-                 (jq 1.6) rounds uids above 2^53 — print them with cs-cat --int64-as-string — \
-                 or give --new-uids if these rows are new"
-            ),
+            record,
         ))
     };
     let in_input = |e: Error| Failure::from(e.in_file(&input_name));
@@ -223,25 +205,40 @@ pub fn run(args: Args) -> Outcome {
             let widths: Vec<usize> = fields.iter().map(|f| first_width(f.ty.kind)).collect();
             let mut file = NumpyRecordFile::new(fields, &widths, &spool_dir)
                 .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
-            // The records of one batch are written while the next batch is converted.
+            // The records of one batch are written (and their uids checked) while the next
+            // batch is converted.
             let mut unwritten: Vec<RecordBuf> = Vec::new();
-            for_each_batch(reader, &target, |batch| loop {
-                let layout = file.layout().clone();
-                let uid_at = uid_field.map(|u| {
-                    let at = layout.offset(u);
-                    at..at + target.fields()[u].ty.kind.size()
-                });
-                let check = |line: u64, record: &[u8]| match &uid_at {
-                    Some(at) => check_uid(line, &record[at.clone()]),
-                    None => Ok(()),
+            let mut uids = template_uids;
+            let check_uids = |uids: &mut Option<TemplateUids>,
+                              layout: &RecordLayout,
+                              records: &[RecordBuf]|
+             -> Result<(), Error> {
+                let (Some(check), Some(u)) = (uids, uid_field) else {
+                    return Ok(());
                 };
+                let at = layout.offset(u)..layout.offset(u) + target.fields()[u].ty.kind.size();
+                for r in records {
+                    check.check(r.records(layout).filter_map(|(line, record)| {
+                        Some((line, uid_of(record.get(at.clone())?)?))
+                    }))?;
+                }
+                Ok(())
+            };
+            let converted = for_each_batch(reader, &target, |batch| loop {
+                let layout = file.layout().clone();
                 let previous = std::mem::take(&mut unwritten);
                 let (written, pieces) = rayon::join(
-                    || previous.iter().try_for_each(|r| file.append(r)),
+                    || -> Outcome {
+                        check_uids(&mut uids, &layout, &previous).map_err(in_input)?;
+                        for r in &previous {
+                            file.append(r)?;
+                        }
+                        Ok(())
+                    },
                     || -> Vec<Result<Option<RecordBuf>, Error>> {
                         (0..batch.pieces())
                             .into_par_iter()
-                            .map(|k| target.records_of_piece(batch, k, &layout, &check))
+                            .map(|k| target.records_of_piece(batch, k, &layout))
                             .collect()
                     },
                 );
@@ -262,7 +259,14 @@ pub fn run(args: Args) -> Outcome {
                     .try_reduce(Vec::new, |a, b| Ok(elementwise_max(a, b)))
                     .map_err(in_input)?;
                 file.widen(&longest)?;
-            })?;
+            });
+            // Rows converted before an error are checked first: an unknown uid early in the
+            // input is reported before a later error.
+            check_uids(&mut uids, file.layout(), &unwritten).map_err(in_input)?;
+            if let Some(check) = &mut uids {
+                check.finish().map_err(in_input)?;
+            }
+            converted?;
             for r in &unwritten {
                 file.append(r)?;
             }
@@ -273,23 +277,32 @@ pub fn run(args: Args) -> Outcome {
             let mut spool = RowSpool::new(fields, &spool_dir)
                 .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
             let n_fields = target.fields().len();
+            let mut uids = template_uids;
+            if let Some(check) = &mut uids {
+                check.finish().map_err(in_input)?;
+            }
             for_each_batch(reader, &target, |batch| {
-                let pieces: Vec<Result<EncodedRows, Error>> = (0..batch.pieces())
+                let pieces: Vec<Result<(EncodedRows, LinesAndUids), Error>> = (0..batch.pieces())
                     .into_par_iter()
                     .map(|k| {
                         let mut enc = EncodedRows::new(n_fields);
+                        let mut lines_and_uids = Vec::new();
                         target.convert_piece(batch, k, &mut |line, cells| {
-                            if let Some(u) = uid_field {
-                                check_uid(line, &cells[u])?;
-                            }
                             enc.push(target.fields(), cells);
+                            if let Some(uid) = uid_field.and_then(|u| uid_of(&cells[u])) {
+                                lines_and_uids.push((line, uid));
+                            }
                             Ok(())
                         })?;
-                        Ok(enc)
+                        Ok((enc, lines_and_uids))
                     })
                     .collect();
                 for piece in pieces {
-                    spool.push_encoded(&piece.map_err(in_input)?)?;
+                    let (rows, lines_and_uids) = piece.map_err(in_input)?;
+                    if let Some(check) = &mut uids {
+                        check.check(lines_and_uids.into_iter()).map_err(in_input)?;
+                    }
+                    spool.push_encoded(&rows)?;
                 }
                 Ok(())
             })?;
@@ -297,6 +310,9 @@ pub fn run(args: Args) -> Outcome {
         }
     }
 }
+
+/// The (line, uid) of each row of a piece.
+type LinesAndUids = Vec<(u64, u64)>;
 
 /// The width a string field is first laid out with: its declared `|S` width (a template's is
 /// usually exact), else 1 (the first rows widen it).
@@ -355,10 +371,8 @@ fn for_each_batch(
     })
 }
 
-/// The template's fields (numbers little-endian) and, when asked, its uids.
-type Template = (Vec<Field>, Option<UidSet>);
-
-fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failure> {
+/// The template's fields (numbers little-endian), and the template opened.
+fn template(path: &Path, name: &str) -> Result<(Vec<Field>, Dataset), Failure> {
     let ds = Dataset::open(path, name)?;
     let fields: Vec<Field> = ds
         .schema()
@@ -373,17 +387,7 @@ fn template(path: &Path, name: &str, want_uids: bool) -> Result<Template, Failur
             },
         })
         .collect();
-    let uids = if want_uids {
-        let mut set =
-            UidSet::with_capacity_and_hasher(ds.rows().min(1 << 26) as usize, Default::default());
-        ds.for_each_uid(|v| {
-            set.insert(v);
-        })?
-        .then_some(set)
-    } else {
-        None
-    };
-    Ok((fields, uids))
+    Ok((fields, ds))
 }
 
 fn read_schema(path: &Path) -> Result<Vec<Field>, Failure> {

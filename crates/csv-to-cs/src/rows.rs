@@ -124,7 +124,7 @@ impl Target {
         buf: &mut RecordBuf,
         row: &RowTexts,
     ) -> Result<bool, Error> {
-        let (rec, longest) = buf.new_record(layout);
+        let (rec, longest) = buf.new_record(layout, line);
         let mut fits = true;
         let filled = (|| {
             for (i, f) in self.fields.iter().enumerate() {
@@ -307,8 +307,6 @@ fn csv_parser(text: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
 
 /// Takes a row's line number and its column texts; returns false to stop.
 type TextRowSink<'a> = dyn FnMut(u64, &[&str]) -> Result<bool, Error> + 'a;
-/// Checks a row's record, given its line number.
-pub type RecordCheck<'a> = dyn Fn(u64, &[u8]) -> Result<(), Error> + Sync + 'a;
 /// Takes a row's line number and its converted cells.
 pub type CellRowSink<'a> = dyn FnMut(u64, &[Vec<u8>]) -> Result<(), Error> + 'a;
 
@@ -366,18 +364,22 @@ enum ColumnOp {
 fn plain_records(
     text: &[u8],
     delimiter: u8,
+    first_line: u64,
     ops: &[ColumnOp],
     layout: &RecordLayout,
     buf: &mut RecordBuf,
 ) -> Option<()> {
     let last = ops.len().checked_sub(1)?;
     let mut p = 0;
+    let mut line = first_line;
     while p < text.len() {
         if text[p] == b'\n' {
             p += 1; // a blank line
+            line += 1;
             continue;
         }
-        let (record, longest) = buf.new_record(layout);
+        let (record, longest) = buf.new_record(layout, line);
+        line += 1;
         for (c, op) in ops.iter().enumerate() {
             let rest = &text[p..];
             let len = match *op {
@@ -754,23 +756,21 @@ impl Target {
         })
     }
 
-    /// Encode the rows of piece `k` of a batch into records of `layout`, in order, calling
-    /// `check` on each record. Returns None when a string is longer than its width in `layout`.
+    /// Encode the rows of piece `k` of a batch into records of `layout`, in order. Returns
+    /// None when a string is longer than its width in `layout`.
     pub fn records_of_piece(
         &self,
         batch: &Batch,
         k: usize,
         layout: &RecordLayout,
-        check: &RecordCheck,
     ) -> Result<Option<RecordBuf>, Error> {
         let mut buf = RecordBuf::new(self.fields.len());
         // Quote-free CSV takes the quick path; anything it does not take (an error, a long
         // string, an unusual spelling) is converted again by the general one, which says why.
         if let Some((text, columns)) = batch.plain_csv(k) {
             let ops = self.column_ops(columns, layout);
-            if plain_records(text, batch.delimiter, &ops, layout, &mut buf).is_some()
-                && buf.records(layout).all(|r| check(0, r).is_ok())
-            {
+            let first_line = batch.pieces[k].first_line;
+            if plain_records(text, batch.delimiter, first_line, &ops, layout, &mut buf).is_some() {
                 return Ok(Some(buf));
             }
             buf = RecordBuf::new(self.fields.len());
@@ -778,9 +778,6 @@ impl Target {
         let mut fits = true;
         self.for_each_row(batch, k, &mut |line, texts| {
             fits = self.record(line, layout, &mut buf, texts)?;
-            if fits {
-                check(line, buf.last_record(layout))?;
-            }
             Ok(fits)
         })?;
         Ok(fits.then_some(buf))
