@@ -456,21 +456,15 @@ fn count_lines(text: &[u8]) -> u64 {
 impl CsvBlocks {
     /// Read until `pending` holds at least `want` bytes or the input ends.
     fn fill(&mut self, want: usize, name: &str) -> Result<(), Failure> {
-        while !self.eof && self.pending.len() < want {
-            let old = self.pending.len();
-            self.pending.resize(want, 0);
-            let got = loop {
-                match self.rdr.read(&mut self.pending[old..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.pending.truncate(old);
-                        return Err(io_failure(&e, name));
-                    }
-                }
-            };
-            self.pending.truncate(old + got);
-            self.eof = got == 0;
+        if !self.eof && self.pending.len() < want {
+            let missing = (want - self.pending.len()) as u64;
+            self.pending.reserve(missing as usize);
+            // read_to_end retries interrupted reads and does not zero the buffer first.
+            let got = (&mut self.rdr)
+                .take(missing)
+                .read_to_end(&mut self.pending)
+                .map_err(|e| io_failure(&e, name))?;
+            self.eof = (got as u64) < missing;
         }
         Ok(())
     }
@@ -550,8 +544,11 @@ impl CsvBlocks {
             self.line += count_lines(&self.pending[at..cut]);
             at = cut;
         }
-        batch.bytes.extend_from_slice(&self.pending[..end]);
-        self.pending.drain(..end);
+        // The block becomes the batch's; what follows it starts the next block.
+        std::mem::swap(&mut batch.bytes, &mut self.pending);
+        self.pending.clear();
+        self.pending.extend_from_slice(&batch.bytes[end..]);
+        batch.bytes.truncate(end);
         batch.delimiter = self.delimiter;
         batch.n_columns = self.headers.len();
         batch.len = end;
