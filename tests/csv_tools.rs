@@ -19,6 +19,12 @@ fn numpy_fixtures() -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// The fixture holding the same dataset as numpy fixture `f`, with `suffix` for `.numpy.cs`.
+fn twin_of(f: &Path, suffix: &str) -> std::path::PathBuf {
+    let name = f.file_name().unwrap().to_string_lossy();
+    f.with_file_name(name.replace(".numpy.cs", suffix))
+}
+
 #[test]
 fn csv_and_jsonl_round_trips_are_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,12 +58,7 @@ fn csv_and_jsonl_round_trips_are_byte_identical() {
 fn uncompressed_csdat_output_matches_the_fixture() {
     let dir = tempfile::tempdir().unwrap();
     for f in numpy_fixtures() {
-        let twin = f.with_file_name(
-            f.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace(".numpy.cs", ".csdat_nolz4.cs"),
-        );
+        let twin = twin_of(&f, ".csdat_nolz4.cs");
         let out = dir.path().join(f.file_name().unwrap());
         let o = sh(&format!(
             "cs-cat {f} | csv-to-cs --like {f} --format csdat --compress none -o {o}",
@@ -517,12 +518,7 @@ fn a_csdat_template_gives_the_same_numpy_file_as_its_numpy_twin() {
     // A CSDAT template has no string widths: they are learnt from the rows.
     let dir = tempfile::tempdir().unwrap();
     for f in numpy_fixtures() {
-        let twin = f.with_file_name(
-            f.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .replace(".numpy.cs", ".csdat.cs"),
-        );
+        let twin = twin_of(&f, ".csdat.cs");
         if !twin.exists() {
             continue;
         }

@@ -65,6 +65,11 @@ impl RecordLayout {
         &self.fields
     }
 
+    /// The length of a `.npy` header for records of this layout (whatever the row count).
+    fn header_len(&self) -> u64 {
+        npy_prefix(&self.fields, 0).len() as u64
+    }
+
     /// Bytes per record.
     pub fn itemsize(&self) -> usize {
         self.itemsize
@@ -111,9 +116,9 @@ impl RecordLayout {
 #[derive(Debug, Clone, Default)]
 pub struct RecordBuf {
     bytes: Vec<u8>,
+    /// The input line of each record.
     lines: Vec<u64>,
     longest: Vec<usize>,
-    rows: u64,
 }
 
 impl RecordBuf {
@@ -123,7 +128,6 @@ impl RecordBuf {
             bytes: Vec::new(),
             lines: Vec::new(),
             longest: vec![0; fields],
-            rows: 0,
         }
     }
 
@@ -133,7 +137,6 @@ impl RecordBuf {
         let at = self.bytes.len();
         self.bytes.resize(at + layout.itemsize, 0);
         self.lines.push(line);
-        self.rows += 1;
         (&mut self.bytes[at..], &mut self.longest)
     }
 
@@ -150,21 +153,9 @@ impl RecordBuf {
 
     /// Drop the last record (one that could not be completed).
     pub fn drop_last(&mut self, layout: &RecordLayout) {
-        if self.rows > 0 {
-            self.rows -= 1;
-            self.lines.pop();
+        if self.lines.pop().is_some() {
             self.bytes.truncate(self.bytes.len() - layout.itemsize);
         }
-    }
-
-    /// Records held.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    /// The records' bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
     }
 }
 
@@ -263,7 +254,7 @@ impl NumpyRecordFile {
     /// `widths[i]`), built in the folder `dir`.
     pub fn new(fields: Vec<Field>, widths: &[usize], dir: &Path) -> Result<Self> {
         let layout = RecordLayout::new(&fields, widths);
-        let data_start = npy_prefix(layout.fields(), 0).len() as u64;
+        let data_start = layout.header_len();
         let file = output_temp_file(dir)?;
         Ok(NumpyRecordFile {
             dir: dir.to_path_buf(),
@@ -283,11 +274,6 @@ impl NumpyRecordFile {
         &self.layout
     }
 
-    /// Rows appended so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
     /// Append records encoded in [`NumpyRecordFile::layout`].
     pub fn append(&mut self, records: &RecordBuf) -> Result<()> {
         let at = self.data_start + self.rows * self.layout.itemsize as u64;
@@ -295,7 +281,7 @@ impl NumpyRecordFile {
             .as_file()
             .write_all_at(&records.bytes, at)
             .map_err(io_err)?;
-        self.rows += records.rows;
+        self.rows += records.lines.len() as u64;
         for (l, &n) in self.longest.iter_mut().zip(&records.longest) {
             *l = (*l).max(n);
         }
@@ -328,7 +314,7 @@ impl NumpyRecordFile {
         if layout == self.layout {
             return Ok(());
         }
-        let data_start = npy_prefix(layout.fields(), 0).len() as u64;
+        let data_start = layout.header_len();
         let file = output_temp_file(&self.dir)?;
         let (old, new) = (&self.layout, &layout);
         let (old_file, new_file) = (self.file.as_file(), file.as_file());

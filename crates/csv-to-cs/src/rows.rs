@@ -272,9 +272,7 @@ impl Batch {
     fn plain_csv(&self, k: usize) -> Option<(&[u8], &[usize])> {
         let columns = self.columns.as_deref()?;
         let text = self.bytes.get(self.pieces.get(k)?.range.clone())?;
-        memchr::memchr2(b'"', b'\r', text)
-            .is_none()
-            .then_some((text, columns))
+        quote_free(text).then_some((text, columns))
     }
 }
 
@@ -324,7 +322,7 @@ fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Re
         record(line, rec)
     };
     let text = &batch.bytes[piece.range.clone()];
-    if memchr::memchr2(b'"', b'\r', text).is_none() {
+    if quote_free(text) {
         return for_each_plain_record(text, batch.delimiter, piece.first_line, checked);
     }
     let mut parser = csv_parser(text, batch.delimiter);
@@ -353,8 +351,6 @@ enum ColumnOp {
         at: usize,
         width: usize,
     },
-    /// Not stored (no column is left so; kept for completeness).
-    Skip,
 }
 
 /// Encode quote-free CSV text (whole records) into records of `layout`, each column as `ops`
@@ -396,7 +392,6 @@ fn plain_records(
                     longest[field] = longest[field].max(len);
                     len
                 }
-                ColumnOp::Skip => memchr::memchr2(delimiter, b'\n', rest).unwrap_or(rest.len()),
             };
             p += len;
             match text.get(p) {
@@ -446,6 +441,12 @@ fn for_each_plain_record(
         }
     }
     Ok(())
+}
+
+/// True when CSV text holds no quote and no carriage return: its records are its lines and
+/// its fields are split at the delimiter.
+fn quote_free(text: &[u8]) -> bool {
+    memchr::memchr2(b'"', b'\r', text).is_none()
 }
 
 /// Newlines in `text`.
@@ -764,8 +765,10 @@ impl Target {
         let mut buf = RecordBuf::new(self.fields.len());
         // Quote-free CSV takes the quick path; anything it does not take (an error, a long
         // string, an unusual spelling) is converted again by the general one, which says why.
-        if let Some((text, columns)) = batch.plain_csv(k) {
-            let ops = self.column_ops(columns, layout);
+        if let Some((text, ops)) = batch
+            .plain_csv(k)
+            .and_then(|(text, columns)| Some((text, self.column_ops(columns, layout)?)))
+        {
             let first_line = batch.pieces[k].first_line;
             if plain_records(text, batch.delimiter, first_line, &ops, layout, &mut buf).is_some() {
                 return Ok(Some(buf));
@@ -781,15 +784,15 @@ impl Target {
     }
 
     /// How each CSV column is stored in a record of `layout` (`columns`: the column of each
-    /// slot).
-    fn column_ops(&self, columns: &[usize], layout: &RecordLayout) -> Vec<ColumnOp> {
-        let mut ops = vec![ColumnOp::Skip; columns.len()];
+    /// slot; every column holds one slot).
+    fn column_ops(&self, columns: &[usize], layout: &RecordLayout) -> Option<Vec<ColumnOp>> {
+        let mut ops = vec![None; columns.len()];
         for (i, f) in self.fields.iter().enumerate() {
             let width = layout.string_width(i);
             let size = width.unwrap_or_else(|| f.ty.kind.size());
             for e in 0..f.ty.count() {
                 let at = layout.offset(i) + e * size;
-                ops[columns[self.starts[i] + e]] = match width {
+                *ops.get_mut(columns[self.starts[i] + e])? = Some(match width {
                     Some(width) => ColumnOp::Text {
                         field: i,
                         at,
@@ -799,10 +802,10 @@ impl Target {
                         kind: f.ty.kind,
                         at,
                     },
-                };
+                });
             }
         }
-        ops
+        ops.into_iter().collect()
     }
 
     /// The longest string element per field in piece `k` of a batch (0 for numbers).
