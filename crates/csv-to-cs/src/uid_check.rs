@@ -2,19 +2,19 @@
 //! uids are read on a thread of their own while the input is converted; records converted
 //! before they are ready wait in a backlog (line and uid only) and are checked once they are.
 
-use cs_format::uids::UidSet;
+use cs_format::uids::OrderedUids;
 use cs_format::{Dataset, Error, Place};
 use std::thread::JoinHandle;
 
 /// Reading a template's uids: None when the template has no uid field.
-type Loading = JoinHandle<Result<Option<UidSet>, Error>>;
+type Loading = JoinHandle<Result<Option<OrderedUids>, Error>>;
 
 /// The uids of a template, being read or read.
 pub struct TemplateUids {
     name: String,
     loading: Option<Loading>,
     /// Once read.
-    set: Option<Option<UidSet>>,
+    set: Option<Option<OrderedUids>>,
     /// (line, uid) of rows converted before the uids were read, in input order.
     backlog: Vec<(u64, u64)>,
 }
@@ -23,15 +23,10 @@ impl TemplateUids {
     /// Start reading the uids of `template` (called `name` in messages).
     pub fn load(template: Dataset, name: &str) -> Self {
         let loading = std::thread::spawn(move || {
-            let mut set = UidSet::with_capacity_and_hasher(
-                template.rows().min(1 << 26) as usize,
-                Default::default(),
-            );
+            let mut uids = Vec::with_capacity(template.rows().min(1 << 26) as usize);
             Ok(template
-                .for_each_uid(|v| {
-                    set.insert(v);
-                })?
-                .then_some(set))
+                .for_each_uid(|v| uids.push(v))?
+                .then(|| OrderedUids::new(uids)))
         });
         TemplateUids {
             name: name.to_string(),
@@ -59,12 +54,12 @@ impl TemplateUids {
         Ok(self.set.is_some())
     }
 
-    fn check_known(&self, rows: impl Iterator<Item = (u64, u64)>) -> Result<(), Error> {
-        let Some(Some(set)) = &self.set else {
+    fn check_known(&mut self, rows: impl Iterator<Item = (u64, u64)>) -> Result<(), Error> {
+        let Some(Some(known)) = &mut self.set else {
             return Ok(());
         };
         for (line, uid) in rows {
-            if !set.contains(&uid) {
+            if !known.contains(uid) {
                 return Err(self.unknown(line, uid));
             }
         }
