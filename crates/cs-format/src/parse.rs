@@ -61,6 +61,7 @@ pub fn number_into(kind: Kind, text: &str, out: &mut [u8]) -> Result<(), String>
 }
 
 /// Copy an element's bytes into its slot.
+#[inline]
 fn put(out: &mut [u8], bytes: &[u8]) -> Result<(), String> {
     match out.get_mut(..bytes.len()) {
         Some(slot) => {
@@ -138,11 +139,24 @@ impl Float for f32 {
 
     #[inline]
     fn from_short_decimal(d: ShortDecimal) -> Option<f32> {
-        // Clinger's fast path in f32: an integer up to 2^24 and 10^0..10^10 are exact floats.
-        const POW10: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
-        if d.mantissa <= 1 << 24 && (-10..=0).contains(&d.exponent) {
-            let v = d.mantissa as f32 / POW10[d.exponent.unsigned_abs() as usize];
-            return Some(if d.negative { -v } else { v });
+        // Multiply in f64 by a power of ten (a reciprocal for negative exponents): within 2 f64
+        // ulps of the exact value, and f64 keeps 29 bits more than f32, so rounding that to f32
+        // gives the exact value's f32 unless an f32 midpoint is within a few ulps of it; then
+        // take the exactly rounded way below. No division on the common path.
+        const NEAR_MIDPOINT: u64 = 8; // f64 ulps, > the 2-ulp error doubled at a binade edge
+        const BELOW_F32: u64 = (1 << 29) - 1; // f64 mantissa bits an f32 does not keep
+        if d.mantissa < 1 << 53 && (-22..=22).contains(&d.exponent) {
+            let approx = d.mantissa as f64 * POW10_F64[(d.exponent + 22) as usize];
+            // approx is not negative: the sign is applied after rounding.
+            if (f32::MIN_POSITIVE as f64..=f32::MAX as f64).contains(&approx) {
+                let low = approx.to_bits() & BELOW_F32;
+                if low.abs_diff(1 << 28) > NEAR_MIDPOINT {
+                    let v = approx as f32;
+                    return Some(if d.negative { -v } else { v });
+                }
+            } else if d.mantissa == 0 {
+                return Some(if d.negative { -0.0 } else { 0.0 });
+            }
         }
         // Else round to f64 (exact: Clinger's fast path), then to f32. Rounding to f64 is monotonic
         // and every f32 midpoint is an f64, so the two roundings agree with one rounding of the
@@ -152,13 +166,19 @@ impl Float for f32 {
         if !(f32::MIN_POSITIVE as f64..=f32::MAX as f64).contains(&magnitude) {
             return (wide == 0.0).then_some(wide as f32);
         }
-        const BELOW_F32: u64 = (1 << 29) - 1; // f64 mantissa bits an f32 does not keep
         if wide.to_bits() & BELOW_F32 == 1 << 28 {
             return None;
         }
         Some(wide as f32)
     }
 }
+
+/// 10^-22 ..= 10^22 as the nearest doubles (exact from 10^0 up).
+const POW10_F64: [f64; 45] = [
+    1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10,
+    1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 impl Float for f64 {
     fn is_finite(self) -> bool {
@@ -376,20 +396,23 @@ fn float_prefix<T: Float>(text: &[u8], store: impl FnOnce(T) -> Option<()>) -> O
     Some(n)
 }
 
-/// The digits at the start of `text` as a u64 and their count (None: none, or too many).
+/// The digits at the start of `text` as a u64 and their count (None: none, or more than a u64
+/// holds). Eight digits are taken at a time; up to 19 cannot overflow, the 20th is checked.
 #[inline(always)]
 fn digits_prefix(text: &[u8]) -> Option<(u64, usize)> {
-    let mut v: u64 = 0;
-    let mut n = 0;
-    for &b in text {
-        let d = b.wrapping_sub(b'0');
-        if d >= 10 {
-            break;
+    let (v, n, _) = digit_run(text, 0, 0);
+    match n {
+        0 => None,
+        1..=19 => Some((v, n as usize)),
+        20 => {
+            let (high, _, _) = digit_run(&text[..19], 0, 0);
+            let v = high
+                .checked_mul(10)?
+                .checked_add(u64::from(text[19] - b'0'))?;
+            Some((v, 20))
         }
-        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
-        n += 1;
+        _ => None,
     }
-    (n > 0).then_some((v, n))
 }
 
 #[inline(always)]
@@ -507,6 +530,31 @@ mod tests {
     }
 
     #[test]
+    fn decimals_near_an_f32_midpoint_round_like_rusts_parser() {
+        // The quick f32 way multiplies in f64 (within 2 ulps of the exact value): spellings of
+        // every length that land within a few f64 ulps of a midpoint must still round exactly.
+        for bits in (0x0080_0000u32..0x7f7f_ffff).step_by(104_729) {
+            let lo = f32::from_bits(bits) as f64;
+            let mid = (lo + f32::from_bits(bits + 1) as f64) / 2.0;
+            for near in [
+                mid.next_down().next_down(),
+                mid.next_down(),
+                mid,
+                mid.next_up(),
+            ] {
+                for digits in 7..=16 {
+                    let text = format!("{near:.digits$e}");
+                    assert_eq!(
+                        float::<f32>(&text, "<f4").unwrap().to_bits(),
+                        text.parse::<f32>().unwrap().to_bits(),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn short_decimal_spellings_outside_the_fast_path_still_parse() {
         for text in [
             "1.",
@@ -619,6 +667,47 @@ mod tests {
         );
         assert_eq!(out, i32::MIN.to_le_bytes());
         assert_eq!(number_prefix(Kind::I32, b" 5,", &mut out), None);
+    }
+
+    #[test]
+    fn quick_integers_of_19_to_21_digits_are_exact_or_step_aside() {
+        let edges = [
+            "9999999999999999999",
+            "10000000000000000000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "100000000000000000000",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "-18446744073709551615",
+            "00000000000000000001",
+            "12345678901234567890",
+        ];
+        let kinds = [Kind::U64, Kind::I64, Kind::U32, Kind::I32];
+        for text in edges {
+            for kind in kinds {
+                assert_eq!(agrees(kind, text), Ok(()), "{kind:?} {text}");
+            }
+        }
+        // The largest uids take the quick path, not the general one.
+        let mut out = [0u8; 8];
+        assert_eq!(
+            number_prefix(Kind::U64, b"18446744073709551615,", &mut out),
+            Some(20)
+        );
+        assert_eq!(u64::from_le_bytes(out), u64::MAX);
+        assert_eq!(
+            number_prefix(Kind::U64, b"12345678901234567890\n", &mut out),
+            Some(20)
+        );
+        assert_eq!(u64::from_le_bytes(out), 12_345_678_901_234_567_890);
+        assert_eq!(
+            number_prefix(Kind::U64, b"18446744073709551616,", &mut out),
+            None
+        );
     }
 
     proptest::proptest! {
