@@ -162,6 +162,30 @@ fn jq_without_int64_as_string_is_refused_and_writes_nothing() {
 }
 
 #[test]
+fn rows_in_any_order_pass_the_uid_check_and_a_changed_uid_among_them_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let out = p(&dir.path().join("shuffled.cs"));
+    // Every row, last first: all uids are the template's, out of its order.
+    let o = sh(&format!(
+        "cs-to-csv {f} | {{ read -r h; echo \"$h\"; tac; }} | csv-to-cs --like {f} -o {out} && \
+         cs-cat -f uid {out} | tac | cmp - <(cs-cat -f uid {f})"
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // One uid's last digit changed, deep in the reversed input: refused, naming its line.
+    let bad = p(&dir.path().join("bad.cs"));
+    let o = sh(&format!(
+        "cs-to-csv {f} | {{ read -r h; echo \"$h\"; tac; }} | \
+         sed -E '700{{s/^([0-9]*)0,/\\1X,/;s/^([0-9]*)[1-9],/\\10,/;s/^([0-9]*)X,/\\11,/}}' | \
+         csv-to-cs --like {f} -o {bad}"
+    ));
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.starts_with("csv-to-cs: -:700: field uid: uid "), "{e}");
+    assert!(!dir.path().join("bad.cs").exists());
+}
+
+#[test]
 fn awk_subset_workflow_over_csv() {
     let dir = tempfile::tempdir().unwrap();
     let f = p(&cs_fixture("particles_1000.numpy.cs"));
@@ -197,6 +221,50 @@ fn inference_uses_known_fields_then_values() {
     );
     let rows = stdout(&run("cs-cat", &[&p(&out)], None));
     assert!(rows.contains("\"uid\":18446744073709551615,\"blob/idx\":2,\"blob/shape\":[64,64],\"n\":4,\"x\":\"NaN\",\"label\":\"b,c\""), "{rows}");
+}
+
+#[test]
+fn inference_gives_a_known_numeric_field_its_dtype_and_reports_text_in_it_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let out = dir.path().join("o.cs");
+    std::fs::write(&input, "uid,ctf/df1_A,x\n1,15000.5,1e3\n2,abc,-2.5E-3\n").unwrap();
+    let o = run("csv-to-cs", &[&p(&input), "-o", &p(&out)], None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(":3: field ctf/df1_A:") && e.contains("'abc' is not a number (<f4)"),
+        "{e}"
+    );
+    assert!(!out.exists());
+    // Fixed, the same input infers <f4 for the known field and <f8 for the other.
+    std::fs::write(&input, "uid,ctf/df1_A,x\n1,15000.5,1e3\n2,14000,-2.5E-3\n").unwrap();
+    let o = run("csv-to-cs", &[&p(&input), "-o", &p(&out)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schema = stdout(&run("cs-cat", &["--schema", &p(&out)], None));
+    assert!(
+        schema.contains("{\"name\":\"ctf/df1_A\",\"dtype\":\"<f4\",\"shape\":[]}"),
+        "{schema}"
+    );
+    assert!(
+        schema.contains("{\"name\":\"x\",\"dtype\":\"<f8\",\"shape\":[]}"),
+        "{schema}"
+    );
+}
+
+#[test]
+fn a_known_field_with_an_unusual_shape_is_inferred_from_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.cs");
+    // alignments3D/shift is <f4 x2 in cryoSPARC; a single column of integers is something else.
+    let input = "uid,alignments3D/shift\n1,3\n2,-4\n";
+    let o = run("csv-to-cs", &["-o", &p(&out)], Some(input.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schema = stdout(&run("cs-cat", &["--schema", &p(&out)], None));
+    assert!(
+        schema.contains("{\"name\":\"alignments3D/shift\",\"dtype\":\"<i8\",\"shape\":[]}"),
+        "{schema}"
+    );
 }
 
 #[test]

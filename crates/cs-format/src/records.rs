@@ -131,6 +131,16 @@ impl RecordBuf {
         }
     }
 
+    /// An empty buffer for `fields` fields with room for `records` records of `layout`.
+    pub fn with_capacity(fields: usize, layout: &RecordLayout, records: u64) -> Self {
+        let records = usize::try_from(records).unwrap_or(0);
+        RecordBuf {
+            bytes: Vec::with_capacity(records.saturating_mul(layout.itemsize)),
+            lines: Vec::with_capacity(records),
+            longest: vec![0; fields],
+        }
+    }
+
     /// Append a zeroed record of `layout` for input line `line`; return it to be filled in,
     /// with the longest string element per field to be updated.
     pub fn new_record(&mut self, layout: &RecordLayout, line: u64) -> (&mut [u8], &mut [usize]) {

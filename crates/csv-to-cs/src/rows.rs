@@ -230,7 +230,8 @@ enum Inner {
 /// can be parsed in parallel pieces. Only the boundaries are found here, in one pass: where a
 /// block holds no quote character they are its newlines, else a CSV parser finds them.
 struct CsvBlocks {
-    rdr: BufReader<Box<dyn Read + Send>>,
+    /// The input itself, unbuffered: blocks are read straight into `pending`.
+    rdr: Box<dyn Read + Send>,
     headers: Vec<String>,
     delimiter: u8,
     /// Bytes read but not yet handed out (they start a record).
@@ -245,6 +246,8 @@ struct CsvBlocks {
 struct Piece {
     range: std::ops::Range<usize>,
     first_line: u64,
+    /// Input lines in the piece (CSV; an upper bound on its records), 0 when not counted.
+    lines: u64,
 }
 
 /// Rows read but not yet converted (reused from batch to batch).
@@ -538,11 +541,13 @@ impl CsvBlocks {
         };
         let mut at = 0;
         for cut in cuts {
+            let lines = count_lines(&self.pending[at..cut]);
             batch.pieces.push(Piece {
                 range: at..cut,
                 first_line: self.line,
+                lines,
             });
-            self.line += count_lines(&self.pending[at..cut]);
+            self.line += lines;
             at = cut;
         }
         // The block becomes the batch's; what follows it starts the next block.
@@ -609,11 +614,13 @@ impl RowReader {
         let inner = match kind {
             InputKind::Jsonl => Inner::Jsonl { rdr, line: 0 },
             InputKind::Csv => {
+                // What detection buffered starts the first block; the rest is read unbuffered.
+                let head = rdr.buffer().to_vec();
                 let mut blocks = CsvBlocks {
-                    rdr,
+                    rdr: rdr.into_inner(),
                     headers: Vec::new(),
                     delimiter,
-                    pending: Vec::new(),
+                    pending: head,
                     line: 1,
                     eof: false,
                 };
@@ -684,6 +691,7 @@ impl RowReader {
                     batch.pieces.push(Piece {
                         range: at..end,
                         first_line: 0,
+                        lines: 0,
                     });
                     at = end;
                 }
@@ -762,7 +770,11 @@ impl Target {
         k: usize,
         layout: &RecordLayout,
     ) -> Result<Option<RecordBuf>, Error> {
-        let mut buf = RecordBuf::new(self.fields.len());
+        // Room for the piece's records: one per line, and a record spans at least a byte per
+        // column (its delimiters and newline), so blank lines cannot inflate the guess.
+        let piece = &batch.pieces[k];
+        let most = (piece.range.len() / batch.n_columns.max(1)) as u64;
+        let mut buf = RecordBuf::with_capacity(self.fields.len(), layout, piece.lines.min(most));
         // Quote-free CSV takes the quick path; anything it does not take (an error, a long
         // string, an unusual spelling) is converted again by the general one, which says why.
         if let Some((text, ops)) = batch
@@ -955,7 +967,8 @@ impl Class {
         self.i64 = self.i64 && t.parse::<i64>().is_ok();
         self.u64 = self.u64 && t.parse::<u64>().is_ok();
         self.f64 = self.f64
-            && (matches!(t, "NaN" | "Infinity" | "-Infinity")
+            && (number_prefix(Kind::F64, t.as_bytes(), &mut [0; 8]) == Some(t.len())
+                || matches!(t, "NaN" | "Infinity" | "-Infinity")
                 || (!t.is_empty()
                     && t.bytes()
                         .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
@@ -988,6 +1001,14 @@ impl Class {
     }
 }
 
+/// The dtype of one of cryoSPARC's numeric fields (FORMATS.md §7) when `name` is one and has
+/// its usual shape.
+fn known_numeric(name: &str, shape: &[usize]) -> Option<Kind> {
+    known_field(name)
+        .filter(|(k, known_shape)| !k.is_string() && known_shape == shape)
+        .map(|(k, _)| k)
+}
+
 /// Infer the fields of an input: known cryoSPARC fields by name, others from their values.
 pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
     // name → (shape, class), in order of first appearance
@@ -1013,6 +1034,12 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
                 }
                 col_field.push(base.to_string());
             }
+            // A column of one of cryoSPARC's numeric fields takes the field's dtype whatever it
+            // holds (a wrong value is reported when converted): only the others are classed.
+            let classed: Vec<bool> = col_field
+                .iter()
+                .map(|base| known_numeric(base, &seen[base].0).is_none())
+                .collect();
             // Per column, what its values could be: pieces are classed in parallel, then merged.
             let mut batch = Batch::default();
             let mut classes = vec![Class::any(); col_field.len()];
@@ -1027,7 +1054,12 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
                     .map(|piece| {
                         let mut classes = vec![Class::any(); batch.n_columns];
                         for_each_record(&batch, piece, &mut |_, rec| {
-                            for (class, text) in classes.iter_mut().zip(rec) {
+                            for ((class, text), _) in classes
+                                .iter_mut()
+                                .zip(rec)
+                                .zip(&classed)
+                                .filter(|(_, &c)| c)
+                            {
                                 class.see(text);
                             }
                             Ok(true)
@@ -1088,14 +1120,8 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
     for n in order {
         let (shape, class) = &seen[&n];
         let kind = match known_field(&n) {
-            Some((k, known_shape)) if known_shape == *shape => {
-                if k.is_string() {
-                    class.text()
-                } else {
-                    k
-                }
-            }
-            _ => class.kind(),
+            Some((k, known_shape)) if known_shape == *shape && k.is_string() => class.text(),
+            _ => known_numeric(&n, shape).unwrap_or_else(|| class.kind()),
         };
         fields.push(Field {
             name: n,
