@@ -46,6 +46,8 @@ echo "# $CSV: $(stat -c %s "$CSV") bytes" >&2
 rm -f "$DATA/out.cs" "$DATA/out_pandas.npy"
 m "csv-to-cs --like ($ROWS rows)" -- "$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs"
 m "csv-to-cs, schema inferred ($ROWS rows)" -- "$CSV_TO_CS" --force "$CSV" -o "$DATA/out.cs"
+"$CS_CAT" --schema "$BIG" > "$DATA/schema.jsonl"
+m "csv-to-cs --schema, string widths unknown ($ROWS rows)" -- "$CSV_TO_CS" --force --schema "$DATA/schema.jsonl" "$CSV" -o "$DATA/out.cs"
 "$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs" && cmp "$DATA/out.cs" "$BIG" && echo "# csv round trip is byte-identical" >&2
 if [ -z "${BENCH_SKIP_PANDAS:-}" ]; then
   m "pandas to_json lines ($ROWS rows)" -- "$PY" bench/pandas_to_jsonl.py "$BIG" /dev/null

@@ -303,14 +303,15 @@ impl NumpyRecordFile {
         Ok(())
     }
 
-    /// Make room for string elements as long as `needed[i]` bytes: widths grow by at least
-    /// half, so that strings growing through a file cost a few passes, not one per row.
+    /// Make room for string elements as long as `needed[i]` bytes: widths grow to the final
+    /// rule's longest + 1 (no further pass at the end if nothing longer follows) and by at
+    /// least half, so that strings growing through a file cost a few passes, not one per row.
     pub fn widen(&mut self, needed: &[usize]) -> Result<()> {
         let widths: Vec<usize> = (0..self.fields.len())
             .map(|i| {
                 let need = needed.get(i).copied().unwrap_or(0);
                 match self.layout.string_width(i) {
-                    Some(w) if need > w => need.max(w + w / 2),
+                    Some(w) if need > w => (need + 1).max(w + w / 2),
                     Some(w) => w,
                     None => 0,
                 }
