@@ -11,9 +11,11 @@ use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use uid_check::TemplateUids;
 
 /// JSON-lines rows read per batch (a CSV batch is a block of whole records).
@@ -140,51 +142,81 @@ pub fn run(args: Args) -> Outcome {
         None
     };
 
-    // Inference reads the input twice: a stream is spooled to a temporary file first.
-    let mut _spooled_input = None;
-    let input_path: Option<PathBuf> = match args.input.as_deref() {
-        None | Some("-") if declared.is_none() => {
-            let mut tmp = tempfile::NamedTempFile::new_in(&spool_dir).map_err(|e| {
-                Error::io(&e, Place::File).in_file(&spool_dir.display().to_string())
-            })?;
-            std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
-                .map_err(|e| Error::io(&e, Place::File).in_file("-"))?;
-            let p = tmp.path().to_path_buf();
-            _spooled_input = Some(tmp);
-            Some(p)
-        }
-        None | Some("-") => None,
-        Some(p) => Some(PathBuf::from(p)),
-    };
-    let open = || -> Result<Box<dyn Read + Send>, Failure> {
-        match &input_path {
-            None => Ok(Box::new(std::io::stdin())),
-            Some(p) => {
-                if p.is_dir() {
-                    return Err(Error::in_whole_file("is a directory")
-                        .in_file(&input_name)
-                        .into());
-                }
-                let f = std::fs::File::open(p)
-                    .map_err(|e| Error::io(&e, Place::File).in_file(&input_name))?;
-                Ok(Box::new(f))
-            }
-        }
-    };
     let kind = args.from.map(|f| match f {
         From::Csv => InputKind::Csv,
         From::Jsonl => InputKind::Jsonl,
     });
-
-    let fields = match declared {
-        Some(f) => f,
-        None => {
-            let mut reader = RowReader::new(open()?, kind, delim, &input_name)?;
-            rows::infer_fields(&mut reader)?
+    let open_file = |p: &Path| -> Result<Box<dyn Read + Send>, Failure> {
+        if p.is_dir() {
+            return Err(Error::in_whole_file("is a directory")
+                .in_file(&input_name)
+                .into());
+        }
+        let f =
+            std::fs::File::open(p).map_err(|e| Error::io(&e, Place::File).in_file(&input_name))?;
+        Ok(Box::new(f))
+    };
+    let input_path = match args.input.as_deref() {
+        None | Some("-") => None,
+        Some(p) => Some(PathBuf::from(p)),
+    };
+    // Where the dtypes are not declared, a header of known fields decides them (string widths
+    // follow the data); else they are inferred in a first pass over the input, for which a
+    // stream is copied to a temporary file as it is read.
+    let mut _spooled_input = None;
+    let (fields, reader) = match (declared, &input_path) {
+        (Some(fields), Some(p)) => (
+            fields,
+            RowReader::new(open_file(p)?, kind, delim, &input_name)?,
+        ),
+        (Some(fields), None) => (
+            fields,
+            RowReader::new(Box::new(std::io::stdin()), kind, delim, &input_name)?,
+        ),
+        (None, Some(p)) => {
+            let mut reader = RowReader::new(open_file(p)?, kind, delim, &input_name)?;
+            match rows::fields_from_header(&reader)? {
+                Some(fields) => (fields, reader),
+                None => (
+                    rows::infer_fields(&mut reader)?,
+                    RowReader::new(open_file(p)?, kind, delim, &input_name)?,
+                ),
+            }
+        }
+        (None, None) => {
+            let spool_name = spool_dir.display().to_string();
+            let spool_error = |e: std::io::Error| Error::io(&e, Place::File).in_file(&spool_name);
+            let mut spool = tempfile::NamedTempFile::new_in(&spool_dir).map_err(spool_error)?;
+            let copy = spool.as_file().try_clone().map_err(spool_error)?;
+            let copying = Arc::new(AtomicBool::new(true));
+            let tee = TeeReader {
+                inner: std::io::stdin(),
+                copy,
+                copying: Arc::clone(&copying),
+            };
+            let reader = RowReader::new(Box::new(tee), kind, delim, &input_name)?;
+            match rows::fields_from_header(&reader)? {
+                Some(fields) => {
+                    copying.store(false, Ordering::Relaxed);
+                    (fields, reader)
+                }
+                None => {
+                    // What was read is in the spool already: add the rest, read it twice.
+                    drop(reader);
+                    std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
+                        .map_err(|e| Error::io(&e, Place::File).in_file("-"))?;
+                    let path = spool.path().to_path_buf();
+                    _spooled_input = Some(spool);
+                    let mut first = RowReader::new(open_file(&path)?, kind, delim, &input_name)?;
+                    (
+                        rows::infer_fields(&mut first)?,
+                        RowReader::new(open_file(&path)?, kind, delim, &input_name)?,
+                    )
+                }
+            }
         }
     };
     let target = Target::new(fields.clone());
-    let reader = RowReader::new(open()?, kind, delim, &input_name)?;
     let uid_field = target
         .fields()
         .iter()
@@ -411,4 +443,21 @@ fn read_schema(path: &Path) -> Result<Vec<Field>, Failure> {
             .into());
     }
     Ok(fields)
+}
+
+/// A stream that also writes what is read from it to `copy` while `copying` holds.
+struct TeeReader<R> {
+    inner: R,
+    copy: std::fs::File,
+    copying: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for TeeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.copying.load(Ordering::Relaxed) {
+            self.copy.write_all(&buf[..n])?;
+        }
+        Ok(n)
+    }
 }

@@ -1001,6 +1001,70 @@ impl Class {
     }
 }
 
+/// The fields a CSV header names: columns `x[i][j]` are elements of field `x`.
+struct CsvColumns {
+    /// Each field's name and shape, in order of first appearance.
+    fields: Vec<(String, Vec<usize>)>,
+    /// The field of each column.
+    field_of_column: Vec<String>,
+}
+
+impl CsvColumns {
+    fn of(headers: &[String]) -> Result<Self, Error> {
+        let mut fields: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut field_of_column = Vec::with_capacity(headers.len());
+        for h in headers {
+            let (base, idx) = split_column_name(h);
+            let k = *index.entry(base.to_string()).or_insert_with(|| {
+                fields.push((base.to_string(), vec![0; idx.len()]));
+                fields.len() - 1
+            });
+            let shape = &mut fields[k].1;
+            if shape.len() != idx.len() {
+                return Err(Error::new(
+                    Place::Line(1),
+                    format!("column '{h}' has a different number of indices than other '{base}' columns"),
+                ));
+            }
+            for (d, i) in shape.iter_mut().zip(&idx) {
+                *d = (*d).max(i + 1);
+            }
+            field_of_column.push(base.to_string());
+        }
+        Ok(CsvColumns {
+            fields,
+            field_of_column,
+        })
+    }
+}
+
+/// The fields of a CSV input when its header alone decides every dtype: each field is one of
+/// cryoSPARC's (FORMATS.md §7) with its usual shape. Strings are `|O`: their width comes from
+/// the data as it is converted. None for JSON-lines, or when any field must be inferred.
+pub fn fields_from_header(reader: &RowReader) -> Result<Option<Vec<Field>>, Error> {
+    let Inner::Csv(blocks) = &reader.inner else {
+        return Ok(None);
+    };
+    let columns = CsvColumns::of(&blocks.headers).map_err(|e| e.in_file(&reader.name))?;
+    let known = |(name, shape): &(String, Vec<usize>)| {
+        let (kind, known_shape) = known_field(name)?;
+        (&known_shape == shape).then(|| Field {
+            name: name.clone(),
+            ty: FieldType {
+                kind: if kind.is_string() {
+                    Kind::HeapStr
+                } else {
+                    kind
+                },
+                order: ByteOrder::Little,
+                shape: shape.clone(),
+            },
+        })
+    };
+    Ok(columns.fields.iter().map(known).collect())
+}
+
 /// The dtype of one of cryoSPARC's numeric fields (FORMATS.md §7) when `name` is one and has
 /// its usual shape.
 fn known_numeric(name: &str, shape: &[usize]) -> Option<Kind> {
@@ -1017,23 +1081,12 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
     let name = reader.name.clone();
     match &mut reader.inner {
         Inner::Csv(blocks) => {
-            let mut col_field = Vec::new();
-            for h in blocks.headers.iter() {
-                let (base, idx) = split_column_name(h);
-                let entry = seen.entry(base.to_string()).or_insert_with(|| {
-                    order.push(base.to_string());
-                    (vec![0; idx.len()], Class::any())
-                });
-                if entry.0.len() != idx.len() {
-                    return Err(Error::new(Place::Line(1), format!("column '{h}' has a different number of indices than other '{base}' columns"))
-                        .in_file(&name)
-                        .into());
-                }
-                for (d, k) in entry.0.iter_mut().zip(&idx) {
-                    *d = (*d).max(k + 1);
-                }
-                col_field.push(base.to_string());
+            let columns = CsvColumns::of(&blocks.headers).map_err(|e| e.in_file(&name))?;
+            for (base, shape) in &columns.fields {
+                order.push(base.clone());
+                seen.insert(base.clone(), (shape.clone(), Class::any()));
             }
+            let col_field = columns.field_of_column;
             // A column of one of cryoSPARC's numeric fields takes the field's dtype whatever it
             // holds (a wrong value is reported when converted): only the others are classed.
             let classed: Vec<bool> = col_field
