@@ -314,6 +314,32 @@ fn inference_from_stdin_sees_the_whole_stream_past_the_header() {
 }
 
 #[test]
+fn json_lines_keys_and_strings_with_escapes_are_unescaped_and_plain_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.cs");
+    // The same key spelled with an escape in one row and plainly in the next.
+    let input = "{\"uid\":1,\"s\\u0031\":\"a\\u00e9\\\"b\",\"x\":0.5}\n{\"uid\":2,\"s1\":\"x y\",\"x\":-2e3}\n";
+    let o = run("csv-to-cs", &["-o", &p(&out)], Some(input.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&run("cs-cat", &[&p(&out)], None)),
+        "{\"uid\":1,\"s1\":\"a\u{e9}\\\"b\",\"x\":0.5}\n{\"uid\":2,\"s1\":\"x y\",\"x\":-2000.0}\n"
+    );
+    // A raw control character inside a string is not JSON.
+    let o = run(
+        "csv-to-cs",
+        &["-o", &p(&out), "--force"],
+        Some(b"{\"uid\":1,\"s\":\"a\tb\"}\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 1: not a JSON object: control character"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn schema_file_from_cs_cat_is_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let f = p(&cs_fixture("all_numeric_dtypes.numpy.cs"));

@@ -10,6 +10,7 @@ use cs_format::{ByteOrder, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 
@@ -23,7 +24,8 @@ pub enum InputKind {
 /// The fields rows are converted to, and where each element goes.
 pub struct Target {
     fields: Vec<Field>,
-    index: HashMap<String, usize>,
+    /// Field by name (looked up per key of every JSON-lines row: a fast hash).
+    index: foldhash::HashMap<String, usize>,
     /// First slot of each field; a field has `count()` slots.
     starts: Vec<usize>,
     total: usize,
@@ -169,8 +171,8 @@ enum RowTexts<'a> {
         record: &'a [&'a str],
         columns: &'a [usize],
     },
-    /// A JSON object's elements, by slot.
-    Json(&'a [Option<String>]),
+    /// A JSON object's elements, by slot (borrowed from the line unless unescaped).
+    Json(&'a [Option<Cow<'a, str>>]),
 }
 
 impl RowTexts<'_> {
@@ -838,11 +840,11 @@ impl Target {
     }
 
     /// The element texts of one JSON-lines row, by slot.
-    fn json_slots(&self, line: u64, text: &str) -> Result<Vec<Option<String>>, Error> {
+    fn json_slots<'t>(&self, line: u64, text: &'t str) -> Result<Vec<Option<Cow<'t, str>>>, Error> {
         let pairs = parse_object(text).map_err(|what| Error::new(Place::Line(line), what))?;
-        let mut slots: Vec<Option<String>> = vec![None; self.total];
+        let mut slots: Vec<Option<Cow<'t, str>>> = vec![None; self.total];
         for (key, raw) in pairs {
-            let Some(&f) = self.index.get(key.as_str()) else {
+            let Some(&f) = self.index.get(key.as_ref()) else {
                 return Err(Error::new(
                     Place::Line(line),
                     format!("key '{key}' is not one of the fields being written"),
@@ -875,17 +877,17 @@ impl Target {
 }
 
 /// One JSON object's keys and raw values, in order.
-fn parse_object(line: &str) -> Result<Vec<(String, &RawValue)>, String> {
+fn parse_object(line: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, String> {
     struct ObjectVisitor;
     impl<'de> Visitor<'de> for ObjectVisitor {
-        type Value = Vec<(String, &'de RawValue)>;
+        type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut v = Vec::new();
-            while let Some(k) = map.next_key::<String>()? {
-                v.push((k, map.next_value::<&RawValue>()?));
+            while let Some(k) = map.next_key::<BorrowedKey>()? {
+                v.push((k.0, map.next_value::<&RawValue>()?));
             }
             Ok(v)
         }
@@ -899,18 +901,49 @@ fn parse_object(line: &str) -> Result<Vec<(String, &RawValue)>, String> {
     Ok(v)
 }
 
-/// The element texts of a (possibly nested) JSON value for a field of this shape.
-fn flatten(raw: &RawValue, shape: &[usize], out: &mut Vec<String>) -> Result<(), String> {
+/// A JSON object key, borrowed from the text unless it has escapes.
+struct BorrowedKey<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for BorrowedKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+        }
+        d.deserialize_str(KeyVisitor).map(BorrowedKey)
+    }
+}
+
+/// The element texts of a (possibly nested) JSON value for a field of this shape: a number's
+/// spelling as it stands, a string unescaped (borrowed when it has no escapes).
+fn flatten<'t>(
+    raw: &'t RawValue,
+    shape: &[usize],
+    out: &mut Vec<Cow<'t, str>>,
+) -> Result<(), String> {
     let Some((&n, inner)) = shape.split_first() else {
         let s = raw.get();
-        out.push(if s.starts_with('"') {
-            serde_json::from_str::<String>(s).map_err(|e| e.to_string())?
-        } else {
-            s.to_string()
-        });
+        out.push(
+            match s.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(t) if !t.contains('\\') => Cow::Borrowed(t),
+                Some(_) => {
+                    Cow::Owned(serde_json::from_str::<String>(s).map_err(|e| e.to_string())?)
+                }
+                None => Cow::Borrowed(s),
+            },
+        );
         return Ok(());
     };
-    let items: Vec<&RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
+    let items: Vec<&'t RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
         format!(
             "expected a subarray of shape {shape:?}, found {}",
             short(raw.get())
@@ -1148,16 +1181,19 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
             let pairs = parse_object(buf)
                 .map_err(|what| Error::new(Place::Line(at), what).in_file(&name))?;
             for (key, raw) in pairs {
-                let entry = seen.entry(key.clone()).or_insert_with(|| {
-                    order.push(key.clone());
-                    (json_shape(raw), Class::any())
-                });
+                if !seen.contains_key(key.as_ref()) {
+                    order.push(key.to_string());
+                    seen.insert(key.to_string(), (json_shape(raw), Class::any()));
+                }
+                let Some(entry) = seen.get_mut(key.as_ref()) else {
+                    continue;
+                };
                 let mut elems = Vec::new();
                 flatten(raw, &entry.0.clone(), &mut elems).map_err(|what| {
                     Error::new(
                         Place::LineField {
                             line: at,
-                            field: key.clone(),
+                            field: key.to_string(),
                         },
                         what,
                     )
