@@ -99,6 +99,7 @@ trait LeInt: std::str::FromStr {
 macro_rules! le_int {
     ($($t:ty),*) => {$(
         impl LeInt for $t {
+            #[inline]
             fn put_le(self, out: &mut [u8]) -> Result<(), String> {
                 put(out, &self.to_le_bytes())
             }
@@ -154,8 +155,6 @@ impl Float for f32 {
                     let v = approx as f32;
                     return Some(if d.negative { -v } else { v });
                 }
-            } else if d.mantissa == 0 {
-                return Some(if d.negative { -0.0 } else { 0.0 });
             }
         }
         // Else round to f64 (exact: Clinger's fast path), then to f32. Rounding to f64 is monotonic
@@ -189,17 +188,13 @@ impl Float for f64 {
     fn from_short_decimal(d: ShortDecimal) -> Option<f64> {
         // Clinger's fast path: an integer below 2^53 and a power of ten up to 10^22 are both
         // exact doubles, so one multiplication or division rounds correctly.
-        const POW10: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-        ];
         if d.mantissa >= 1 << 53 {
             return None;
         }
         let m = d.mantissa as f64;
         let v = match d.exponent {
-            e @ 0..=22 => m * POW10[e as usize],
-            e @ -22..=-1 => m / POW10[e.unsigned_abs() as usize],
+            e @ 0..=22 => m * POW10_F64[(22 + e) as usize],
+            e @ -22..=-1 => m / POW10_F64[(22 - e) as usize],
             _ => return None,
         };
         Some(if d.negative { -v } else { v })
@@ -351,26 +346,14 @@ pub fn number_prefix(kind: Kind, text: &[u8], out: &mut [u8]) -> Option<usize> {
     match kind {
         Kind::F32 => float_prefix::<f32>(text, |v| put(out, &v.to_le_bytes()).ok()),
         Kind::F64 => float_prefix::<f64>(text, |v| put(out, &v.to_le_bytes()).ok()),
-        Kind::U8 => uint_prefix(text, |v| {
-            put(out, &u8::try_from(v).ok()?.to_le_bytes()).ok()
-        }),
-        Kind::U16 => uint_prefix(text, |v| {
-            put(out, &u16::try_from(v).ok()?.to_le_bytes()).ok()
-        }),
-        Kind::U32 => uint_prefix(text, |v| {
-            put(out, &u32::try_from(v).ok()?.to_le_bytes()).ok()
-        }),
-        Kind::U64 => uint_prefix(text, |v| put(out, &v.to_le_bytes()).ok()),
-        Kind::I8 => int_prefix(text, |v| {
-            put(out, &i8::try_from(v).ok()?.to_le_bytes()).ok()
-        }),
-        Kind::I16 => int_prefix(text, |v| {
-            put(out, &i16::try_from(v).ok()?.to_le_bytes()).ok()
-        }),
-        Kind::I32 => int_prefix(text, |v| {
-            put(out, &i32::try_from(v).ok()?.to_le_bytes()).ok()
-        }),
-        Kind::I64 => int_prefix(text, |v| put(out, &v.to_le_bytes()).ok()),
+        Kind::U8 => uint_prefix(text, |v| u8::try_from(v).ok()?.put_le(out).ok()),
+        Kind::U16 => uint_prefix(text, |v| u16::try_from(v).ok()?.put_le(out).ok()),
+        Kind::U32 => uint_prefix(text, |v| u32::try_from(v).ok()?.put_le(out).ok()),
+        Kind::U64 => uint_prefix(text, |v| v.put_le(out).ok()),
+        Kind::I8 => int_prefix(text, |v| i8::try_from(v).ok()?.put_le(out).ok()),
+        Kind::I16 => int_prefix(text, |v| i16::try_from(v).ok()?.put_le(out).ok()),
+        Kind::I32 => int_prefix(text, |v| i32::try_from(v).ok()?.put_le(out).ok()),
+        Kind::I64 => int_prefix(text, |v| v.put_le(out).ok()),
         _ => None,
     }
 }
