@@ -1081,8 +1081,8 @@ pub fn fields_from_header(reader: &RowReader) -> Result<Option<Vec<Field>>, Erro
     };
     let columns = CsvColumns::of(&blocks.headers).map_err(|e| e.in_file(&reader.name))?;
     let known = |(name, shape): &(String, Vec<usize>)| {
-        let (kind, known_shape) = known_field(name)?;
-        (&known_shape == shape).then(|| Field {
+        let kind = known_kind(name, shape)?;
+        Some(Field {
             name: name.clone(),
             ty: FieldType {
                 kind: if kind.is_string() {
@@ -1098,11 +1098,11 @@ pub fn fields_from_header(reader: &RowReader) -> Result<Option<Vec<Field>>, Erro
     Ok(columns.fields.iter().map(known).collect())
 }
 
-/// The dtype of one of cryoSPARC's numeric fields (FORMATS.md §7) when `name` is one and has
-/// its usual shape.
-fn known_numeric(name: &str, shape: &[usize]) -> Option<Kind> {
+/// The dtype of one of cryoSPARC's fields (FORMATS.md §7) when `name` is one and has its
+/// usual shape (strings: any string kind).
+fn known_kind(name: &str, shape: &[usize]) -> Option<Kind> {
     known_field(name)
-        .filter(|(k, known_shape)| !k.is_string() && known_shape == shape)
+        .filter(|(_, known_shape)| known_shape == shape)
         .map(|(k, _)| k)
 }
 
@@ -1124,7 +1124,7 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
             // holds (a wrong value is reported when converted): only the others are classed.
             let classed: Vec<bool> = col_field
                 .iter()
-                .map(|base| known_numeric(base, &seen[base].0).is_none())
+                .map(|base| known_kind(base, &seen[base].0).is_none_or(Kind::is_string))
                 .collect();
             // Per column, what its values could be: pieces are classed in parallel, then merged.
             let mut batch = Batch::default();
@@ -1208,9 +1208,10 @@ pub fn infer_fields(reader: &mut RowReader) -> Result<Vec<Field>, Failure> {
     let mut fields = Vec::with_capacity(order.len());
     for n in order {
         let (shape, class) = &seen[&n];
-        let kind = match known_field(&n) {
-            Some((k, known_shape)) if known_shape == *shape && k.is_string() => class.text(),
-            _ => known_numeric(&n, shape).unwrap_or_else(|| class.kind()),
+        let kind = match known_kind(&n, shape) {
+            Some(k) if k.is_string() => class.text(),
+            Some(k) => k,
+            None => class.kind(),
         };
         fields.push(Field {
             name: n,
