@@ -161,58 +161,46 @@ pub fn run(args: Args) -> Outcome {
         Some(p) => Some(PathBuf::from(p)),
     };
     // Where the dtypes are not declared, a header of known fields decides them (string widths
-    // follow the data); else they are inferred in a first pass over the input, for which a
-    // stream is copied to a temporary file as it is read.
+    // follow the data); else they are inferred in a first pass over the input, which is then
+    // read again: a stream from the copy made in a temporary file as the first pass reads it.
     let mut _spooled_input = None;
-    let (fields, reader) = match (declared, &input_path) {
-        (Some(fields), Some(p)) => (
-            fields,
-            RowReader::new(open_file(p)?, kind, delim, &input_name)?,
-        ),
-        (Some(fields), None) => (
-            fields,
-            RowReader::new(Box::new(std::io::stdin()), kind, delim, &input_name)?,
-        ),
-        (None, Some(p)) => {
-            let mut reader = RowReader::new(open_file(p)?, kind, delim, &input_name)?;
-            match rows::fields_from_header(&reader)? {
-                Some(fields) => (fields, reader),
-                None => (
-                    rows::infer_fields(&mut reader)?,
-                    RowReader::new(open_file(p)?, kind, delim, &input_name)?,
-                ),
-            }
-        }
-        (None, None) => {
-            let spool_name = spool_dir.display().to_string();
-            let spool_error = |e: std::io::Error| Error::io(&e, Place::File).in_file(&spool_name);
-            let mut spool = tempfile::NamedTempFile::new_in(&spool_dir).map_err(spool_error)?;
-            let copy = spool.as_file().try_clone().map_err(spool_error)?;
-            let copying = Arc::new(AtomicBool::new(true));
-            let tee = TeeReader {
-                inner: std::io::stdin(),
-                copy,
-                copying: Arc::clone(&copying),
+    let (fields, reader) = match declared {
+        Some(fields) => {
+            let input: Box<dyn Read + Send> = match &input_path {
+                Some(p) => open_file(p)?,
+                None => Box::new(std::io::stdin()),
             };
-            let reader = RowReader::new(Box::new(tee), kind, delim, &input_name)?;
+            (fields, RowReader::new(input, kind, delim, &input_name)?)
+        }
+        None => {
+            let copying = Arc::new(AtomicBool::new(true));
+            let (input, again): (Box<dyn Read + Send>, PathBuf) = match &input_path {
+                Some(p) => (open_file(p)?, p.clone()),
+                None => {
+                    let spool_name = spool_dir.display().to_string();
+                    let spool_error =
+                        |e: std::io::Error| Error::io(&e, Place::File).in_file(&spool_name);
+                    let spool = tempfile::NamedTempFile::new_in(&spool_dir).map_err(spool_error)?;
+                    let tee = TeeReader {
+                        inner: std::io::stdin(),
+                        copy: spool.as_file().try_clone().map_err(spool_error)?,
+                        copying: Arc::clone(&copying),
+                    };
+                    let again = spool.path().to_path_buf();
+                    _spooled_input = Some(spool);
+                    (Box::new(tee), again)
+                }
+            };
+            let mut reader = RowReader::new(input, kind, delim, &input_name)?;
             match rows::fields_from_header(&reader)? {
                 Some(fields) => {
                     copying.store(false, Ordering::Relaxed);
                     (fields, reader)
                 }
-                None => {
-                    // What was read is in the spool already: add the rest, read it twice.
-                    drop(reader);
-                    std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut())
-                        .map_err(|e| Error::io(&e, Place::File).in_file("-"))?;
-                    let path = spool.path().to_path_buf();
-                    _spooled_input = Some(spool);
-                    let mut first = RowReader::new(open_file(&path)?, kind, delim, &input_name)?;
-                    (
-                        rows::infer_fields(&mut first)?,
-                        RowReader::new(open_file(&path)?, kind, delim, &input_name)?,
-                    )
-                }
+                None => (
+                    rows::infer_fields(&mut reader)?,
+                    RowReader::new(open_file(&again)?, kind, delim, &input_name)?,
+                ),
             }
         }
     };
