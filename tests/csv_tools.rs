@@ -295,8 +295,9 @@ fn a_header_of_known_fields_alone_gives_the_cryosparc_file_from_a_file_or_stdin(
 
 #[test]
 fn inference_from_stdin_sees_the_whole_stream_past_the_header() {
-    // An unknown column makes the dtypes be inferred: stdin is then read twice (through a spool
-    // that must hold every byte, those read with the header too).
+    // An unknown column makes the dtypes be inferred: stdin is copied to a spool as the
+    // inference pass reads it, and the spool is read again, so it must hold every byte (those
+    // read with the header too).
     let (csv, expected) = many_rows(400_000, false, "\n");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.cs");
