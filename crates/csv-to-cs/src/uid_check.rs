@@ -13,8 +13,8 @@ type Loading = JoinHandle<Result<Option<OrderedUids>, Error>>;
 pub struct TemplateUids {
     name: String,
     loading: Option<Loading>,
-    /// Once read.
-    set: Option<Option<OrderedUids>>,
+    /// Once read (None inside: the template has no uid field).
+    known: Option<Option<OrderedUids>>,
     /// (line, uid) of rows converted before the uids were read, in input order.
     backlog: Vec<(u64, u64)>,
 }
@@ -31,31 +31,31 @@ impl TemplateUids {
         TemplateUids {
             name: name.to_string(),
             loading: Some(loading),
-            set: None,
+            known: None,
             backlog: Vec::new(),
         }
     }
 
     /// The uids when read (waiting for them when `wait`), checking the backlog on arrival.
     fn ready(&mut self, wait: bool) -> Result<bool, Error> {
-        if self.set.is_none() {
+        if self.known.is_none() {
             match self.loading.take() {
                 Some(l) if wait || l.is_finished() => {
-                    let set = l.join().map_err(|_| {
+                    let known = l.join().map_err(|_| {
                         Error::in_whole_file("the thread reading uids failed").in_file(&self.name)
                     })??;
-                    self.set = Some(set);
+                    self.known = Some(known);
                     let backlog = std::mem::take(&mut self.backlog);
                     self.check_known(backlog.into_iter())?;
                 }
                 other => self.loading = other,
             }
         }
-        Ok(self.set.is_some())
+        Ok(self.known.is_some())
     }
 
     fn check_known(&mut self, rows: impl Iterator<Item = (u64, u64)>) -> Result<(), Error> {
-        let Some(Some(known)) = &mut self.set else {
+        let Some(Some(known)) = &mut self.known else {
             return Ok(());
         };
         for (line, uid) in rows {
