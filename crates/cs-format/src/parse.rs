@@ -223,6 +223,20 @@ impl ShortDecimal {
     /// `t` does not start with one (or it has more than 19 digits).
     #[inline(always)]
     fn prefix(t: &[u8]) -> Option<(ShortDecimal, usize)> {
+        if let Some((negative, mantissa, fraction, len)) = crate::decimal16::point_decimal(t) {
+            let d = ShortDecimal {
+                negative,
+                mantissa,
+                exponent: -(fraction as i32),
+            };
+            return Some((d, len));
+        }
+        ShortDecimal::prefix_bytewise(t)
+    }
+
+    /// [`ShortDecimal::prefix`] eight bytes at a time, for every spelling.
+    #[inline(always)]
+    fn prefix_bytewise(t: &[u8]) -> Option<(ShortDecimal, usize)> {
         let negative = t.first() == Some(&b'-');
         let start = usize::from(negative);
         let (mut mantissa, int_digits, mut end) = digit_run(t, start, 0);
@@ -356,6 +370,18 @@ pub fn number_prefix(kind: Kind, text: &[u8], out: &mut [u8]) -> Option<usize> {
         Kind::I64 => int_prefix(text, |v| v.put_le(out).ok()),
         _ => None,
     }
+}
+
+/// The f32 spelled at the start of `text` and the length of its spelling, as
+/// [`number_prefix`] reads it (a column of `<f4` parsed without a per-cell dispatch).
+#[inline(always)]
+pub fn f32_prefix(text: &[u8]) -> Option<(f32, usize)> {
+    let mut value = None;
+    let n = float_prefix::<f32>(text, |v| {
+        value = Some(v);
+        Some(())
+    })?;
+    Some((value?, n))
 }
 
 #[inline(always)]
@@ -619,7 +645,8 @@ mod tests {
     fn agrees(kind: Kind, text: &str) -> Result<(), String> {
         let mut fast = vec![0u8; kind.size()];
         let general = parse(kind, text);
-        let cell = format!("{text},next");
+        // Padded past 16 bytes, so that the 16-byte decimal reader can take the cell.
+        let cell = format!("{text},next,0.0,0.0,0.0");
         match number_prefix(kind, cell.as_bytes(), &mut fast) {
             Some(n) if n == text.len() && general.as_deref() != Ok(&fast[..]) => {
                 return Err(format!(
@@ -693,7 +720,83 @@ mod tests {
         );
     }
 
+    /// Where the 16-byte reader takes a spelling, it reads what the bytewise reader reads;
+    /// true when it took it.
+    fn sixteen_bytes_agree(t: &[u8]) -> bool {
+        let Some((negative, mantissa, fraction, len)) = crate::decimal16::point_decimal(t) else {
+            return false;
+        };
+        let (d, n) = ShortDecimal::prefix_bytewise(t)
+            .unwrap_or_else(|| panic!("{:?}: only the 16-byte reader took it", show_bytes(t)));
+        assert_eq!(
+            (d.negative, d.mantissa, d.exponent, n),
+            (negative, mantissa, -(fraction as i32), len),
+            "{:?}",
+            show_bytes(t)
+        );
+        true
+    }
+
+    fn show_bytes(t: &[u8]) -> String {
+        String::from_utf8_lossy(t).into_owned()
+    }
+
+    #[test]
+    fn the_sixteen_byte_reader_reads_what_the_bytewise_reader_reads() {
+        // Every split of up to 16 digits around a point, each byte that can end a spelling,
+        // with and without a sign; digits from a fixed pseudo-random sequence.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut digit = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            b'0' + (seed >> 33) as u8 % 10
+        };
+        let mut taken = 0;
+        for sign in [&b""[..], b"-"] {
+            for int in 0..=16 {
+                for frac in 0..=16 {
+                    for end in [b',', b'\n', b'e', b'E', b'.', b'-', b'x', b'\t', b'"'] {
+                        let mut t = sign.to_vec();
+                        t.extend((0..int).map(|_| digit()));
+                        t.push(b'.');
+                        t.extend((0..frac).map(|_| digit()));
+                        t.push(end);
+                        t.extend_from_slice(b"0.0,1.5,2.25,-3e5\n");
+                        if sixteen_bytes_agree(&t) {
+                            taken += 1;
+                        }
+                        // Too short to hold a 16-byte window: the bytewise reader alone.
+                        let short = &t[..t.len().min(sign.len() + 15)];
+                        assert!(!sixteen_bytes_agree(short));
+                    }
+                }
+            }
+        }
+        // On x86-64 with SSSE3 the quick reader takes the spellings it is for.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            assert!(taken > 1000, "{taken}");
+            assert!(sixteen_bytes_agree(b"-0.109662995,1.0825,0.0\n"));
+            assert!(sixteen_bytes_agree(b"15239.269\n0.0,0.0,0.0,0.0"));
+        }
+        // Spellings it leaves to the bytewise reader.
+        for t in [
+            &b"1.5e-05,0.0,0.0,0.0"[..],
+            b"12345678901234.5,0.0,0.0",
+            b".5,0.0,0.0,0.0,0.0,0.0,0.0",
+            b"1.,0.0,0.0,0.0,0.0,0.0,0.0",
+            b"300,0.0,0.0,0.0,0.0,0.0,0.0",
+            b"0.123456789012345,0.0,0.0",
+        ] {
+            assert!(!sixteen_bytes_agree(t), "{:?}", show_bytes(t));
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_sixteen_byte_reader_agrees_on_any_bytes(t in "[-0-9.eE,\n]{0,40}") {
+            sixteen_bytes_agree(t.as_bytes());
+        }
+
         #[test]
         fn quick_numbers_agree_with_the_general_parser(
             text in "-?[0-9]{0,21}(\\.[0-9]{0,8})?([eE][-+]?[0-9]{0,5})?|NaN|Infinity|-Infinity|[ +]?[0-9.]{1,4}",

@@ -3,7 +3,7 @@
 use cs_cli::Failure;
 use cs_format::csv::split_column_name;
 use cs_format::known::known_field;
-use cs_format::parse::{element_from_text, number_into, number_prefix};
+use cs_format::parse::{element_from_text, f32_prefix, number_into, number_prefix};
 use cs_format::records::{RecordBuf, RecordLayout};
 use cs_format::writer::push_string_element;
 use cs_format::{ByteOrder, Error, Field, FieldType, Kind, Place};
@@ -348,8 +348,10 @@ fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Re
 /// How one CSV column is stored in a record, for [`plain_records`].
 #[derive(Debug, Clone, Copy)]
 enum ColumnOp {
-    /// A number of this kind at this offset.
-    Number { kind: Kind, at: usize },
+    /// A number of this kind (`size` bytes) at this offset.
+    Number { kind: Kind, at: usize, size: usize },
+    /// An f32 at this offset: most cells of a particle file, read without a dispatch on kind.
+    F32 { at: usize },
     /// A string element of a field, at this offset, at most `width` bytes.
     Text {
         field: usize,
@@ -384,8 +386,15 @@ fn plain_records(
         for (c, op) in ops.iter().enumerate() {
             let rest = &text[p..];
             let len = match *op {
-                ColumnOp::Number { kind, at } => {
-                    number_prefix(kind, rest, record.get_mut(at..at + kind.size())?)?
+                ColumnOp::F32 { at } => {
+                    let (v, n) = f32_prefix(rest)?;
+                    record
+                        .get_mut(at..at + 4)?
+                        .copy_from_slice(&v.to_le_bytes());
+                    n
+                }
+                ColumnOp::Number { kind, at, size } => {
+                    number_prefix(kind, rest, record.get_mut(at..at + size)?)?
                 }
                 ColumnOp::Text { field, at, width } => {
                     let len = memchr::memchr2(delimiter, b'\n', rest).unwrap_or(rest.len());
@@ -812,9 +821,11 @@ impl Target {
                         at,
                         width,
                     },
+                    None if f.ty.kind == Kind::F32 => ColumnOp::F32 { at },
                     None => ColumnOp::Number {
                         kind: f.ty.kind,
                         at,
+                        size,
                     },
                 });
             }
