@@ -172,8 +172,11 @@ impl RecordBuf {
 /// Rows per chunk when a file is laid out again (two chunks in flight per thread).
 const RELAYOUT_ROWS: usize = 8192;
 
-/// Bytes appended between two requests to flush the file to disk in the background.
-const SYNC_EVERY: u64 = 64 << 20;
+/// Bytes appended between two requests to flush the file to disk in the background. Small, so
+/// that the final sync waits for little (measured: 64 MB left 0.1 s more to the end of a 455 MB
+/// file than 4 MB); requests made while a flush runs are served by the next one, so on slow
+/// storage the flushes simply run back to back.
+const SYNC_EVERY: u64 = 4 << 20;
 
 /// Flushes a file to disk on its own thread when asked, so that the final sync before the
 /// rename has little left to do.
