@@ -188,7 +188,8 @@ impl Dataset {
         if !ty.shape.is_empty() || ty.kind.is_string() {
             return Ok(false);
         }
-        for chunk in self.chunks(&[u], 4 << 20)? {
+        let mut chunks = self.chunks(&[u], 4 << 20)?;
+        while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
             for row in 0..chunk.rows {
                 if let Some(v) =
@@ -197,6 +198,7 @@ impl Dataset {
                     f(v);
                 }
             }
+            chunks.recycle(chunk);
         }
         Ok(true)
     }
