@@ -43,16 +43,19 @@ CSV=$DATA/particles_${ROWS}.csv
 m "cs-to-csv ($ROWS rows)" -- "$CS_TO_CSV" "$BIG"
 "$CS_TO_CSV" "$BIG" > "$CSV"
 echo "# $CSV: $(stat -c %s "$CSV") bytes" >&2
-rm -f "$DATA/out.cs" "$DATA/out_pandas.npy"
-m "csv-to-cs --like ($ROWS rows)" -- "$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs"
-m "csv-to-cs, schema inferred ($ROWS rows)" -- "$CSV_TO_CS" --force "$CSV" -o "$DATA/out.cs"
+# csv-to-cs and its pandas peer: 3 runs each (the median is reported), every run writing a new
+# file (--fresh deletes the previous output first, which is not part of the conversion).
+RUNS=${BENCH_RUNS:-3}
+OUT=$DATA/out.cs
+m "csv-to-cs --like ($ROWS rows)" --runs "$RUNS" --fresh "$OUT" -- "$CSV_TO_CS" --like "$BIG" "$CSV" -o "$OUT"
+m "csv-to-cs, schema inferred ($ROWS rows)" --runs "$RUNS" --fresh "$OUT" -- "$CSV_TO_CS" "$CSV" -o "$OUT"
 "$CS_CAT" --schema "$BIG" > "$DATA/schema.jsonl"
-m "csv-to-cs --schema, string widths unknown ($ROWS rows)" -- "$CSV_TO_CS" --force --schema "$DATA/schema.jsonl" "$CSV" -o "$DATA/out.cs"
+m "csv-to-cs --schema, string widths unknown ($ROWS rows)" --runs "$RUNS" --fresh "$OUT" -- "$CSV_TO_CS" --schema "$DATA/schema.jsonl" "$CSV" -o "$OUT"
 "$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs" && cmp "$DATA/out.cs" "$BIG" && echo "# csv round trip is byte-identical" >&2
 if [ -z "${BENCH_SKIP_PANDAS:-}" ]; then
   m "pandas to_json lines ($ROWS rows)" -- "$PY" bench/pandas_to_jsonl.py "$BIG" /dev/null
   m "pandas to_csv ($ROWS rows)" -- "$PY" bench/pandas_to_csv.py "$BIG" /dev/null
-  m "pandas read_csv + numpy.save ($ROWS rows)" -- "$PY" bench/pandas_from_csv.py "$CSV" "$BIG" "$DATA/out_pandas.npy"
+  m "pandas read_csv + numpy.save ($ROWS rows)" --runs "$RUNS" --fresh "$DATA/out_pandas.npy" -- "$PY" bench/pandas_from_csv.py "$CSV" "$BIG" "$DATA/out_pandas.npy"
 fi
 
 # proj-du against GNU du -sLb on a generated project of many small files (warm cache: both
