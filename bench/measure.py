@@ -4,7 +4,8 @@ usage: measure.py LABEL [--runs N] [--fresh PATH]... -- CMD...
   --runs N      run N times; "seconds" is the median, "runs" lists every time
   --fresh PATH  delete PATH before each run (an output the command writes), so that a run
                 measures writing a new file, not also freeing the previous one
-(stdout of CMD goes to /dev/null)
+Before each run, everything written so far is flushed (sync), so that the kernel's write-back
+of an earlier step's output does not land on the measured run. (stdout of CMD goes to /dev/null)
 """
 import json, os, resource, statistics, subprocess, sys, time
 
@@ -25,6 +26,7 @@ for _ in range(runs):
     for path in fresh:
         if os.path.exists(path):
             os.remove(path)
+    os.sync()
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL)
     times.append(round(time.perf_counter() - t0, 3))

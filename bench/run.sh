@@ -40,12 +40,13 @@ m "numpy.load + pyarrow write_table ($ROWS rows)" -- "$PY" bench/numpy_to_parque
 m "cs-join of two halves, B shuffled ($ROWS rows each)" -- target/release/cs-join --force "$DATA/half_a.cs" "$DATA/half_b.cs" -o "$DATA/joined.cs"
 m "cryosparc-tools innerjoin + save ($ROWS rows each)" -- "$PY" bench/tools_innerjoin.py "$DATA/half_a.cs" "$DATA/half_b.cs" "$DATA/joined_py.cs"
 CSV=$DATA/particles_${ROWS}.csv
-m "cs-to-csv ($ROWS rows)" -- "$CS_TO_CSV" "$BIG"
+RUNS=${BENCH_RUNS:-3}
+m "cs-to-csv ($ROWS rows)" --runs "$RUNS" -- "$CS_TO_CSV" "$BIG"
 "$CS_TO_CSV" "$BIG" > "$CSV"
 echo "# $CSV: $(stat -c %s "$CSV") bytes" >&2
-# csv-to-cs and its pandas peer: 3 runs each (the median is reported), every run writing a new
-# file (--fresh deletes the previous output first, which is not part of the conversion).
-RUNS=${BENCH_RUNS:-3}
+# cs-to-csv, csv-to-cs and their pandas peers: 3 runs each (the median is reported), every run
+# writing a new file (--fresh deletes the previous output first, which is not part of the
+# conversion).
 OUT=$DATA/out.cs
 m "csv-to-cs --like ($ROWS rows)" --runs "$RUNS" --fresh "$OUT" -- "$CSV_TO_CS" --like "$BIG" "$CSV" -o "$OUT"
 m "csv-to-cs, schema inferred ($ROWS rows)" --runs "$RUNS" --fresh "$OUT" -- "$CSV_TO_CS" "$CSV" -o "$OUT"
@@ -54,7 +55,7 @@ m "csv-to-cs --schema, string widths unknown ($ROWS rows)" --runs "$RUNS" --fres
 "$CSV_TO_CS" --force --like "$BIG" "$CSV" -o "$DATA/out.cs" && cmp "$DATA/out.cs" "$BIG" && echo "# csv round trip is byte-identical" >&2
 if [ -z "${BENCH_SKIP_PANDAS:-}" ]; then
   m "pandas to_json lines ($ROWS rows)" -- "$PY" bench/pandas_to_jsonl.py "$BIG" /dev/null
-  m "pandas to_csv ($ROWS rows)" -- "$PY" bench/pandas_to_csv.py "$BIG" /dev/null
+  m "pandas to_csv ($ROWS rows)" --runs "$RUNS" -- "$PY" bench/pandas_to_csv.py "$BIG" /dev/null
   m "pandas read_csv + numpy.save ($ROWS rows)" --runs "$RUNS" --fresh "$DATA/out_pandas.npy" -- "$PY" bench/pandas_from_csv.py "$CSV" "$BIG" "$DATA/out_pandas.npy"
 fi
 
