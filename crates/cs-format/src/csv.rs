@@ -23,7 +23,7 @@ pub fn column_names(field: &Field) -> Vec<String> {
 }
 
 /// Split a flattened column name into its field name and element indices:
-/// `pose[1]` → (`pose`, [1]); names without a trailing index give no indices.
+/// `pose[1]` → (`pose`, `[1]`); names without a trailing index give no indices.
 pub fn split_column_name(column: &str) -> (&str, Vec<usize>) {
     let mut rest = column;
     let mut idx = Vec::new();

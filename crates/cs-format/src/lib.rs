@@ -4,8 +4,8 @@
 //! No printing, no argument parsing, no process exit: errors are values that say where the
 //! problem is ([`Error`]).
 //!
-//! No `unsafe` but in [`decimal16`] (SIMD decimal reading, a measured gain; each use has a
-//! `SAFETY:` note).
+//! No `unsafe` but in the `decimal16` module (SIMD decimal reading, a measured gain; each use
+//! has a `SAFETY:` note).
 #![deny(unsafe_code)]
 
 pub mod cell;
