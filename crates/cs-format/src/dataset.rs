@@ -212,7 +212,8 @@ impl Dataset {
         if select.is_empty() {
             return Ok(());
         }
-        for chunk in self.chunks(&select, 4 << 20)? {
+        let mut chunks = self.chunks(&select, 4 << 20)?;
+        while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
             for row in 0..chunk.rows {
                 for col in 0..select.len() {
@@ -223,6 +224,7 @@ impl Dataset {
                     }
                 }
             }
+            chunks.recycle(chunk);
         }
         Ok(())
     }

@@ -358,7 +358,7 @@ fn eight_digits(word: u64) -> (u32, u64) {
 #[inline]
 pub fn number_prefix(kind: Kind, text: &[u8], out: &mut [u8]) -> Option<usize> {
     match kind {
-        Kind::F32 => float_prefix::<f32>(text, |v| put(out, &v.to_le_bytes()).ok()),
+        Kind::F32 => f32_prefix(text, out),
         Kind::F64 => float_prefix::<f64>(text, |v| put(out, &v.to_le_bytes()).ok()),
         Kind::U8 => uint_prefix(text, |v| u8::try_from(v).ok()?.put_le(out).ok()),
         Kind::U16 => uint_prefix(text, |v| u16::try_from(v).ok()?.put_le(out).ok()),
@@ -372,16 +372,11 @@ pub fn number_prefix(kind: Kind, text: &[u8], out: &mut [u8]) -> Option<usize> {
     }
 }
 
-/// The f32 spelled at the start of `text` and the length of its spelling, as
-/// [`number_prefix`] reads it (a column of `<f4` parsed without a per-cell dispatch).
+/// [`number_prefix`] for an f32 (`out`: 4 bytes), for a column of `<f4` parsed without a
+/// dispatch on kind per cell.
 #[inline(always)]
-pub fn f32_prefix(text: &[u8]) -> Option<(f32, usize)> {
-    let mut value = None;
-    let n = float_prefix::<f32>(text, |v| {
-        value = Some(v);
-        Some(())
-    })?;
-    Some((value?, n))
+pub fn f32_prefix(text: &[u8], out: &mut [u8]) -> Option<usize> {
+    float_prefix::<f32>(text, |v| put(out, &v.to_le_bytes()).ok())
 }
 
 #[inline(always)]

@@ -386,13 +386,7 @@ fn plain_records(
         for (c, op) in ops.iter().enumerate() {
             let rest = &text[p..];
             let len = match *op {
-                ColumnOp::F32 { at } => {
-                    let (v, n) = f32_prefix(rest)?;
-                    record
-                        .get_mut(at..at + 4)?
-                        .copy_from_slice(&v.to_le_bytes());
-                    n
-                }
+                ColumnOp::F32 { at } => f32_prefix(rest, record.get_mut(at..at + 4)?)?,
                 ColumnOp::Number { kind, at, size } => {
                     number_prefix(kind, rest, record.get_mut(at..at + size)?)?
                 }
