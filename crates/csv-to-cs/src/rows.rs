@@ -261,6 +261,9 @@ pub struct Batch {
     columns: Option<Vec<usize>>,
     n_columns: usize,
     delimiter: u8,
+    /// CSV: the whole batch holds no quote and no carriage return (each piece need not be
+    /// searched again).
+    plain: bool,
     /// JSON-lines: (line number, text); pieces index this.
     lines: Vec<(u64, String)>,
     len: usize,
@@ -277,7 +280,12 @@ impl Batch {
     fn plain_csv(&self, k: usize) -> Option<(&[u8], &[usize])> {
         let columns = self.columns.as_deref()?;
         let text = self.bytes.get(self.pieces.get(k)?.range.clone())?;
-        quote_free(text).then_some((text, columns))
+        self.quote_free(text).then_some((text, columns))
+    }
+
+    /// True when `text`, a piece of this batch, holds no quote and no carriage return.
+    fn quote_free(&self, text: &[u8]) -> bool {
+        self.plain || quote_free(text)
     }
 }
 
@@ -327,7 +335,7 @@ fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Re
         record(line, rec)
     };
     let text = &batch.bytes[piece.range.clone()];
-    if quote_free(text) {
+    if batch.quote_free(text) {
         return for_each_plain_record(text, batch.delimiter, piece.first_line, checked);
     }
     let mut parser = csv_parser(text, batch.delimiter);
@@ -478,12 +486,14 @@ impl CsvBlocks {
         Ok(())
     }
 
-    /// Where the whole records of `pending` end, and the pieces they are cut into. At the end of
-    /// the input everything is whole; else the last (possibly incomplete) record waits.
-    fn cut(&self) -> Result<(usize, Vec<usize>), Error> {
+    /// Where the whole records of `pending` end, the pieces they are cut into, and whether the
+    /// text holds no quote and no carriage return. At the end of the input everything is
+    /// whole; else the last (possibly incomplete) record waits.
+    fn cut(&self) -> Result<(usize, Vec<usize>, bool), Error> {
         let buf = &self.pending[..];
         let mut cuts = Vec::new();
-        if memchr::memchr(b'"', buf).is_none() {
+        let plain = quote_free(buf);
+        if plain || memchr::memchr(b'"', buf).is_none() {
             if let Some(last_nl) = memchr::memrchr(b'\n', buf) {
                 let end = if self.eof { buf.len() } else { last_nl + 1 };
                 let mut at = 0;
@@ -497,7 +507,7 @@ impl CsvBlocks {
                     cuts.push(cut);
                     at = cut;
                 }
-                return Ok((end, cuts));
+                return Ok((end, cuts, plain));
             }
         }
         // Quotes (a newline may be inside a field) or no newline: let the parser find records.
@@ -527,7 +537,7 @@ impl CsvBlocks {
         if end > piece_start {
             cuts.push(end);
         }
-        Ok((end, cuts))
+        Ok((end, cuts, false))
     }
 
     /// Hand the next block of whole records to `batch` (empty at the end of the input).
@@ -536,11 +546,11 @@ impl CsvBlocks {
         batch.pieces.clear();
         batch.len = 0;
         let mut want = CSV_BLOCK;
-        let (end, cuts) = loop {
+        let (end, cuts, plain) = loop {
             self.fill(want, name)?;
-            let (end, cuts) = self.cut().map_err(|e| Failure::from(e.in_file(name)))?;
+            let (end, cuts, plain) = self.cut().map_err(|e| Failure::from(e.in_file(name)))?;
             if end > 0 || self.eof {
-                break (end, cuts);
+                break (end, cuts, plain);
             }
             want = self.pending.len() * 2; // one record longer than a block
         };
@@ -561,6 +571,7 @@ impl CsvBlocks {
         self.pending.extend_from_slice(&batch.bytes[end..]);
         batch.bytes.truncate(end);
         batch.delimiter = self.delimiter;
+        batch.plain = plain;
         batch.n_columns = self.headers.len();
         batch.len = end;
         Ok(())
