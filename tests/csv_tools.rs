@@ -162,6 +162,32 @@ fn jq_without_int64_as_string_is_refused_and_writes_nothing() {
 }
 
 #[test]
+fn columns_in_any_order_give_the_template_file() {
+    // Reversed (no two f32 columns stay neighbours), and two neighbouring f32 columns swapped
+    // (ctf/df1_A, ctf/df2_A): each column still lands in its own field.
+    let dir = tempfile::tempdir().unwrap();
+    let f = p(&cs_fixture("particles_1000.numpy.cs"));
+    let want = std::fs::read(&f).unwrap();
+    for (what, awk) in [
+        (
+            "reversed",
+            "{for (i = NF; i > 0; i--) printf \"%s%s\", $i, (i > 1 ? OFS : ORS)}",
+        ),
+        ("swapped", "{t = $14; $14 = $15; $15 = t; print}"),
+    ] {
+        let out = p(&dir.path().join(format!("{what}.cs")));
+        let o = sh(&format!(
+            "cs-to-csv {f} | awk -F, -v OFS=, '{awk}' | csv-to-cs --like {f} -o {out}"
+        ));
+        assert!(o.status.success(), "{what}: {}", stderr(&o));
+        assert!(
+            std::fs::read(&out).unwrap() == want,
+            "{what}: not the template's bytes"
+        );
+    }
+}
+
+#[test]
 fn rows_in_any_order_pass_the_uid_check_and_a_changed_uid_among_them_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let f = p(&cs_fixture("particles_1000.numpy.cs"));

@@ -355,7 +355,7 @@ fn eight_digits(word: u64) -> (u32, u64) {
 /// little-endian in `out` (exactly `kind.size()` bytes) and return the length of the spelling.
 /// None when `text` does not start so, or the value does not fit `kind`: [`number_into`] says
 /// what is wrong.
-#[inline]
+#[inline(always)]
 pub fn number_prefix(kind: Kind, text: &[u8], out: &mut [u8]) -> Option<usize> {
     match kind {
         Kind::F32 => f32_prefix(text, out),

@@ -358,8 +358,9 @@ fn for_each_record(batch: &Batch, piece: &Piece, record: &mut TextRowSink) -> Re
 enum ColumnOp {
     /// A number of this kind (`size` bytes) at this offset.
     Number { kind: Kind, at: usize, size: usize },
-    /// An f32 at this offset: most cells of a particle file, read without a dispatch on kind.
-    F32 { at: usize },
+    /// `n` f32 cells in a row, stored at this offset and every 4 bytes after it: most cells of
+    /// a particle file, read in a loop of their own, without a dispatch per cell.
+    F32Run { at: usize, n: usize },
     /// A string element of a field, at this offset, at most `width` bytes.
     Text {
         field: usize,
@@ -380,7 +381,15 @@ fn plain_records(
     layout: &RecordLayout,
     buf: &mut RecordBuf,
 ) -> Option<()> {
-    let last = ops.len().checked_sub(1)?;
+    let n_columns = ops.iter().map(ColumnOp::cells).sum::<usize>();
+    let last = n_columns.checked_sub(1)?;
+    // After the cell of column c that ends at p: where the next cell starts.
+    let next_cell = |p: usize, c: usize| match text.get(p) {
+        Some(&b) if b == delimiter && c < last => Some(p + 1),
+        Some(b'\n') if c == last => Some(p + 1),
+        None if c == last => Some(p),
+        _ => None,
+    };
     let mut p = 0;
     let mut line = first_line;
     while p < text.len() {
@@ -391,14 +400,22 @@ fn plain_records(
         }
         let (record, longest) = buf.new_record(layout, line);
         line += 1;
-        for (c, op) in ops.iter().enumerate() {
-            let rest = &text[p..];
-            let len = match *op {
-                ColumnOp::F32 { at } => f32_prefix(rest, record.get_mut(at..at + 4)?)?,
+        let mut c = 0;
+        for op in ops {
+            match *op {
+                ColumnOp::F32Run { at, n } => {
+                    for out in record.get_mut(at..at + 4 * n)?.chunks_exact_mut(4) {
+                        p = next_cell(p + f32_prefix(text.get(p..)?, out)?, c)?;
+                        c += 1;
+                    }
+                }
                 ColumnOp::Number { kind, at, size } => {
-                    number_prefix(kind, rest, record.get_mut(at..at + size)?)?
+                    let out = record.get_mut(at..at + size)?;
+                    p = next_cell(p + number_prefix(kind, text.get(p..)?, out)?, c)?;
+                    c += 1;
                 }
                 ColumnOp::Text { field, at, width } => {
+                    let rest = text.get(p..)?;
                     let len = memchr::memchr2(delimiter, b'\n', rest).unwrap_or(rest.len());
                     let s = &rest[..len];
                     if len > width || std::str::from_utf8(s).is_err() {
@@ -406,19 +423,23 @@ fn plain_records(
                     }
                     record.get_mut(at..at + len)?.copy_from_slice(s);
                     longest[field] = longest[field].max(len);
-                    len
+                    p = next_cell(p + len, c)?;
+                    c += 1;
                 }
-            };
-            p += len;
-            match text.get(p) {
-                Some(&b) if b == delimiter && c < last => p += 1,
-                Some(b'\n') if c == last => p += 1,
-                None if c == last => {}
-                _ => return None,
             }
         }
     }
     Some(())
+}
+
+impl ColumnOp {
+    /// The CSV cells the op reads.
+    fn cells(&self) -> usize {
+        match self {
+            ColumnOp::F32Run { n, .. } => *n,
+            _ => 1,
+        }
+    }
 }
 
 /// The records of CSV text that has no quote and no carriage return, where a record is a line
@@ -811,8 +832,9 @@ impl Target {
         Ok(fits.then_some(buf))
     }
 
-    /// How each CSV column is stored in a record of `layout` (`columns`: the column of each
-    /// slot; every column holds one slot).
+    /// How the CSV columns are stored in a record of `layout`, in column order (`columns`: the
+    /// column of each slot; every column holds one slot). Neighbouring f32 columns stored next
+    /// to each other make one run.
     fn column_ops(&self, columns: &[usize], layout: &RecordLayout) -> Option<Vec<ColumnOp>> {
         let mut ops = vec![None; columns.len()];
         for (i, f) in self.fields.iter().enumerate() {
@@ -826,7 +848,7 @@ impl Target {
                         at,
                         width,
                     },
-                    None if f.ty.kind == Kind::F32 => ColumnOp::F32 { at },
+                    None if f.ty.kind == Kind::F32 => ColumnOp::F32Run { at, n: 1 },
                     None => ColumnOp::Number {
                         kind: f.ty.kind,
                         at,
@@ -835,7 +857,18 @@ impl Target {
                 });
             }
         }
-        ops.into_iter().collect()
+        let mut runs: Vec<ColumnOp> = Vec::with_capacity(ops.len());
+        for op in ops {
+            match (runs.last_mut(), op?) {
+                (Some(ColumnOp::F32Run { at, n }), ColumnOp::F32Run { at: next, .. })
+                    if next == *at + 4 * *n =>
+                {
+                    *n += 1;
+                }
+                (_, op) => runs.push(op),
+            }
+        }
+        Some(runs)
     }
 
     /// The longest string element per field in piece `k` of a batch (0 for numbers).
