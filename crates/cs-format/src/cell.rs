@@ -71,6 +71,16 @@ pub fn as_u64(s: &Scalar<'_>) -> Option<u64> {
     }
 }
 
+/// An integer element as u64 (negative integers as their two's-complement bits); None for the
+/// other kinds. A little-endian u64 (every uid cryoSPARC writes) is read without a dispatch.
+#[inline]
+pub fn integer_as_u64(kind: Kind, order: ByteOrder, bytes: &[u8]) -> Option<u64> {
+    if kind == Kind::U64 && order == ByteOrder::Little {
+        return Some(u64::from_le_bytes(bytes.try_into().ok()?));
+    }
+    as_u64(&decode_number(kind, order, bytes))
+}
+
 /// Decode one element. `bytes` holds exactly one element of `kind`; `heap` is the CSDAT string
 /// heap for [`Kind::HeapStr`]. A string that is not valid UTF-8, an invalid UCS-4 code point or
 /// a heap offset past the heap is an error in words.

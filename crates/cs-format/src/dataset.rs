@@ -2,7 +2,7 @@
 
 use crate::cell::{self, Scalar};
 use crate::csdat::{self, Codec, ColumnExtent, CsdatHeader};
-use crate::dtype::{ByteOrder, Field, Kind, Schema};
+use crate::dtype::{Field, Schema};
 use crate::error::{Error, Place, Result};
 use crate::input::Input;
 use crate::numpy::{self, NumpyHeader};
@@ -191,19 +191,9 @@ impl Dataset {
         let mut chunks = self.chunks(&[u], 4 << 20)?;
         while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
-            if ty.kind == Kind::U64 && ty.order == ByteOrder::Little {
-                // What cryoSPARC writes: read without a dispatch on kind per row.
-                for row in 0..chunk.rows {
-                    if let Ok(bytes) = chunk.raw(row, 0).try_into() {
-                        f(u64::from_le_bytes(bytes));
-                    }
-                }
-            } else {
-                for row in 0..chunk.rows {
-                    let v = cell::decode_number(ty.kind, ty.order, chunk.raw(row, 0));
-                    if let Some(v) = cell::as_u64(&v) {
-                        f(v);
-                    }
+            for row in 0..chunk.rows {
+                if let Some(v) = cell::integer_as_u64(ty.kind, ty.order, chunk.raw(row, 0)) {
+                    f(v);
                 }
             }
             chunks.recycle(chunk);

@@ -98,8 +98,7 @@ fn empty_cell(field: &Field, cell: &mut Vec<u8>) {
 }
 
 fn uid_of(cell: &[u8], kind: Kind) -> u64 {
-    crate::cell::as_u64(&crate::cell::decode_number(kind, ByteOrder::Little, cell))
-        .unwrap_or(u64::MAX)
+    crate::cell::integer_as_u64(kind, ByteOrder::Little, cell).unwrap_or(u64::MAX)
 }
 
 /// Join `datasets` on uid into a spool in `spool_dir`, applying `edit` to every row. The

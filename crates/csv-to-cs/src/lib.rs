@@ -212,11 +212,11 @@ pub fn run(args: Args) -> Outcome {
     // With --like, every uid must be one of the template's.
     let uid_of = |record: &[u8]| -> Option<u64> {
         let u = uid_field?;
-        cs_format::cell::as_u64(&cs_format::cell::decode_number(
+        cs_format::cell::integer_as_u64(
             target.fields()[u].ty.kind,
             cs_format::ByteOrder::Little,
             record,
-        ))
+        )
     };
     let in_input = |e: Error| Failure::from(e.in_file(&input_name));
     match args.write.output_format() {
