@@ -653,21 +653,28 @@ impl Iterator for Chunks {
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
     use super::*;
+    use crate::dtype::{ByteOrder, FieldType, Kind};
 
-    /// A numpy v1.0 file of one `uid` field of dtype `descr` holding `rows` (raw bytes each).
-    fn uid_file(descr: &str, rows: &[Vec<u8>]) -> Vec<u8> {
-        let dict = format!(
-            "{{'descr': [('uid', '{descr}')], 'fortran_order': False, 'shape': ({},), }}",
-            rows.len()
-        );
-        let mut header = dict.into_bytes();
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(b' ');
-        }
-        header.push(b'\n');
-        let mut file = b"\x93NUMPY\x01\x00".to_vec();
-        file.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        file.extend_from_slice(&header);
+    /// A numpy file of one scalar `uid` field of `kind` holding `rows` (raw bytes each), its
+    /// header as the writer makes it; `typestr` replaces the writer's little-endian one (to
+    /// declare `>u8`, which the writer never writes).
+    fn uid_file(kind: Kind, typestr: &str, rows: &[Vec<u8>]) -> Vec<u8> {
+        let field = Field {
+            name: "uid".into(),
+            ty: FieldType {
+                kind,
+                order: ByteOrder::Little,
+                shape: Vec::new(),
+            },
+        };
+        let header = crate::npy_header::npy_prefix(&[field], rows.len() as u64);
+        let written = format!("'{}'", crate::npy_header::npy_typestr(kind));
+        let at = header
+            .windows(written.len())
+            .position(|w| w == written.as_bytes())
+            .unwrap();
+        let mut file = header;
+        file[at + 1..at + written.len() - 1].copy_from_slice(typestr.as_bytes());
         rows.iter().for_each(|r| file.extend_from_slice(r));
         file
     }
@@ -683,16 +690,18 @@ mod tests {
     fn uids_read_the_same_in_every_integer_dtype() {
         let big = (1u64 << 63) + 5;
         let le = uid_file(
+            Kind::U64,
             "<u8",
             &[big.to_le_bytes().to_vec(), 7u64.to_le_bytes().to_vec()],
         );
         assert_eq!(uids_of(le), [big, 7]);
         let be = uid_file(
+            Kind::U64,
             ">u8",
             &[big.to_be_bytes().to_vec(), 7u64.to_be_bytes().to_vec()],
         );
         assert_eq!(uids_of(be), [big, 7]);
-        let narrow = uid_file("<u4", &[4_000_000_000u32.to_le_bytes().to_vec()]);
+        let narrow = uid_file(Kind::U32, "<u4", &[4_000_000_000u32.to_le_bytes().to_vec()]);
         assert_eq!(uids_of(narrow), [4_000_000_000]);
     }
 }
