@@ -173,6 +173,24 @@ pub fn spell_u64(v: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// Append one stored real number (an integer or a float; not complex) as cs-cat spells it in
+/// CSV (non-finite floats bare), directly from its bytes: the hot path of CSV output, the
+/// counterpart of [`json_number`].
+#[inline(always)]
+pub fn spell_number(kind: Kind, order: ByteOrder, b: &[u8], out: &mut Vec<u8>) {
+    match (kind, order) {
+        (Kind::F32, ByteOrder::Little) => spell_f32(f32::from_le_bytes(arr(b)), out),
+        (Kind::U64, ByteOrder::Little) => spell_u64(u64::from_le_bytes(arr(b)), out),
+        _ => match decode_number(kind, order, b) {
+            Scalar::Int(v) => spell_i64(v, out),
+            Scalar::UInt(v) => spell_u64(v, out),
+            Scalar::F32(v) => spell_f32(v, out),
+            Scalar::F64(v) => spell_f64(v, out),
+            Scalar::C64(..) | Scalar::C128(..) | Scalar::Str(_) => {}
+        },
+    }
+}
+
 /// Append `s` as a JSON string literal (quotes included).
 pub fn json_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');

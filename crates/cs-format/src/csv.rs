@@ -5,7 +5,7 @@
 
 use crate::cell::{self, Scalar};
 use crate::dataset::Chunk;
-use crate::dtype::{ByteOrder, Field, Kind};
+use crate::dtype::{Field, Kind};
 use crate::error::Result;
 use crate::jsonl::RowSpeller;
 use std::ops::Range;
@@ -134,22 +134,12 @@ impl RowSpeller for CsvRowWriter {
                         out.push(self.delimiter);
                     }
                     first = false;
-                    let e = raw.get(i * esize..(i + 1) * esize).unwrap_or_default();
-                    match (kind, f.ty.order) {
-                        // The commonest cells, spelled without going through a Scalar.
-                        (Kind::F32, ByteOrder::Little) => {
-                            let bytes = e.try_into().unwrap_or_default();
-                            cell::spell_f32(f32::from_le_bytes(bytes), out);
-                        }
-                        (Kind::U64, ByteOrder::Little) => {
-                            let bytes = e.try_into().unwrap_or_default();
-                            cell::spell_u64(u64::from_le_bytes(bytes), out);
-                        }
-                        _ if kind.is_string() || matches!(kind, Kind::C64 | Kind::C128) => {
-                            let s = chunk.scalar(row, col, i)?;
-                            self.element(&s, out);
-                        }
-                        _ => self.element(&cell::decode_number(kind, f.ty.order, e), out),
+                    if kind.is_string() || matches!(kind, Kind::C64 | Kind::C128) {
+                        let s = chunk.scalar(row, col, i)?;
+                        self.element(&s, out);
+                    } else {
+                        let e = raw.get(i * esize..(i + 1) * esize).unwrap_or_default();
+                        cell::spell_number(kind, f.ty.order, e, out);
                     }
                 }
             }
