@@ -40,7 +40,7 @@ $(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile:
 difftest: build $(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile
 	$(VENV_TEST)/bin/python tests/diff/cryosparc_diff.py --bin target/release --cases 200
 	$(VENV_TEST)/bin/python tests/diff/join_diff.py --bin target/release --cases 60 --projects-tar $(SHARED)/fixtures/projects/projects.tar
-	$(VENV_TEST)/bin/python tests/diff/star_check.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
+	$(VENV_TEST)/bin/python tests/diff/star_diff.py --bin target/release --data tests/data/star
 	$(VENV_TEST)/bin/python tests/diff/parquet_diff.py --bin target/release --fixtures $(SHARED)/fixtures/cs --cases 40
 	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
 

@@ -221,6 +221,27 @@ impl InputPath {
     }
 }
 
+impl InputPath {
+    /// Like [`InputPath::open_with`], for a tool that reads its input twice
+    /// ([`cs_format::Dataset::reopen`]): standard input is first copied to a nameless
+    /// temporary file (gone when the process ends, however it ends).
+    pub fn open_rereadable(
+        &self,
+        choice: &OutputChoice,
+    ) -> Result<cs_format::Dataset, FormatError> {
+        if *self != InputPath::Stdin {
+            return self.open_with(choice);
+        }
+        if choice.output.is_some() {
+            return self.open_with(choice);
+        }
+        let io_err = |e: &io::Error| FormatError::io(e, cs_format::Place::File).in_file("-");
+        let mut spool = tempfile::tempfile().map_err(|e| io_err(&e))?;
+        io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| io_err(&e))?;
+        cs_format::Dataset::from_file(spool, "-")
+    }
+}
+
 /// The inputs of a command line: none means stdin.
 pub fn inputs_or_stdin(args: &[String]) -> Vec<InputPath> {
     if args.is_empty() {

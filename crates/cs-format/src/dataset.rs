@@ -72,6 +72,32 @@ impl Dataset {
         Self::from_input(Input::file(file, meta.len()), name).map_err(|e| e.in_file(name))
     }
 
+    /// Read an open file from its start (a spooled copy of standard input, a temporary
+    /// join). `name` is how errors refer to it.
+    pub fn from_file(file: File, name: &str) -> Result<Self> {
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(&e, Place::File).in_file(name))?
+            .len();
+        Self::from_input(Input::file(file, len), name).map_err(|e| e.in_file(name))
+    }
+
+    /// The same dataset again, to be read from its first row: for a tool that reads its input
+    /// twice. Standard input can be read once: spool it to a file first.
+    pub fn reopen(&self) -> Result<Self> {
+        let input = self
+            .input
+            .reopen()
+            .ok_or_else(|| {
+                Error::in_whole_file("is a stream, which can be read once (internal error)")
+            })?
+            .map_err(|e| Error::io(&e, Place::File))
+            .map_err(|e| e.in_file(&self.name))?;
+        let mut again = Self::from_input(input, &self.name).map_err(|e| e.in_file(&self.name))?;
+        again.spill_bytes = self.spill_bytes;
+        Ok(again)
+    }
+
     /// Read a dataset arriving on a stream (stdin). NUMPY data is streamed; a CSDAT stream is
     /// read into memory (its string heap comes last).
     pub fn from_reader(reader: Box<dyn Read + Send>, name: &str) -> Result<Self> {

@@ -1,8 +1,27 @@
 //! Byte input with a position: a seekable file or a one-way stream (stdin).
+//!
+//! A file is read at positions (`pread`), never through the descriptor's shared offset, so
+//! the same file can be read again from the start ([`Input::reopen`]) while it is being read.
 
 use crate::error::{Error, Place, Result};
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+
+/// Append a file's bytes from `from` to its end, by positioned reads.
+fn read_file_to_end(f: &File, from: u64, v: &mut Vec<u8>) -> io::Result<usize> {
+    let start = v.len();
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        let at = from + (v.len() - start) as u64;
+        match f.read_at(&mut block, at) {
+            Ok(0) => return Ok(v.len() - start),
+            Ok(n) => v.extend_from_slice(&block[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
 
 enum Raw {
     File(File),
@@ -46,6 +65,16 @@ impl Input {
         }
     }
 
+    /// The same input again from its start: a second descriptor of the file, or a copy of
+    /// bytes in memory; `None` for a stream, which can be read once.
+    pub(crate) fn reopen(&self) -> Option<io::Result<Self>> {
+        match &self.raw {
+            Raw::File(f) => Some(f.try_clone().map(|f| Input::file(f, self.len.unwrap_or(0)))),
+            Raw::Memory(m) => Some(Ok(Input::memory(m.get_ref().clone(), 0))),
+            Raw::Stream(_) => None,
+        }
+    }
+
     /// Current byte offset from the start of the input.
     pub(crate) fn pos(&self) -> u64 {
         self.pos
@@ -62,7 +91,7 @@ impl Input {
 
     fn seek_raw(&mut self, to: u64) -> io::Result<u64> {
         match &mut self.raw {
-            Raw::File(f) => f.seek(SeekFrom::Start(to)),
+            Raw::File(_) => Ok(to),
             Raw::Memory(m) => m.seek(SeekFrom::Start(to)),
             Raw::Stream(_) => Err(io::Error::other("cannot seek in a stream")),
         }
@@ -71,7 +100,7 @@ impl Input {
     fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let r = match &mut self.raw {
-                Raw::File(f) => f.read(buf),
+                Raw::File(f) => f.read_at(buf, self.pos),
                 Raw::Memory(m) => m.read(buf),
                 Raw::Stream(s) => s.read(buf),
             };
@@ -142,7 +171,7 @@ impl Input {
     pub(crate) fn read_rest(&mut self) -> Result<Vec<u8>> {
         let mut v = Vec::new();
         let r = match &mut self.raw {
-            Raw::File(f) => f.read_to_end(&mut v),
+            Raw::File(f) => read_file_to_end(f, self.pos, &mut v),
             Raw::Memory(m) => m.read_to_end(&mut v),
             Raw::Stream(s) => s.read_to_end(&mut v),
         };
@@ -205,16 +234,13 @@ impl Input {
             )
         };
         match &mut self.raw {
-            Raw::File(f) => {
-                use std::os::unix::fs::FileExt;
-                f.read_exact_at(buf, offset).map_err(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        short()
-                    } else {
-                        Error::io(&e, Place::Byte(offset))
-                    }
-                })
-            }
+            Raw::File(f) => f.read_exact_at(buf, offset).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    short()
+                } else {
+                    Error::io(&e, Place::Byte(offset))
+                }
+            }),
             Raw::Memory(m) => {
                 let data = m.get_ref();
                 let start = usize::try_from(offset).map_err(|_| short())?;

@@ -22,6 +22,10 @@ pub enum JoinMode {
         /// Fill missing values instead of stopping.
         fill: bool,
     },
+    /// pyem's passthrough rule (`csparc2star MAIN.cs PASSTHROUGH.cs…`): rows of the first
+    /// dataset whose uid every other has, in its order; a field that several datasets have
+    /// comes from the first of them.
+    Passthrough,
 }
 
 /// A change made to each joined row's cells before it is spooled (cells in
@@ -116,7 +120,8 @@ pub fn join_on_uid(
     let first_uid = uid_column(&first)?;
     let uid_kind = first.schema().fields[first_uid].ty.kind;
     let datasets: Vec<Dataset> = datasets.collect();
-    // Each output field comes from the last dataset that has it: (its column, output column).
+    // Each output field comes from the last dataset that has it (the first, for passthroughs):
+    // (its column, output column).
     let names: Vec<Vec<String>> = std::iter::once(&first)
         .chain(&datasets)
         .map(|d| d.schema().fields.iter().map(|f| f.name.clone()).collect())
@@ -126,8 +131,13 @@ pub fn join_on_uid(
     sources[0].push((first_uid, 0));
     for (d, ds) in std::iter::once(&first).chain(&datasets).enumerate() {
         for (c, f) in ds.schema().fields.iter().enumerate() {
-            let later = names[d + 1..].iter().any(|n| n.contains(&f.name));
-            if f.name == "uid" || later {
+            let others = if mode == JoinMode::Passthrough {
+                &names[..d]
+            } else {
+                &names[d + 1..]
+            };
+            let taken_elsewhere = others.iter().any(|n| n.contains(&f.name));
+            if f.name == "uid" || taken_elsewhere {
                 continue;
             }
             sources[d].push((c, fields.len()));
@@ -183,7 +193,7 @@ pub fn join_on_uid(
             for side in &sides {
                 match (side.by_uid.get(&uid), mode) {
                     (Some(&r), _) => side.copy_row(r, &mut out),
-                    (None, JoinMode::Inner) => continue 'rows,
+                    (None, JoinMode::Inner | JoinMode::Passthrough) => continue 'rows,
                     (None, JoinMode::Left { fill: true }) => {
                         for &(_, o) in &side.targets {
                             empty_cell(&fields[o], &mut out[o]);
@@ -211,9 +221,9 @@ pub fn join_on_uid(
     Ok(spool)
 }
 
-/// Join datasets into a temporary numpy file in `dir` and open it (the file's name is gone
-/// once it is open; its data stay readable until the dataset is dropped). `name` is how
-/// errors refer to the result.
+/// Join datasets into a nameless temporary numpy file in `dir` and open it (nothing is left
+/// behind, even when the process is killed; the data stay readable until the dataset is
+/// dropped). `name` is how errors refer to the result.
 pub fn join_to_dataset(
     datasets: Vec<Dataset>,
     mode: JoinMode,
@@ -221,14 +231,12 @@ pub fn join_to_dataset(
     name: &str,
 ) -> Result<Dataset> {
     let spool = join_on_uid(datasets, dir, mode, &mut |_, _| Ok(()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".csutils-join.")
-        .tempfile_in(dir)
+    let mut tmp = tempfile::tempfile_in(dir)
         .map_err(|e| Error::io(&e, Place::File).in_file(&dir.display().to_string()))?;
     {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut tmp);
         spool.write(crate::writer::OutputFormat::Numpy, &mut w)?;
         std::io::Write::flush(&mut w).map_err(|e| Error::io(&e, Place::File))?;
     }
-    Dataset::open(tmp.path(), name)
+    Dataset::from_file(tmp, name)
 }

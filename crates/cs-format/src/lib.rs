@@ -31,6 +31,7 @@ pub mod project;
 pub mod pyliteral;
 pub mod records;
 pub mod select;
+pub mod star;
 pub mod timestamp;
 pub mod uids;
 pub mod walk;
