@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: cs-cat, cs-to-csv and csv-to-cs against numpy/pandas on a generated 1,000,000-row
+# make bench: cs-cat, cs-to-csv, csv-to-cs and cs-to-star against numpy/pandas/starfile on a generated 1,000,000-row
 # particle file (the 54 fields of particles_1000.numpy.cs).
 # Prints one JSON line per measurement (wall seconds, peak RSS of the measured process).
 set -euo pipefail
@@ -17,7 +17,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q numpy pandas
 fi
-"$VENV/bin/python" -c 'import pyarrow, cryosparc' 2>/dev/null || "$VENV/bin/pip" install -q pyarrow cryosparc-tools
+"$VENV/bin/python" -c 'import pyarrow, cryosparc, starfile' 2>/dev/null || "$VENV/bin/pip" install -q pyarrow cryosparc-tools starfile
 PY=$VENV/bin/python
 mkdir -p "$DATA"
 BIG=$DATA/particles_${ROWS}.cs
@@ -36,6 +36,11 @@ m "cs-cat from stdin ($ROWS rows)" -- bash -c "\"$CS_CAT\" < \"$BIG\""
 m "numpy np.load ($ROWS rows)" -- "$PY" -c "import numpy, sys; numpy.load(sys.argv[1], allow_pickle=False)" "$BIG"
 m "cs-to-parquet ($ROWS rows)" -- target/release/cs-to-parquet --force "$BIG" -o "$DATA/out.parquet"
 m "numpy.load + pyarrow write_table ($ROWS rows)" -- "$PY" bench/numpy_to_parquet.py "$BIG" "$DATA/out_py.parquet"
+# cs-to-star against building the same table in numpy/pandas and writing it with starfile.write
+# (pyem's csparc2star is measured by hand: it is not on the package registries; README).
+m "cs-to-star ($ROWS rows)" -- target/release/cs-to-star "$BIG"
+m "numpy + pandas + starfile.write, same table ($ROWS rows)" -- "$PY" bench/starfile_write.py "$BIG" "$DATA/out_py.star"
+rm -f "$DATA/out_py.star"
 [ -f "$DATA/half_b.cs" ] || "$PY" bench/split_halves.py "$BIG" "$DATA/half_a.cs" "$DATA/half_b.cs"
 m "cs-join of two halves, B shuffled ($ROWS rows each)" -- target/release/cs-join --force "$DATA/half_a.cs" "$DATA/half_b.cs" -o "$DATA/joined.cs"
 m "cryosparc-tools innerjoin + save ($ROWS rows each)" -- "$PY" bench/tools_innerjoin.py "$DATA/half_a.cs" "$DATA/half_b.cs" "$DATA/joined_py.cs"
