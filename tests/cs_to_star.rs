@@ -284,6 +284,10 @@ fn a_class_nobody_is_in_is_an_error_and_nothing_is_written() {
     );
     let o = run("cs-to-star", &[&arg(&f), "--strip-uid=two"], None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // pyem's spelling `--strip-uid 2` reads 2 as a passthrough file: the error says what to write.
+    let o = run("cs-to-star", &[&arg(&f), "--strip-uid", "2"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("write --strip-uid=2"), "{}", stderr(&o));
 }
 
 #[test]

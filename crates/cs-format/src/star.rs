@@ -176,6 +176,14 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn six_decimals_of_any_float32_are_printfs(bits in proptest::prelude::any::<u32>()) {
+            let v = f64::from(f32::from_bits(bits));
+            proptest::prop_assert_eq!(spelled(v), format!("{v:.6}"));
+        }
+    }
+
     #[test]
     fn a_zero_pose_is_zero_angles() {
         assert_eq!(pose_to_euler([0.0; 3]), [0.0, 0.0, 0.0]);

@@ -157,6 +157,11 @@ fn open_particles(args: &Args) -> Result<Dataset, Failure> {
                 "standard input can be the main file only, not a passthrough file".into(),
             ));
         }
+        if p.parse::<usize>().is_ok() && !std::path::Path::new(p).exists() {
+            return Err(Failure::Usage(format!(
+                "no passthrough file {p}: to strip {p} uid prefixes write --strip-uid={p} (pyem's --strip-uid {p})"
+            )));
+        }
         datasets.push(InputPath::from_arg(p).open_with(&OutputChoice::default())?);
     }
     let joined = join_to_dataset(
