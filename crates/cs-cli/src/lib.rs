@@ -179,7 +179,7 @@ impl InputPath {
         if !cs_format::project::is_job_dir(dir) {
             if choice.output.is_some() || choice.output_version.is_some() {
                 return Err(FormatError::in_whole_file(
-                    "--output and --version need a job folder (one holding job.json)",
+                    "--output and --output-version need a job folder (one holding job.json)",
                 )
                 .in_file(&name));
             }

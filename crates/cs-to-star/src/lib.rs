@@ -150,6 +150,7 @@ fn open_particles(args: &Args) -> Result<Dataset, Failure> {
     }
     let name = main.name().to_string();
     let main_rows = main.rows();
+    let passthrough_names = args.passthrough.join(", ");
     let mut datasets = vec![main];
     for p in &args.passthrough {
         if p == "-" {
@@ -174,7 +175,7 @@ fn open_particles(args: &Args) -> Result<Dataset, Failure> {
         cs_cli::report(
             "cs-to-star",
             &format!(
-                "{name}: {} of {main_rows} particles are missing from a passthrough file and are left out (pyem's rule)",
+                "{name}: {} of {main_rows} particles are missing from the passthrough files ({passthrough_names}) and are left out (pyem's rule)",
                 main_rows - joined.rows()
             ),
         );
