@@ -229,10 +229,7 @@ impl InputPath {
         &self,
         choice: &OutputChoice,
     ) -> Result<cs_format::Dataset, FormatError> {
-        if *self != InputPath::Stdin {
-            return self.open_with(choice);
-        }
-        if choice.output.is_some() {
+        if *self != InputPath::Stdin || choice.output.is_some() {
             return self.open_with(choice);
         }
         let io_err = |e: &io::Error| FormatError::io(e, cs_format::Place::File).in_file("-");

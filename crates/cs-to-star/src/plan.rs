@@ -781,11 +781,10 @@ fn optics_columns(f: &mut Fields<'_>, group: Option<Col>) -> Vec<Column> {
     }
     cols.push(col("rlnImageDimensionality", Value::Const("2")));
     cols.push(col("rlnOpticsGroupName", Value::OpticsGroupName(group)));
-    if let (Some(cs), true) = (cs, f.has("ctf/tilt_A")) {
-        if let Some(tilt) = f.take("ctf/tilt_A") {
-            for (axis, name) in ["rlnBeamTiltX", "rlnBeamTiltY"].into_iter().enumerate() {
-                cols.push(col(name, Value::BeamTilt { tilt, cs, axis }));
-            }
+    // Beam tilt needs Cs: without it, tilt_A stays unused (and is named on stderr).
+    if let Some((cs, tilt)) = cs.and_then(|cs| Some((cs, f.take("ctf/tilt_A")?))) {
+        for (axis, name) in ["rlnBeamTiltX", "rlnBeamTiltY"].into_iter().enumerate() {
+            cols.push(col(name, Value::BeamTilt { tilt, cs, axis }));
         }
     }
     if let Some(m) = f.take("ctf/anisomag") {
