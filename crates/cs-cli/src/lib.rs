@@ -3,7 +3,10 @@
 //! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
 //! man page or shell completions.
 
+pub mod output;
 pub mod unpack;
+
+pub use output::{folder_of, persist, write_atomically, Output};
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -326,63 +329,6 @@ pub fn parse_args<A: clap::Parser>() -> Result<A, ExitCode> {
     }
 }
 
-/// Write through a temporary file in `path`'s folder, synced, then renamed to `path` (refusing to replace an
-/// existing file unless `force`). Nothing is left behind on failure.
-pub fn write_atomically(
-    path: &Path,
-    force: bool,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> cs_format::Result<()>,
-) -> Outcome {
-    let name = path.display().to_string();
-    let tmp =
-        cs_format::records::output_temp_file(&folder_of(path)).map_err(|e| e.in_file(&name))?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-        write(&mut w).map_err(|e| e.in_file(&name))?;
-        w.flush()
-            .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
-    }
-    persist(tmp, path, force)
-}
-
-/// Give a complete temporary file (made in `path`'s folder) its final mode, sync it and rename
-/// it to `path`, refusing to replace an existing file unless `force`.
-pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Outcome {
-    let name = path.display().to_string();
-    // A temporary file is created private (0600); give the result the mode of the file it
-    // replaces, or the usual 0644 of a new file, so that the lab can read it.
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    tmp.as_file()
-        .set_permissions(mode)
-        .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
-    let done = if force {
-        tmp.persist(path)
-    } else {
-        tmp.persist_noclobber(path)
-    };
-    done.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            FormatError::in_whole_file("exists (use --force to replace it)").in_file(&name)
-        } else {
-            FormatError::io(&e.error, cs_format::Place::File).in_file(&name)
-        }
-    })?;
-    Ok(())
-}
-
-/// The folder holding a file: its parent, or `.` for a bare file name.
-pub fn folder_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// Bytes of stored records read and converted per chunk.
 pub const CHUNK_BYTES: usize = 4 << 20;
 /// Rows below which a chunk is converted on one thread.
@@ -601,83 +547,6 @@ impl WriteFormat {
             Format::Csdat => cs_format::writer::OutputFormat::Csdat {
                 lz4: self.compress == Compress::Lz4,
             },
-        }
-    }
-}
-
-/// Where a tool writes a binary file (a `.cs`, an archive, Parquet): a file (atomically; an
-/// existing one only with `--force`), or standard output (`-o -`, refused when it is a terminal).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BinaryOutput {
-    /// Standard output.
-    Stdout,
-    /// A file.
-    File(PathBuf),
-}
-
-impl BinaryOutput {
-    /// Check `-o OUT` before any work: not a folder, not an existing file without `force`, not
-    /// a terminal.
-    pub fn from_arg(out: &str, force: bool) -> Result<BinaryOutput, Failure> {
-        use std::io::IsTerminal;
-        if out == "-" {
-            if io::stdout().is_terminal() {
-                return Err(Failure::Usage(
-                    "refusing to write binary output to a terminal (redirect it, or give -o FILE)"
-                        .into(),
-                ));
-            }
-            return Ok(BinaryOutput::Stdout);
-        }
-        let path = PathBuf::from(out);
-        if path.is_dir() {
-            return Err(Error::in_whole_file("is a directory").in_file(out).into());
-        }
-        if path.exists() && !force {
-            return Err(Error::in_whole_file("exists (use --force to replace it)")
-                .in_file(out)
-                .into());
-        }
-        Ok(BinaryOutput::File(path))
-    }
-
-    /// A folder for temporary files on the way: the output's own, or the system's.
-    pub fn spool_dir(&self) -> PathBuf {
-        match self {
-            BinaryOutput::File(path) => folder_of(path),
-            BinaryOutput::Stdout => std::env::temp_dir(),
-        }
-    }
-
-    /// Write the output with `write`.
-    pub fn write(
-        &self,
-        force: bool,
-        write: impl FnOnce(&mut dyn Write) -> cs_format::Result<()>,
-    ) -> Outcome {
-        match self {
-            BinaryOutput::Stdout => {
-                let mut w = stdout();
-                write(&mut w)?;
-                w.flush()?;
-                Ok(())
-            }
-            BinaryOutput::File(path) => write_atomically(path, force, |w| write(w)),
-        }
-    }
-
-    /// Deliver a complete temporary file made in [`BinaryOutput::spool_dir`]: renamed into
-    /// place, or copied to standard output.
-    pub fn deliver(&self, force: bool, tmp: tempfile::NamedTempFile) -> Outcome {
-        match self {
-            BinaryOutput::Stdout => {
-                let mut file = tmp.reopen()?;
-                let mut w = stdout();
-                io::copy(&mut file, &mut w)?;
-                w.flush()?;
-                Ok(())
-            }
-            BinaryOutput::File(path) => persist(tmp, path, force),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `cs-join`: join `.cs` files, or the outputs of job folders, on `uid`.
 
 use clap::{CommandFactory, Parser};
-use cs_cli::{BinaryOutput, ChunkConverter, Failure, Generate, InputPath, Outcome, OutputChoice};
+use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome, Output, OutputChoice};
 use cs_format::join::{join_on_uid, join_to_dataset, JoinMode};
 use cs_format::jsonl::{JsonOptions, JsonRowWriter};
 use std::io::Write;
@@ -45,7 +45,8 @@ pub struct Args {
     #[arg(long, requires = "left")]
     pub fill: bool,
 
-    /// Write the join to this .cs file ("-": standard output) instead of printing JSON-lines.
+    /// Write the join to this .cs file ("-": standard output, not a terminal) instead of printing
+    /// JSON-lines.
     #[arg(short = 'o', long = "out", value_name = "OUT")]
     pub out: Option<String>,
 
@@ -98,7 +99,7 @@ pub fn run(args: Args) -> Outcome {
     let out = args
         .out
         .as_deref()
-        .map(|o| BinaryOutput::from_arg(o, args.force))
+        .map(|o| Output::binary(o, args.force))
         .transpose()?;
     let mut datasets = Vec::new();
     for input in &inputs {

@@ -8,7 +8,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
 use clap::{CommandFactory, Parser, ValueEnum};
-use cs_cli::{BinaryOutput, Generate, InputPath, Outcome, OutputChoice};
+use cs_cli::{Generate, InputPath, Outcome, Output, OutputChoice};
 use cs_format::cell::{decode_number, Scalar};
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
@@ -66,13 +66,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "snappy", value_name = "CODEC")]
     pub compression: Codec,
 
-    /// The file to write ("-": standard output, when it is not a terminal).
-    #[arg(
-        short = 'o',
-        long = "out",
-        value_name = "OUT",
-        required_unless_present = "generate"
-    )]
+    /// The file to write (default "-": standard output, refused when it is a terminal); a device
+    /// or FIFO is written in place.
+    #[arg(short = 'o', long = "out", value_name = "OUT")]
     pub out: Option<String>,
 
     /// Replace OUT if it exists.
@@ -240,8 +236,12 @@ impl<W: Write> BatchSink for ArrowSink<W> {
     }
 }
 
+/// An Arrow or Parquet writer's error, spelled as an I/O error is ("External: " and Rust's
+/// "(os error N)" left out).
 fn write_err(e: impl std::fmt::Display) -> Error {
     let text = e.to_string();
+    let text = text.strip_prefix("External: ").unwrap_or(&text);
+    let text = text.find(" (os error").map_or(text, |i| &text[..i]);
     let mut err = Error::new(Place::File, format!("cannot write: {text}"));
     err.broken_pipe = text.contains("Broken pipe");
     err
@@ -252,7 +252,7 @@ pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
-    let out = BinaryOutput::from_arg(args.out.as_deref().unwrap_or("-"), args.force)?;
+    let out = Output::binary(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_with(&args.output)?;
     let name = ds.name().to_string();
@@ -310,23 +310,13 @@ pub fn run(args: Args) -> Outcome {
                 }
             });
             for batch in rx {
-                sink.write_batch(&batch?)?;
+                sink.write_batch(&batch.map_err(|e| e.in_file(&name))?)?;
             }
             Ok(())
         })?;
         sink.finish()
     };
-    match out {
-        BinaryOutput::Stdout => {
-            let w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
-            convert(Box::new(w)).map_err(|e| e.in_file(&name))?;
-        }
-        BinaryOutput::File(p) => cs_cli::write_atomically(&p, args.force, |w| {
-            let w: &mut std::io::BufWriter<&std::fs::File> = w;
-            convert(Box::new(w))
-        })?,
-    }
-    Ok(())
+    out.write(args.force, |w| convert(Box::new(w)))
 }
 
 /// A writer that can move between threads (the Parquet writer asks for it).

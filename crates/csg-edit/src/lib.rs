@@ -1,7 +1,7 @@
 //! `csg-edit`: create, show, check and edit cryoSPARC `.csg` result-group files.
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cs_cli::{Failure, Generate, Outcome};
+use cs_cli::{Failure, Generate, Outcome, Output};
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::uids::UidSet;
 use cs_format::{Dataset, Error, Place};
@@ -56,7 +56,7 @@ pub enum Command {
     New {
         /// The .csg file to write.
         #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: PathBuf,
+        output: String,
         /// Group (output) name, e.g. particles.
         #[arg(long)]
         name: String,
@@ -101,7 +101,7 @@ pub enum Command {
         in_place: bool,
         /// Write to OUT instead of standard output.
         #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: Option<PathBuf>,
+        output: Option<String>,
         /// Replace OUT if it exists.
         #[arg(long)]
         force: bool,
@@ -376,26 +376,26 @@ fn metafile_for(target: &Path, csg_dir: &Path) -> Result<String, Error> {
     })
 }
 
-/// Write a document to `out` atomically, or to stdout when `out` is None.
-fn emit(csg: &Csg, out: Option<&Path>, force: bool) -> Outcome {
+/// Write a document to `out` (a file atomically; an existing one only with `force`).
+fn emit(csg: &Csg, out: &Output, force: bool) -> Outcome {
     let text = csg.to_yaml();
+    out.write(force, |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&e, Place::File))
+    })
+}
+
+/// The folder a written group's relative metafile paths start from: the output file's, or
+/// `otherwise` for standard output and special files.
+fn folder_of_output(out: &Output, otherwise: PathBuf) -> PathBuf {
     match out {
-        None => {
-            let mut o = cs_cli::stdout();
-            o.write_all(text.as_bytes())?;
-            o.flush()?;
-            Ok(())
-        }
-        // write_atomically refuses an existing file unless `force`.
-        Some(path) => cs_cli::write_atomically(path, force, |w| {
-            w.write_all(text.as_bytes())
-                .map_err(|e| Error::io(&e, Place::File))
-        }),
+        Output::File(path) => cs_cli::folder_of(path),
+        Output::Stdout | Output::Special(_) => otherwise,
     }
 }
 
 fn new(
-    output: &Path,
+    output: &str,
     name: String,
     ty: String,
     title: Option<String>,
@@ -403,7 +403,8 @@ fn new(
     force: bool,
     files: &[PathBuf],
 ) -> Outcome {
-    let out_dir = cs_cli::folder_of(output);
+    let out = Output::text(output, force)?;
+    let out_dir = folder_of_output(&out, PathBuf::from("."));
     let mut results = BTreeMap::new();
     for f in files {
         let ds = Dataset::open(f, &name_of(f))?;
@@ -438,7 +439,7 @@ fn new(
         version: Some(format!("csutils-{}", env!("CARGO_PKG_VERSION"))),
         unknown: BTreeMap::new(),
     };
-    emit(&csg, Some(output), force)
+    emit(&csg, &out, force)
 }
 
 /// The changes `set` makes.
@@ -450,7 +451,7 @@ struct Edits {
     description: Option<String>,
 }
 
-fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: bool) -> Outcome {
+fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: bool) -> Outcome {
     let fname = name_of(file);
     let mut csg = load(file)?;
     if let Some(k) = csg.unknown_keys().first() {
@@ -462,10 +463,12 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: 
         .into());
     }
     let src_dir = cs_cli::folder_of(file);
-    let dest = if in_place { Some(file) } else { output };
-    let dest_dir = dest
-        .map(cs_cli::folder_of)
-        .unwrap_or_else(|| src_dir.clone());
+    let dest = match (in_place, output) {
+        (true, _) => Output::File(file.to_path_buf()),
+        (false, Some(out)) => Output::text(out, force)?,
+        (false, None) => Output::Stdout,
+    };
+    let dest_dir = folder_of_output(&dest, src_dir.clone());
     let key_err = |key: String, what: String| -> Failure {
         Error::new(Place::Key(key), what).in_file(&fname).into()
     };
@@ -561,7 +564,7 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&Path>, force: 
     if let Some(d) = edits.description {
         csg.group.description = Some(d);
     }
-    emit(&csg, dest, force || in_place)
+    emit(&csg, &dest, force || in_place)
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ With --like, every uid must exist in the template unless --new-uids is given: a 
 not there usually means a JSON tool rounded it (jq 1.6 reads numbers as doubles; use \
 cs-cat --int64-as-string).\n\n\
 The output appears only when complete (temporary file in the same folder, then rename); an \
-existing output is refused without --force.",
+existing output is refused without --force. Without -o the .cs goes to standard output (csv-to-cs \
+IN.csv > out.cs) unless that is a terminal; a device or FIFO named by -o is written in place, never \
+replaced.",
     after_help = "Examples:\n  cs-cat --int64-as-string J8/particles.cs | jq -c 'select(.\"ctf/df1_A\" > 15000)' \\\n    \
 | csv-to-cs --like J8/particles.cs -o subset.cs\n  \
 cs-to-csv J8/particles.cs | awk -F, 'NR==1 || $2 < 100' | csv-to-cs --like J8/particles.cs -o subset.cs\n  \
@@ -61,13 +63,9 @@ pub struct Args {
     #[arg(value_name = "INPUT")]
     pub input: Option<String>,
 
-    /// The .cs file to write ("-": standard output, when it is not a terminal).
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "OUT",
-        required_unless_present = "generate"
-    )]
+    /// The .cs file to write (default "-": standard output, refused when it is a terminal); a
+    /// device or FIFO is written in place.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<String>,
 
     /// Input syntax (default: detected).
@@ -123,7 +121,7 @@ pub fn run(args: Args) -> Outcome {
         return cs_cli::generate(command(), what);
     }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
-    let out = cs_cli::BinaryOutput::from_arg(args.output.as_deref().unwrap_or("-"), args.force)?;
+    let out = cs_cli::Output::binary(args.output.as_deref().unwrap_or("-"), args.force)?;
     let spool_dir = out.spool_dir();
     let input_name = args.input.clone().unwrap_or_else(|| "-".into());
 

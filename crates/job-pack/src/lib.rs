@@ -218,6 +218,20 @@ fn events(path: PathBuf) -> Outcome {
     Ok(())
 }
 
+/// A failure inside an output writer, as the error the writer returns (a broken pipe stays one).
+fn into_error(f: Failure) -> Error {
+    match f {
+        Failure::Data(e) => e,
+        Failure::BrokenPipe => {
+            let mut e = Error::in_whole_file("broken pipe");
+            e.broken_pipe = true;
+            e
+        }
+        Failure::Usage(what) => Error::in_whole_file(what),
+        Failure::Quiet => Error::in_whole_file("archive failed"),
+    }
+}
+
 fn tar(
     dir: PathBuf,
     output: Option<String>,
@@ -239,29 +253,15 @@ fn tar(
     } else {
         archive::Compression::from_name(&out_name)
     };
-    let target = cs_cli::BinaryOutput::from_arg(&out_name, force)?;
+    let target = cs_cli::Output::binary(&out_name, force)?;
     let progress = Progress::start("job-pack tar", "bytes");
-    let report = if let cs_cli::BinaryOutput::File(path) = target {
-        let mut report = None;
-        cs_cli::write_atomically(&path, force, |w| {
-            let out = archive::compressor(compression, Box::new(w)).map_err(|f| match f {
-                Failure::Data(e) => e,
-                _ => Error::in_whole_file("cannot start the compressor"),
-            })?;
-            report = Some(
-                archive::write_tar(&dir, dereference, out, &progress).map_err(|f| match f {
-                    Failure::Data(e) => e,
-                    Failure::BrokenPipe => Error::in_whole_file("broken pipe"),
-                    _ => Error::in_whole_file("archive failed"),
-                })?,
-            );
-            Ok(())
-        })?;
-        report.unwrap_or_default()
-    } else {
-        let out = archive::compressor(compression, Box::new(cs_cli::stdout()))?;
-        archive::write_tar(&dir, dereference, out, &progress)?
-    };
+    let mut report = None;
+    target.write(force, |w| {
+        let out = archive::compressor(compression, Box::new(w)).map_err(into_error)?;
+        report = Some(archive::write_tar(&dir, dereference, out, &progress).map_err(into_error)?);
+        Ok(())
+    })?;
+    let report = report.unwrap_or_default();
     drop(progress);
     for (link, target) in &report.left_behind {
         cs_cli::report(
