@@ -11,7 +11,7 @@ EXAMPLE := examples/particles.cs
 
 .PHONY: all build deps test lint difftest man install example bench fuzz clean
 VENV_TEST := .venv-test
-SHARED ?= $(or $(CSUTILS_SHARED),../shared)
+FIXTURES := tests/fixtures
 
 all: build
 
@@ -22,10 +22,10 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# Tools the end-to-end tests pipe through (jq 1.6 is what Debian 12 ships; zstd for tar --zstd).
+# The Debian packages the tests need (jq, zstd, python3-venv, …): names the missing ones and asks
+# before apt-get installs them (CI=true: without asking).
 deps:
-	@command -v jq >/dev/null || { echo "installing jq (apt-get)"; apt-get update -qq && apt-get install -y -qq jq; }
-	@command -v zstd >/dev/null || { echo "installing zstd (apt-get)"; apt-get update -qq && apt-get install -y -qq zstd; }
+	@bash tests/system-packages.sh
 
 test: deps lint
 	$(CARGO) test --workspace --locked
@@ -39,10 +39,10 @@ $(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile:
 
 difftest: build $(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile
 	$(VENV_TEST)/bin/python tests/diff/cryosparc_diff.py --bin target/release --cases 200
-	$(VENV_TEST)/bin/python tests/diff/join_diff.py --bin target/release --cases 60 --projects-tar $(SHARED)/fixtures/projects/projects.tar
-	$(VENV_TEST)/bin/python tests/diff/star_diff.py --bin target/release --data tests/data/star
-	$(VENV_TEST)/bin/python tests/diff/parquet_diff.py --bin target/release --fixtures $(SHARED)/fixtures/cs --cases 40
-	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(SHARED)/fixtures/cs/particles_1000.numpy.cs
+	$(VENV_TEST)/bin/python tests/diff/join_diff.py --bin target/release --cases 60 --projects-tar $(FIXTURES)/projects/projects.tar
+	$(VENV_TEST)/bin/python tests/diff/star_diff.py --bin target/release --fixtures $(FIXTURES)
+	$(VENV_TEST)/bin/python tests/diff/parquet_diff.py --bin target/release --fixtures $(FIXTURES)/cs --cases 40
+	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(FIXTURES)/cs/particles_1000.numpy.cs
 
 man: build
 	for b in $(BINS); do target/release/$$b --generate man > man/$$b.1; done

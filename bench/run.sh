@@ -4,8 +4,7 @@
 # Prints one JSON line per measurement (wall seconds, peak RSS of the measured process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SHARED=${CSUTILS_SHARED:-../shared}
-FIXTURE=$SHARED/fixtures/cs/particles_1000.numpy.cs
+FIXTURE=tests/fixtures/cs/particles_1000.numpy.cs
 ROWS=${BENCH_ROWS:-1000000}
 DATA=bench-data
 VENV=.venv-bench

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cs_fixture, run, stderr, test_data};
+use common::{cs_fixture, fixture, run, stderr};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -200,7 +200,7 @@ fn unknown_dtype() {
 #[test]
 fn object_dtype_is_refused_without_unpickling() {
     fails(
-        &test_data("object_field.npy.cs"),
+        &fixture("numpy-variants/object_field.npy.cs"),
         &["field 'o'", "never unpickles"],
     );
 }

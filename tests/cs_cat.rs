@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cs_fixture, run, sh, stderr, stdout, test_data};
+use common::{cs_fixture, fixture, run, sh, stderr, stdout};
 use serde_json::Value;
 
 fn lines(text: &str) -> Vec<Value> {
@@ -211,23 +211,27 @@ fn head_limits_rows() {
 
 #[test]
 fn extra_numpy_layouts_read_correctly() {
-    let rows = lines(&cat(&[&test_data("ucs4_fields.npy.cs")
+    let rows = lines(&cat(&[&fixture("numpy-variants/ucs4_fields.npy.cs")
         .display()
         .to_string()]));
     assert_eq!(rows[0]["name/le"], "héllo");
     assert_eq!(rows[1]["name/be"], "日本");
     assert_eq!(rows[2]["name/pair"], serde_json::json!(["é", "ü"]));
-    let rows = lines(&cat(&[&test_data("fortran_order.npy.cs")
+    let rows = lines(&cat(&[&fixture("numpy-variants/fortran_order.npy.cs")
         .display()
         .to_string()]));
     assert_eq!(rows[1]["uid"].as_u64(), Some(u64::MAX));
     assert_eq!(rows[1]["x"], serde_json::json!([4.5, -0.0, 1e-7]));
-    let out = cat(&[&test_data("uid_last.npy.cs").display().to_string()]);
+    let out = cat(&[&fixture("numpy-variants/uid_last.npy.cs")
+        .display()
+        .to_string()]);
     assert!(
         out.starts_with("{\"uid\":9007199254740993,\"blob/idx\":7}\n"),
         "{out}"
     );
-    let out = cat(&[&test_data("no_uid.npy.cs").display().to_string()]);
+    let out = cat(&[&fixture("numpy-variants/no_uid.npy.cs")
+        .display()
+        .to_string()]);
     assert_eq!(out, "{\"x\":-1}\n{\"x\":2}\n");
 }
 

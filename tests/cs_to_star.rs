@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{arg, cs_fixture, project_tree, run, sh, stderr, stdout, test_data};
+use common::{arg, cs_fixture, fixture, project_tree, run, sh, stderr, stdout};
 use std::collections::HashMap;
 
 /// The data lines of the particles block.
@@ -155,13 +155,13 @@ fn rotations(star: &str) -> HashMap<String, [[f64; 3]; 3]> {
 fn rotations_equal_pyems_reference_file() {
     let o = run(
         "cs-to-star",
-        &[&arg(&test_data("star/particles_1000.numpy.cs"))],
+        &[&arg(&cs_fixture("particles_1000.numpy.cs"))],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let ours = rotations(&stdout(&o));
     let reference =
-        std::fs::read_to_string(test_data("star/particles_1000.numpy.pyem.star")).unwrap();
+        std::fs::read_to_string(fixture("star/particles_1000.numpy.pyem.star")).unwrap();
     let pyem = rotations(&reference);
     assert_eq!(ours.len(), 1000);
     assert_eq!(pyem.len(), 1000);
@@ -180,7 +180,7 @@ fn rotations_equal_pyems_reference_file() {
 
 #[test]
 fn standard_input_gives_the_same_file_as_a_path() {
-    let f = test_data("star/particles_1000.numpy.cs");
+    let f = cs_fixture("particles_1000.numpy.cs");
     let from_file = run("cs-to-star", &[&arg(&f)], None);
     let bytes = std::fs::read(&f).unwrap();
     let from_stdin = run("cs-to-star", &["-"], Some(&bytes));
@@ -192,8 +192,8 @@ fn standard_input_gives_the_same_file_as_a_path() {
 
 #[test]
 fn passthrough_files_join_on_uid_with_the_main_files_rows_and_values() {
-    let main = test_data("star/passthrough_main.cs");
-    let pt = test_data("star/passthrough_particles.cs");
+    let main = fixture("star/passthrough_main.cs");
+    let pt = fixture("star/passthrough_particles.cs");
     let o = run("cs-to-star", &[&arg(&main), &arg(&pt)], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let (cols, rows) = table(&stdout(&o), "data_particles");
@@ -215,7 +215,7 @@ fn passthrough_files_join_on_uid_with_the_main_files_rows_and_values() {
     // The passthrough's rows are shuffled: each particle still gets its own CTF.
     let whole = run(
         "cs-to-star",
-        &[&arg(&test_data("star/particles_1000.numpy.cs"))],
+        &[&arg(&cs_fixture("particles_1000.numpy.cs"))],
         None,
     );
     let (wcols, wrows) = table(&stdout(&whole), "data_particles");
@@ -238,7 +238,7 @@ fn passthrough_files_join_on_uid_with_the_main_files_rows_and_values() {
 fn a_two_d_classification_gives_psi_class_and_half_set() {
     let o = run(
         "cs-to-star",
-        &[&arg(&test_data("star/particles_2d_500.numpy.cs"))],
+        &[&arg(&fixture("star/particles_2d_500.numpy.cs"))],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -260,7 +260,7 @@ fn a_two_d_classification_gives_psi_class_and_half_set() {
     let o = run(
         "cs-to-star",
         &[
-            &arg(&test_data("star/particles_2d_500.numpy.cs")),
+            &arg(&fixture("star/particles_2d_500.numpy.cs")),
             "--class",
             "3",
         ],
@@ -273,7 +273,7 @@ fn a_two_d_classification_gives_psi_class_and_half_set() {
 
 #[test]
 fn a_class_nobody_is_in_is_an_error_and_nothing_is_written() {
-    let f = test_data("star/particles_2d_500.numpy.cs");
+    let f = fixture("star/particles_2d_500.numpy.cs");
     let o = run("cs-to-star", &[&arg(&f), "--class", "99"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
@@ -293,7 +293,7 @@ fn a_class_nobody_is_in_is_an_error_and_nothing_is_written() {
 #[test]
 fn file_names_a_star_reader_cannot_read_back_are_refused_before_anything_is_written() {
     // Row 3's blob/path gets a double quote in place of its first character.
-    let f = test_data("star/particles_1000.numpy.cs");
+    let f = cs_fixture("particles_1000.numpy.cs");
     let mut bytes = std::fs::read(&f).unwrap();
     let at = bytes
         .windows(11)
@@ -322,10 +322,7 @@ fn file_names_a_star_reader_cannot_read_back_are_refused_before_anything_is_writ
 fn relion_3_0_layout_has_one_table_and_origins_in_pixels() {
     let o = run(
         "cs-to-star",
-        &[
-            &arg(&test_data("star/particles_1000.numpy.cs")),
-            "--relion2",
-        ],
+        &[&arg(&cs_fixture("particles_1000.numpy.cs")), "--relion2"],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -346,7 +343,7 @@ fn relion_3_0_layout_has_one_table_and_origins_in_pixels() {
 
 #[test]
 fn a_closed_pipe_ends_quietly() {
-    let f = arg(&test_data("star/particles_1000.numpy.cs"));
+    let f = arg(&cs_fixture("particles_1000.numpy.cs"));
     let o = sh(&format!(
         "set -o pipefail; '{}' '{f}' 2>/dev/null | head -n 3 >/dev/null; echo status=$?",
         common::bin("cs-to-star").display()

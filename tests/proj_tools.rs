@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-//! proj-du and proj-clean end to end on fixture tree A (`../shared/fixtures/projects/`), checked
+//! proj-du and proj-clean end to end on fixture tree A (`tests/fixtures/projects/`), checked
 //! against every figure of its EXPECTED.json.
 
 mod common;

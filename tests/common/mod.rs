@@ -6,22 +6,21 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-/// `../shared` beside the checkout (or `$CSUTILS_SHARED`).
-pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("CSUTILS_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-    }
+/// A file or folder of this repository's `tests/fixtures/` (see its README for provenance).
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
-/// A file of `../shared/fixtures/cs/`.
+/// A file of `tests/fixtures/cs/` (written by cryosparc-tools).
 pub fn cs_fixture(name: &str) -> PathBuf {
-    shared_dir().join("fixtures/cs").join(name)
+    fixture("cs").join(name)
 }
 
 /// Every `.cs` fixture file, sorted.
 pub fn all_cs_fixtures() -> Vec<PathBuf> {
-    let dir = shared_dir().join("fixtures/cs");
+    let dir = fixture("cs");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -34,13 +33,6 @@ pub fn all_cs_fixtures() -> Vec<PathBuf> {
         dir.display()
     );
     v
-}
-
-/// A file of this repository's `tests/data/`.
-pub fn test_data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
 }
 
 /// The path of one of our binaries.
@@ -101,7 +93,7 @@ pub fn sh(script: &str) -> Output {
 /// the folder (kept alive by the guard) and the project path.
 pub fn project_tree() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let tar = shared_dir().join("fixtures/projects/projects.tar");
+    let tar = fixture("projects/projects.tar");
     let o = Command::new("tar")
         .arg("-xf")
         .arg(&tar)
@@ -118,9 +110,9 @@ pub fn project_tree() -> (tempfile::TempDir, PathBuf) {
     (dir, project)
 }
 
-/// `../shared/fixtures/projects/EXPECTED.json`.
+/// `tests/fixtures/projects/EXPECTED.json`: what a correct tool reports on fixture tree A.
 pub fn expected_projects() -> serde_json::Value {
-    let path = shared_dir().join("fixtures/projects/EXPECTED.json");
+    let path = fixture("projects/EXPECTED.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -5,7 +5,7 @@ dtype, some of them in several inputs: `cs-join A B [C] -o OUT` must load in cry
 the fields (in order), rows (in order) and values of `A.innerjoin(B, C)`; the JSON-lines of
 `cs-join A B` must equal cs-cat of that file.
 
-Also every output of fixture tree A (../shared/fixtures/projects/projects.tar) made of several
+Also every output of fixture tree A (tests/fixtures/projects/projects.tar) made of several
 metafiles: `cs-join` of its final metafiles equals cryosparc-tools' innerjoin of them.
 
 usage: join_diff.py --bin target/release --cases 60 [--seed N] [--projects-tar projects.tar]

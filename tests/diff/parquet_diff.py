@@ -1,7 +1,7 @@
 """Differential test of cs-to-parquet: Parquet (and Arrow IPC) read back by pyarrow equals what
 cryosparc-tools loads from the same .cs file.
 
-Inputs: every fixture in ../shared/fixtures/cs/ and random datasets written by cryosparc-tools
+Inputs: every fixture in tests/fixtures/cs/ and random datasets written by cryosparc-tools
 (every dtype, subarrays up to 3-D, empty strings, unicode, 0 and 1 rows).
 
 usage: parquet_diff.py --bin target/release --fixtures DIR --cases 40

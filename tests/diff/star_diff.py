@@ -1,4 +1,4 @@
-"""cs-to-star against pyem's own output: every reference STAR file in tests/data/star/ (written by
+"""cs-to-star against pyem's own output: every reference STAR file in tests/fixtures/star/ (written by
 pyem's csparc2star at commit de18347, see its README) is read with the `starfile` package (PyPI),
 and so is cs-to-star's output for the same input and options. Rows are matched on rlnImageName
 (pyem sorts them); every column pyem writes must be present with pyem's value: numbers within
@@ -6,7 +6,7 @@ float32 printing precision, angles equal as RELION rotation matrices within 1e-4
 text exactly. Also: values with spaces, '#' and STAR syntax read back unchanged; a quote or a
 newline is refused with nothing written.
 
-usage: star_diff.py --bin target/release --data tests/data/star
+usage: star_diff.py --bin target/release --fixtures tests/fixtures
 Prints one line per failure and a closing line "diff: N passed, M failed".
 """
 import argparse
@@ -23,24 +23,24 @@ import starfile
 # blob/psize_A: the 2D classification ran at box 128); pyem uses blob/psize_A unless given
 # --boxsize, and the --boxsize 128 references show the same values as ours.
 ORIGINS = {"rlnOriginXAngst", "rlnOriginYAngst"}
-# (inputs, cs-to-star options, pyem's reference file, columns not compared)
+# (inputs, cs-to-star options, pyem's reference file, columns not compared), under tests/fixtures/
 CASES = [
-    (["particles_1000.numpy.cs"], [], "particles_1000.numpy.pyem.star"),
-    (["particles_2d_500.numpy.cs"], [], "particles_2d_500.numpy.pyem.star", ORIGINS),
-    (["particles_2d_500.numpy.cs"], [], "particles_2d_500.boxsize_128.pyem.star"),
-    (["particles_1000.numpy.cs"], ["--relion2"], "particles_1000.relion2.pyem.star"),
-    (["particles_1000.numpy.cs"], ["--strip-uid", "--micrograph-path", "/data/mics"],
-     "particles_1000.strip_uid.micrograph_path.pyem.star"),
-    (["particles_1000.numpy.cs"], ["--strip-uid=1"], "particles_1000.strip_uid_1.pyem.star"),
-    (["particles_1000.numpy.cs"], ["--noswapxy", "--invertx", "--inverty"],
-     "particles_1000.noswapxy.invertx.inverty.pyem.star"),
-    (["passthrough_main.cs", "passthrough_particles.cs"], [], "passthrough.pyem.star"),
-    (["helical_200.cs"], [], "helical_200.pyem.star"),
-    (["classes4_300.cs"], [], "classes4_300.pyem.star"),
-    (["classes4_300.cs"], ["--class", "2", "--class", "4"], "classes4_300.class_2_4.pyem.star"),
-    (["multi4_300.cs"], [], "multi4_300.pyem.star"),
-    (["particles_2d_500.numpy.cs"], ["--class", "3"], "particles_2d_500.class_3.boxsize_128.pyem.star"),
-    (["beamtilt_300.cs"], [], "beamtilt_300.ctf_parameters.pyem.star"),
+    (["cs/particles_1000.numpy.cs"], [], "star/particles_1000.numpy.pyem.star"),
+    (["star/particles_2d_500.numpy.cs"], [], "star/particles_2d_500.numpy.pyem.star", ORIGINS),
+    (["star/particles_2d_500.numpy.cs"], [], "star/particles_2d_500.boxsize_128.pyem.star"),
+    (["cs/particles_1000.numpy.cs"], ["--relion2"], "star/particles_1000.relion2.pyem.star"),
+    (["cs/particles_1000.numpy.cs"], ["--strip-uid", "--micrograph-path", "/data/mics"],
+     "star/particles_1000.strip_uid.micrograph_path.pyem.star"),
+    (["cs/particles_1000.numpy.cs"], ["--strip-uid=1"], "star/particles_1000.strip_uid_1.pyem.star"),
+    (["cs/particles_1000.numpy.cs"], ["--noswapxy", "--invertx", "--inverty"],
+     "star/particles_1000.noswapxy.invertx.inverty.pyem.star"),
+    (["star/passthrough_main.cs", "star/passthrough_particles.cs"], [], "star/passthrough.pyem.star"),
+    (["star/helical_200.cs"], [], "star/helical_200.pyem.star"),
+    (["star/classes4_300.cs"], [], "star/classes4_300.pyem.star"),
+    (["star/classes4_300.cs"], ["--class", "2", "--class", "4"], "star/classes4_300.class_2_4.pyem.star"),
+    (["star/multi4_300.cs"], [], "star/multi4_300.pyem.star"),
+    (["star/particles_2d_500.numpy.cs"], ["--class", "3"], "star/particles_2d_500.class_3.boxsize_128.pyem.star"),
+    (["star/beamtilt_300.cs"], [], "star/beamtilt_300.ctf_parameters.pyem.star"),
 ]
 ANGLES = ["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"]
 # Angles pyem computes in float32 from a difference (π/2 − filament pose): equal within 1e-4°.
@@ -126,7 +126,7 @@ def check_text_values(cs_bin, tmp, data):
     """Paths with spaces, '#' and STAR syntax read back unchanged; quotes and newlines are refused."""
     from cryosparc.dataset import Dataset
     problems = []
-    src = Dataset.load(os.path.join(data, "particles_1000.numpy.cs")).slice(0, 6)
+    src = Dataset.load(os.path.join(data, "cs", "particles_1000.numpy.cs")).slice(0, 6)
     odd = ["with space/a.mrc", "hash#1.mrc", "_leading.mrc", "data_x.mrc", "loop_", "é ü.mrc"]
     src["blob/path"] = odd
     src["location/micrograph_path"] = [f"mics/{p}" for p in odd]
@@ -156,7 +156,7 @@ def check_text_values(cs_bin, tmp, data):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--fixtures", required=True)
     a = ap.parse_args()
     cs_bin = os.path.join(a.bin, "cs-to-star")
     passed = failed = 0
@@ -164,15 +164,15 @@ def main():
         for inputs, opts, ref, *skip in CASES:
             out = os.path.join(tmp, "out.star")
             with open(out, "wb") as f:
-                r = subprocess.run([cs_bin, *[os.path.join(a.data, i) for i in inputs], *opts],
+                r = subprocess.run([cs_bin, *[os.path.join(a.fixtures, i) for i in inputs], *opts],
                                    stdout=f, stderr=subprocess.PIPE)
             problems = ([f"exit {r.returncode}: {r.stderr.decode().strip()}"] if r.returncode
-                        else compare(out, os.path.join(a.data, ref), *skip))
+                        else compare(out, os.path.join(a.fixtures, ref), *skip))
             for p in problems:
                 print(f"star: {ref}: {p}")
             failed += bool(problems)
             passed += not problems
-        problems = check_text_values(cs_bin, tmp, a.data)
+        problems = check_text_values(cs_bin, tmp, a.fixtures)
         for p in problems:
             print(f"star: text values: {p}")
         failed += bool(problems)
