@@ -4,6 +4,7 @@
 //! man page or shell completions.
 
 pub mod output;
+pub mod signals;
 pub mod unpack;
 
 pub use output::{folder_of, persist, write_atomically, Output};
@@ -292,6 +293,7 @@ pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
 /// The body of every tool's `main`: parse the arguments (clap prints help, version and usage
 /// errors itself, exit 2), run, and turn the outcome into messages and an exit code.
 pub fn main_with<A: clap::Parser>(tool: &str, run: impl FnOnce(A) -> Outcome) -> ExitCode {
+    signals::install();
     match parse_args::<A>() {
         Ok(args) => finish(tool, run(args)),
         Err(code) => code,

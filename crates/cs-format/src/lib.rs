@@ -32,6 +32,7 @@ pub mod pyliteral;
 pub mod records;
 pub mod select;
 pub mod star;
+pub mod temp;
 pub mod timestamp;
 pub mod uids;
 pub mod walk;

@@ -253,13 +253,9 @@ impl std::fmt::Debug for NumpyRecordFile {
     }
 }
 
-/// A temporary file in `dir`, named as every csutils output on its way (`.csutils.*.tmp`).
+/// A temporary file in `dir`, as every csutils output is on its way ([`crate::temp`]).
 pub fn output_temp_file(dir: &Path) -> Result<NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(".csutils.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err)
+    crate::temp::file_in(dir).map_err(io_err)
 }
 
 impl NumpyRecordFile {

@@ -178,7 +178,7 @@ pub fn run(args: Args) -> Outcome {
                     let spool_name = spool_dir.display().to_string();
                     let spool_error =
                         |e: std::io::Error| Error::io(&e, Place::File).in_file(&spool_name);
-                    let spool = tempfile::NamedTempFile::new_in(&spool_dir).map_err(spool_error)?;
+                    let spool = cs_format::temp::file_in(&spool_dir).map_err(spool_error)?;
                     let tee = TeeReader {
                         inner: std::io::stdin(),
                         copy: spool.as_file().try_clone().map_err(spool_error)?,

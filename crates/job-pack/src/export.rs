@@ -216,10 +216,7 @@ fn build_then_swap(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.new-"))
-        .tempdir_in(&parent)
-        .map_err(|e| cs_cli::io_failure(&e, &parent))?;
+    let tmp = cs_format::temp::dir_in(&parent).map_err(|e| cs_cli::io_failure(&e, &parent))?;
     build(tmp.path())?;
     std::fs::set_permissions(
         tmp.path(),

@@ -299,10 +299,8 @@ fn create_job(
 ) -> Result<Value, Failure> {
     let n = next_job_number(&target.dir)?;
     let uid = format!("J{n}");
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{uid}.import-"))
-        .tempdir_in(&target.dir)
-        .map_err(|e| cs_cli::io_failure(&e, &target.dir))?;
+    let tmp =
+        cs_format::temp::dir_in(&target.dir).map_err(|e| cs_cli::io_failure(&e, &target.dir))?;
     let mut imported = Imported::default();
     let mut results = Vec::new();
     let mut group_docs = Vec::new();
@@ -431,10 +429,8 @@ pub fn import_export(
             src_path.to_path_buf()
         } else {
             std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-            let tmp = tempfile::Builder::new()
-                .prefix(".unpack-")
-                .tempdir_in(&imports)
-                .map_err(|e| cs_cli::io_failure(&e, &imports))?;
+            let tmp =
+                cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
             safe_unpack(tar_reader(src)?, tmp.path(), src)?;
             // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
             let root = export_root(tmp.path());

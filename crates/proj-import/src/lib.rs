@@ -297,10 +297,8 @@ fn import(source: &str, inst_dir: &Path, allow: Allow) -> Result<Value, Failure>
     } else {
         let imports = inst.dir.join("imports");
         std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".unpack-")
-            .tempdir_in(&imports)
-            .map_err(|e| cs_cli::io_failure(&e, &imports))?;
+        let tmp =
+            cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
         cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
         // The archive's one top-level folder (else everything), and the project in it.
         let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());

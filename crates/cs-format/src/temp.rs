@@ -1,0 +1,172 @@
+//! csutils' named temporary files and folders (`.csutils-*.tmp`), made beside what they will
+//! become. Each is held under an exclusive `flock` by its maker for as long as it lives and is
+//! listed in a process-wide registry, so that a signal handler can remove this process's ones
+//! ([`remove_live`]) and a later run in the same folder can remove those whose maker is gone
+//! ([`sweep`]: a lock it can take) — never a live one of a concurrent run.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tempfile::NamedTempFile;
+
+/// How every csutils temporary name starts.
+pub const PREFIX: &str = ".csutils-";
+/// How every csutils temporary name ends.
+pub const SUFFIX: &str = ".tmp";
+
+/// Temporary files and folders this process has made (some may be gone: renamed or removed).
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn register(path: &Path) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.push(path.to_path_buf());
+    }
+}
+
+/// A new temporary file in `dir`, locked and registered; stale ones in `dir` are swept first.
+pub fn file_in(dir: &Path) -> io::Result<NamedTempFile> {
+    sweep(dir);
+    let tmp = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .suffix(SUFFIX)
+        .tempfile_in(dir)?;
+    // A file system without flock gives no lock; sweep then cannot take one either and leaves
+    // the file alone.
+    let _ = tmp.as_file().try_lock();
+    register(tmp.path());
+    Ok(tmp)
+}
+
+/// A temporary folder, locked (`flock` on the folder itself) for as long as it is held.
+#[derive(Debug)]
+pub struct TempDir {
+    dir: tempfile::TempDir,
+    _lock: Option<File>,
+}
+
+impl TempDir {
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Keep the folder (it is about to be renamed into place); it is no longer removed on drop.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+}
+
+/// A new temporary folder in `dir`, locked and registered; stale ones in `dir` are swept first.
+pub fn dir_in(dir: &Path) -> io::Result<TempDir> {
+    sweep(dir);
+    let tmp = tempfile::Builder::new()
+        .prefix(PREFIX)
+        .suffix(SUFFIX)
+        .tempdir_in(dir)?;
+    let lock = File::open(tmp.path()).ok();
+    if let Some(l) = &lock {
+        let _ = l.try_lock();
+    }
+    register(tmp.path());
+    Ok(TempDir {
+        dir: tmp,
+        _lock: lock,
+    })
+}
+
+/// Whether a name is one of ours.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(PREFIX) && name.ends_with(SUFFIX)
+}
+
+/// Remove, in `dir`, the temporary files and folders whose maker is gone (their lock can be
+/// taken). Best effort: what cannot be read or removed is left.
+pub fn sweep(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !is_temp_name(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_symlink() {
+            continue;
+        }
+        let Ok(handle) = File::open(&path) else {
+            continue;
+        };
+        if handle.try_lock().is_err() {
+            continue; // live, or no flock here
+        }
+        let _ = if kind.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
+}
+
+/// Remove every temporary file and folder this process made that still exists (for a signal
+/// handler about to exit).
+pub fn remove_live() {
+    let paths = match LIVE.lock() {
+        Ok(live) => live.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    for path in paths {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            Ok(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    // remove_live acts on the whole process (other tests' files too): the end-to-end signal
+    // tests check it; here only that ours are registered for it.
+    #[test]
+    fn sweep_removes_only_what_no_live_maker_holds() {
+        let d = tempfile::tempdir().unwrap();
+        let live = file_in(d.path()).unwrap();
+        let live_dir = dir_in(d.path()).unwrap();
+        // A file and a folder of ours nobody holds a lock on, as a killed run leaves them.
+        let stale = d.path().join(format!("{PREFIX}stale{SUFFIX}"));
+        std::fs::write(&stale, b"x").unwrap();
+        let stale_dir = d.path().join(format!("{PREFIX}dir{SUFFIX}"));
+        std::fs::create_dir(&stale_dir).unwrap();
+        std::fs::write(stale_dir.join("inside"), b"x").unwrap();
+        let other = d.path().join("particles.cs");
+        std::fs::write(&other, b"x").unwrap();
+        sweep(d.path());
+        let left = names(d.path());
+        assert!(!stale.exists() && !stale_dir.exists(), "{left:?}");
+        assert!(live.path().exists() && live_dir.path().is_dir(), "{left:?}");
+        let live_paths = LIVE.lock().unwrap().clone();
+        assert!(live_paths.contains(&live.path().to_path_buf()));
+        assert!(live_paths.contains(&live_dir.path().to_path_buf()));
+    }
+}
