@@ -64,6 +64,15 @@ impl Drop for Deferred {
     }
 }
 
+/// Err (quietly) when a signal arrived while deferred: the caller undoes its step and returns;
+/// dropping the [`Deferred`] guard then exits.
+pub fn stop_if_signalled() -> crate::Outcome {
+    match pending() {
+        Some(_) => Err(crate::Failure::Quiet),
+        None => Ok(()),
+    }
+}
+
 /// A signal that arrived while signals were deferred.
 pub fn pending() -> Option<i32> {
     match PENDING.load(Ordering::SeqCst) {

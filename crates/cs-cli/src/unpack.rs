@@ -41,6 +41,7 @@ pub fn safe_unpack(input: impl Read, root: &Path, name: &str) -> Result<(), Fail
     let mut archive = tar::Archive::new(input);
     let entries = archive.entries().map_err(|e| tar_err(name, &e))?;
     for entry in entries {
+        crate::signals::stop_if_signalled()?;
         let mut entry = entry.map_err(|e| tar_err(name, &e))?;
         let path = entry.path().map_err(|e| tar_err(name, &e))?.into_owned();
         let shown_path = path.display().to_string();

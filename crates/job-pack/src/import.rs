@@ -232,6 +232,7 @@ fn import_one_group(
     let cs_path = job_tmp.join(&cs_name);
     cs_cli::write_atomically(&cs_path, false, |w| spool.write(OutputFormat::Numpy, w))?;
     for (rel, src) in &to_copy {
+        cs_cli::signals::stop_if_signalled()?;
         let dest = job_tmp.join("imported").join(rel);
         if std::fs::symlink_metadata(&dest).is_ok() {
             continue; // named by an earlier group too
@@ -306,6 +307,7 @@ fn create_job(
     let mut group_docs = Vec::new();
     let mut counter = 0;
     for g in groups {
+        cs_cli::signals::stop_if_signalled()?;
         let (r, gd) = import_one_group(g, &uid, tmp.path(), link, &mut counter, &mut imported)?;
         results.extend(r);
         group_docs.push(gd);
@@ -418,6 +420,8 @@ pub fn import_export(
     link: bool,
 ) -> Result<Value, Failure> {
     let target = open_target(project, workspace)?;
+    // A signal stops the import between files; what it placed is removed, then the process exits.
+    let _deferred = cs_cli::signals::Deferred::start();
     let src_path = Path::new(src);
     // A tar is unpacked into a temporary folder under imports/jobs/ first.
     let imports = target.dir.join("imports/jobs");
@@ -503,6 +507,7 @@ pub fn import_group(
     link: bool,
 ) -> Result<Value, Failure> {
     let target = open_target(project, workspace)?;
+    let _deferred = cs_cli::signals::Deferred::start();
     let group = read_group(csg_path)?;
     let base = Map::new();
     let source = json!({"source": shown(csg_path), "group": group.csg.group.name});

@@ -3,6 +3,7 @@
 
 mod check;
 mod instance;
+mod journal;
 
 use check::{check, Allow};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -11,6 +12,7 @@ use cs_format::job::to_json_text;
 use cs_format::project::{read_json, shown};
 use cs_format::Error;
 use instance::{instance_dir, peek_id, registered_json, Instance, Registered};
+use journal::{FileChange, Found, Journal, Plan};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,14 +26,17 @@ use std::process::ExitCode;
     about = "Check, import, list and detach whole cryoSPARC projects",
     long_about = "Import an intact cryoSPARC project folder (or a tar of one) into an instance: it \
 gets the next free project uid, the title 'Imported: <old title>', a new creation time, our \
-cs.lock, and an entry in the instance's registry. Every file is written atomically and a failure \
-at any step puts every file back.\n\n\
+cs.lock, and an entry in the instance's registry. The whole change is first written to a journal \
+in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
+project out); a failure or SIGINT/SIGTERM/SIGHUP on the way puts every file back (exit 1, or \
+130/143/129). After a kill -9 or a crash, running the same command again finishes the import; \
+proj-import rollback PROJECT undoes it instead.\n\n\
 The instance is a folder (--instance DIR, else $CSUTILS_INSTANCE, else \
 $XDG_DATA_HOME/csutils/instance) holding instance.json; commands on one instance take turns \
 (a file lock).",
     after_help = "Examples:\n  proj-import check /data/old/CS-t20s-demo\n  \
 proj-import /data/old/CS-t20s-demo\n  proj-import --instance /data/instance project.tar.zst\n  \
-proj-import list --table\n  proj-import detach P7\n\n\
+proj-import list --table\n  proj-import detach P7\n  proj-import rollback /data/old/CS-t20s-demo\n\n\
 Exit status: 0 on success, 1 when the project cannot be imported or on bad data (nothing is \
 changed), 2 on bad usage."
 )]
@@ -79,6 +84,12 @@ pub enum Command {
         /// The project uid (P7).
         uid: String,
     },
+    /// Undo an import that was interrupted (killed, or the machine went down): every file back
+    /// as it was, the project out of the registry.
+    Rollback {
+        /// The project folder.
+        project: PathBuf,
+    },
 }
 
 /// Entry point of the binary.
@@ -101,6 +112,7 @@ pub fn run(args: Args) -> Outcome {
         Some(Command::Check { project }) => check_command(&project, &inst_dir),
         Some(Command::List { table }) => list(&inst_dir, table),
         Some(Command::Detach { uid }) => detach(&inst_dir, &uid),
+        Some(Command::Rollback { project }) => rollback(&project),
         None => {
             let Some(source) = args.source else {
                 return Err(Failure::Usage(
@@ -190,13 +202,21 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
             .in_file(&shown(&inst_dir.join("instance.json")))
             .into());
     };
+    // The lock goes first, then the entry: a detach stopped in between is finished by running
+    // it again.
     let entry = inst.projects.remove(i);
     let lock = Path::new(&entry.dir).join("cs.lock");
     let ours = instance::lock_holder(Path::new(&entry.dir)).is_some_and(|id| id == inst.id);
-    inst.save()?;
+    let _deferred = cs_cli::signals::Deferred::start();
     if ours {
-        std::fs::remove_file(&lock).map_err(|e| cs_cli::io_failure(&e, &lock))?;
+        match std::fs::remove_file(&lock) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(cs_cli::io_failure(&e, &lock))
+            }
+            _ => {}
+        }
     }
+    inst.save()?;
     let mut out = cs_cli::stdout();
     writeln!(
         out,
@@ -207,141 +227,96 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
     Ok(())
 }
 
-/// New contents for a set of files, put in place all together or not at all.
-struct Changes {
-    files: Vec<(PathBuf, String)>,
-}
-
-impl Changes {
-    /// Write every new content to a temporary file beside its target, then rename them into
-    /// place one by one, keeping each old file as a hard-linked backup; then run `commit`. If a
-    /// rename or `commit` fails, every file is put back.
-    fn apply(self, commit: impl FnOnce() -> Outcome) -> Outcome {
-        let mut staged = Vec::new();
-        for (path, text) in &self.files {
-            let dir = cs_cli::folder_of(path);
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".csutils.")
-                .suffix(".tmp")
-                .tempfile_in(&dir)
-                .map_err(|e| cs_cli::io_failure(&e, &dir))?;
-            tmp.write_all(text.as_bytes())
-                .and_then(|_| tmp.as_file().sync_all())
-                .map_err(|e| cs_cli::io_failure(&e, path))?;
-            let mode = std::fs::metadata(path)
-                .map(|m| m.permissions())
-                .unwrap_or_else(|_| std::os::unix::fs::PermissionsExt::from_mode(0o644));
-            tmp.as_file()
-                .set_permissions(mode)
-                .map_err(|e| cs_cli::io_failure(&e, path))?;
-            staged.push((path.clone(), tmp));
-        }
-        // (target, backup of the old file if there was one)
-        let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
-        let undo = |done: &[(PathBuf, Option<PathBuf>)]| {
-            for (target, backup) in done.iter().rev() {
-                match backup {
-                    Some(b) => {
-                        let _ = std::fs::rename(b, target);
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(target);
-                    }
-                }
-            }
-        };
-        for (target, tmp) in staged {
-            let backup = if target.exists() {
-                let b = cs_cli::folder_of(&target).join(format!(
-                    ".{}.csutils-backup-{}",
-                    target.file_name().unwrap_or_default().to_string_lossy(),
-                    std::process::id()
-                ));
-                if let Err(e) = std::fs::hard_link(&target, &b) {
-                    undo(&done);
-                    return Err(cs_cli::io_failure(&e, &target));
-                }
-                Some(b)
-            } else {
-                None
-            };
-            if let Err(e) = tmp.persist(&target) {
-                if let Some(b) = &backup {
-                    let _ = std::fs::remove_file(b);
-                }
-                undo(&done);
-                return Err(cs_cli::io_failure(&e.error, &target));
-            }
-            done.push((target, backup));
-        }
-        if let Err(f) = commit() {
-            undo(&done);
-            return Err(f);
-        }
-        for (_, backup) in done {
-            if let Some(b) = backup {
-                let _ = std::fs::remove_file(b);
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Import a project folder or archive into the instance; returns the record to print.
 fn import(source: &str, inst_dir: &Path, allow: Allow) -> Result<Value, Failure> {
     let mut inst = Instance::open(inst_dir, true)?;
     let src = Path::new(source);
-    let mut unpacked: Option<PathBuf> = None;
-    let project = if source != "-" && src.is_dir() {
-        std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?
+    if source != "-" && src.is_dir() {
+        let project = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
+        let key = project.display().to_string();
+        return import_folder(&mut inst, Where::InPlace(&project), allow, &key);
+    }
+    let key = archive_key(source);
+    let imports = inst.dir.join("imports");
+    std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    let imports = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    if let Some(journal) = interrupted_import_of(&imports, &key)? {
+        return resume(&mut inst, journal, allow);
+    }
+    let tmp = cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
+    // The archive's one top-level folder (else everything), and the project in it.
+    let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
+    let project_in_top = project_within(&top).ok_or_else(|| {
+        Failure::from(
+            Error::in_whole_file("does not hold one project folder (with project.json)")
+                .in_file(source),
+        )
+    })?;
+    // A project alone moves to imports/<name>; with siblings (the raw data its links point
+    // to, say) the whole top folder moves, and the project is found inside it.
+    let name = if top == tmp.path() {
+        archive_stem(source)
     } else {
-        let imports = inst.dir.join("imports");
-        std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-        let tmp =
-            cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-        cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
-        // The archive's one top-level folder (else everything), and the project in it.
-        let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
-        let project_in_top = project_within(&top).ok_or_else(|| {
-            Failure::from(
-                Error::in_whole_file("does not hold one project folder (with project.json)")
-                    .in_file(source),
-            )
-        })?;
-        // A project alone moves to imports/<name>; with siblings (the raw data its links point
-        // to, say) the whole top folder moves, and the project is found inside it.
-        let name = if top == tmp.path() {
-            archive_stem(source)
-        } else {
-            top.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| archive_stem(source))
-        };
-        let mut dest = imports.join(&name);
-        let mut k = 2;
-        while std::fs::symlink_metadata(&dest).is_ok() {
-            dest = imports.join(format!("{name}-{k}"));
-            k += 1;
-        }
-        if top == tmp.path() {
-            let kept = tmp.keep();
-            std::fs::rename(&kept, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
-            std::fs::set_permissions(&dest, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-                .map_err(|e| cs_cli::io_failure(&e, &dest))?;
-        } else {
-            std::fs::rename(&top, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
-        }
-        unpacked = Some(dest.clone());
-        let inside = dest.join(project_in_top);
-        std::fs::canonicalize(&inside).map_err(|e| cs_cli::io_failure(&e, &inside))?
+        top.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| archive_stem(source))
     };
-    let result = import_folder(&mut inst, &project, allow);
-    if result.is_err() {
-        if let Some(dir) = unpacked {
-            let _ = std::fs::remove_dir_all(dir);
+    let mut dest = imports.join(&name);
+    let mut k = 2;
+    while std::fs::symlink_metadata(&dest).is_ok() {
+        dest = imports.join(format!("{name}-{k}"));
+        k += 1;
+    }
+    let unpacked = Unpacked {
+        now: top.join(&project_in_top),
+        project: dest.join(&project_in_top),
+        top,
+        dest,
+        tmp,
+    };
+    import_folder(&mut inst, Where::Unpacked(unpacked), allow, &key)
+}
+
+/// How an archive is named in its import's journal: its absolute path ("-" for stdin).
+fn archive_key(source: &str) -> String {
+    if source == "-" {
+        return "-".into();
+    }
+    std::fs::canonicalize(source)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| source.to_string())
+}
+
+/// The interrupted import of the archive `key` under `imports/` (its project is at most one
+/// folder down), if any.
+fn interrupted_import_of(imports: &Path, key: &str) -> Result<Option<Journal>, Failure> {
+    if key == "-" {
+        return Ok(None);
+    }
+    let Ok(entries) = std::fs::read_dir(imports) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if !dir.is_dir() || cs_format::temp::is_temp_name(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        let below = std::fs::read_dir(&dir)
+            .map(|l| l.flatten().map(|e| e.path()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for candidate in std::iter::once(dir.clone()).chain(below) {
+            if !candidate.join(journal::FILE_NAME).is_file() {
+                continue;
+            }
+            if let Found::Interrupted(j) = journal::find(&candidate)? {
+                if j.plan.source == key {
+                    return Ok(Some(*j));
+                }
+            }
         }
     }
-    result
+    Ok(None)
 }
 
 /// A folder name for an archive's contents: its file name without `.tar…`.
@@ -392,7 +367,246 @@ fn project_within(top: &Path) -> Option<PathBuf> {
     }
 }
 
-fn import_folder(inst: &mut Instance, project: &Path, allow: Allow) -> Result<Value, Failure> {
+/// Where the project to import is.
+enum Where<'a> {
+    /// A folder imported where it is.
+    InPlace(&'a Path),
+    /// An archive's contents, unpacked in a temporary folder and moved under `imports/` once
+    /// the journal is in it.
+    Unpacked(Unpacked),
+}
+
+/// An unpacked archive on its way under `imports/`.
+struct Unpacked {
+    /// The project folder now (in the temporary folder).
+    now: PathBuf,
+    /// The project folder once moved.
+    project: PathBuf,
+    /// The folder that moves.
+    top: PathBuf,
+    /// Where it moves to.
+    dest: PathBuf,
+    tmp: cs_format::temp::TempDir,
+}
+
+impl Unpacked {
+    /// Move the unpacked folder to its place under `imports/`.
+    fn move_into_place(self) -> Result<(), Failure> {
+        let moved = if self.top == self.tmp.path() {
+            let kept = self.tmp.keep();
+            std::fs::rename(&kept, &self.dest).and_then(|()| {
+                std::fs::set_permissions(
+                    &self.dest,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                )
+            })
+        } else {
+            std::fs::rename(&self.top, &self.dest)
+        };
+        moved.map_err(|e| cs_cli::io_failure(&e, &self.dest))
+    }
+}
+
+/// Test builds only (debug assertions): stop dead at a named step, as `kill -9` would, when
+/// `CSUTILS_FAIL_AT` names it; with `pause:STEP`, wait there (up to 30 s) for a signal.
+fn fail_point(step: &str) {
+    #[cfg(debug_assertions)]
+    if let Ok(want) = std::env::var("CSUTILS_FAIL_AT") {
+        if want == step {
+            std::process::exit(137);
+        }
+        if want.strip_prefix("pause:") == Some(step) {
+            let start = std::time::Instant::now();
+            while cs_cli::signals::pending().is_none()
+                && start.elapsed() < std::time::Duration::from_secs(30)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
+}
+
+fn in_progress(project: &Path) -> Failure {
+    Error::in_whole_file(format!(
+        "another proj-import of this project is running now (its {} is locked)",
+        journal::FILE_NAME
+    ))
+    .in_file(&shown(project))
+    .into()
+}
+
+/// Import a project: plan every change, write the journal, register, rewrite the files,
+/// remove the journal. A failure or a signal on the way undoes what was done.
+fn import_folder(
+    inst: &mut Instance,
+    at: Where,
+    allow: Allow,
+    key: &str,
+) -> Result<Value, Failure> {
+    let (now, project) = match &at {
+        Where::InPlace(p) => (p.to_path_buf(), p.to_path_buf()),
+        Where::Unpacked(u) => (u.now.clone(), u.project.clone()),
+    };
+    if let Where::InPlace(p) = &at {
+        match journal::find(p)? {
+            Found::Live => return Err(in_progress(p)),
+            Found::Interrupted(j) => return resume(inst, *j, allow),
+            Found::Nothing => {}
+        }
+    }
+    let plan = plan_import(inst, &now, &project, allow, key)?;
+    let _deferred = cs_cli::signals::Deferred::start();
+    if !inst.dir.join("instance.json").exists() {
+        // A new instance's id is written before a journal or cs.lock names it.
+        inst.save()?;
+    }
+    let Some(journal) = journal::create(plan, &now)? else {
+        return Err(in_progress(&project));
+    };
+    let placed = match at {
+        Where::Unpacked(u) => {
+            let dest = u.dest.clone();
+            u.move_into_place()?;
+            Some(dest)
+        }
+        Where::InPlace(_) => None,
+    };
+    let result = if journal.originals_unchanged() {
+        fail_point("journal");
+        commit(inst, journal)
+    } else {
+        journal.remove()?;
+        Err(Error::in_whole_file(
+            "changed while it was being imported (nothing was changed): run proj-import again",
+        )
+        .in_file(&shown(&project))
+        .into())
+    };
+    if let (Err(_), Some(dest)) = (&result, placed) {
+        let _ = std::fs::remove_dir_all(dest);
+    }
+    result
+}
+
+/// Finish an interrupted import (its journal is locked by us now).
+fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, Failure> {
+    let plan = journal.plan.clone();
+    let project = plan.project().to_path_buf();
+    let here = std::fs::canonicalize(&inst.dir)
+        .map_err(|e| cs_cli::io_failure(&e, &inst.dir))?
+        .display()
+        .to_string();
+    if plan.instance_dir != here {
+        return Err(Error::in_whole_file(format!(
+            "holds an interrupted import into the instance {0}: run proj-import --instance {0} \
+             again to finish it, or proj-import rollback {1} to undo it",
+            plan.instance_dir,
+            shown(&project)
+        ))
+        .in_file(&shown(&project))
+        .into());
+    }
+    let _deferred = cs_cli::signals::Deferred::start();
+    let uid_taken = inst
+        .projects
+        .iter()
+        .any(|p| p.uid == plan.entry.uid && p.dir != plan.entry.dir);
+    if uid_taken {
+        // Its number went to another project, so it was never registered and no file was
+        // changed: start again.
+        journal.restore()?;
+        journal.remove()?;
+        return import_folder(inst, Where::InPlace(&project), allow, &plan.source);
+    }
+    commit(inst, journal)
+}
+
+/// Register the project, write every new file, remove the journal; undo on a failure or a
+/// signal.
+fn commit(inst: &mut Instance, journal: Journal) -> Result<Value, Failure> {
+    let plan = journal.plan.clone();
+    let ours = |p: &Registered| p.uid == plan.entry.uid && p.dir == plan.entry.dir;
+    if !inst.projects.iter().any(ours) {
+        inst.projects.push(plan.entry.clone());
+        inst.next_project = inst.next_project.max(plan.number + 1);
+        if let Err(f) = inst.save() {
+            inst.projects.retain(|p| !ours(p));
+            journal.remove()?;
+            return Err(f);
+        }
+    }
+    fail_point("registered");
+    let written = journal.write_new(|i| {
+        if i > 0 {
+            fail_point(&format!("file-{i}"));
+        }
+        match cs_cli::signals::pending() {
+            Some(_) => Err(Failure::Quiet),
+            None => Ok(()),
+        }
+    });
+    if let Err(f) = written {
+        undo(inst, &journal)?;
+        journal.remove()?;
+        return Err(f);
+    }
+    fail_point("written");
+    journal.remove()?;
+    Ok(plan.record)
+}
+
+/// Put the project's files back and take it out of the registry.
+fn undo(inst: &mut Instance, journal: &Journal) -> Result<(), Failure> {
+    journal.restore()?;
+    let entry = &journal.plan.entry;
+    let before = inst.projects.len();
+    inst.projects
+        .retain(|p| !(p.uid == entry.uid && p.dir == entry.dir));
+    if inst.projects.len() != before {
+        inst.save()?;
+    }
+    Ok(())
+}
+
+/// `proj-import rollback PROJECT`: undo an interrupted import.
+fn rollback(project: &Path) -> Outcome {
+    let project = std::fs::canonicalize(project).map_err(|e| cs_cli::io_failure(&e, project))?;
+    let journal = match journal::find(&project)? {
+        Found::Nothing => {
+            return Err(
+                Error::in_whole_file("has no interrupted import to roll back")
+                    .in_file(&shown(&project))
+                    .into(),
+            )
+        }
+        Found::Live => return Err(in_progress(&project)),
+        Found::Interrupted(j) => *j,
+    };
+    let mut inst = Instance::open(Path::new(&journal.plan.instance_dir), true)?;
+    let _deferred = cs_cli::signals::Deferred::start();
+    undo(&mut inst, &journal)?;
+    let record = json!({
+        "rolled_back": journal.plan.entry.uid,
+        "dir": journal.plan.entry.dir,
+        "files_restored": journal.plan.files.len(),
+    });
+    journal.remove()?;
+    let mut out = cs_cli::stdout();
+    writeln!(out, "{record}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Check the project at `now` and decide every change an import into `project` makes.
+fn plan_import(
+    inst: &Instance,
+    now: &Path,
+    project: &Path,
+    allow: Allow,
+    key: &str,
+) -> Result<Plan, Failure> {
     let dir_text = project.display().to_string();
     if let Some(p) = inst.registered_at(&dir_text) {
         return Err(Error::in_whole_file(format!(
@@ -402,7 +616,7 @@ fn import_folder(inst: &mut Instance, project: &Path, allow: Allow) -> Result<Va
         .in_file(&dir_text)
         .into());
     }
-    let checked = check(project, Some(&inst.id), allow);
+    let checked = check(now, Some(&inst.id), allow);
     let blocking: Vec<_> = checked.problems.iter().filter(|p| p.blocking).collect();
     if let Some(first) = blocking.first() {
         let more = match blocking.len() - 1 {
@@ -435,19 +649,19 @@ fn import_folder(inst: &mut Instance, project: &Path, allow: Allow) -> Result<Va
         .unwrap_or_default()
         .to_string();
     let title = format!("Imported: {old_title}");
-    let now = cs_format::timestamp::now_iso();
+    let now_time = cs_format::timestamp::now_iso();
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("uid".into(), json!(uid));
         obj.insert("uid_num".into(), json!(n));
         obj.insert("title".into(), json!(title));
-        obj.insert("created_at".into(), json!(now));
+        obj.insert("created_at".into(), json!(now_time));
         obj.insert("project_dir".into(), json!(dir_text));
     }
-    let mut files = vec![(project.join("project.json"), to_json_text(&doc))];
+    let mut files = vec![change(now, "project.json", to_json_text(&doc))?];
     let mut killed = Vec::new();
     for (folder, job) in &checked.jobs {
-        let path = project.join(folder).join("job.json");
-        let mut jd = read_json(&path)?;
+        let rel = format!("{folder}/job.json");
+        let mut jd = read_json(&now.join(&rel))?;
         if let Some(obj) = jd.as_object_mut() {
             obj.insert("project_uid".into(), json!(uid));
             if obj.contains_key("project_uid_num") {
@@ -458,9 +672,9 @@ fn import_folder(inst: &mut Instance, project: &Path, allow: Allow) -> Result<Va
                 killed.push(job.uid.clone());
             }
         }
-        files.push((path, to_json_text(&jd)));
+        files.push(change(now, &rel, to_json_text(&jd))?);
     }
-    let ws_path = project.join("workspaces.json");
+    let ws_path = now.join("workspaces.json");
     let mut ws = read_json(&ws_path)?;
     if let Some(list) = ws.as_array_mut() {
         for w in list.iter_mut().filter_map(Value::as_object_mut) {
@@ -470,28 +684,22 @@ fn import_folder(inst: &mut Instance, project: &Path, allow: Allow) -> Result<Va
             }
         }
     }
-    files.push((ws_path, to_json_text(&ws)));
-    files.push((project.join("cs.lock"), to_json_text(&lock_json(&inst.id))));
+    files.push(change(now, "workspaces.json", to_json_text(&ws))?);
+    files.push(change(now, "cs.lock", to_json_text(&lock_json(&inst.id)))?);
     let entry = Registered {
         uid: uid.clone(),
         dir: dir_text.clone(),
         title: title.clone(),
-        imported_at: now,
+        imported_at: now_time,
         source_uid: old_uid.clone(),
     };
-    // Register last: if writing the registry fails, every project file is put back.
-    Changes { files }.apply(|| {
-        inst.projects.push(entry);
-        inst.next_project = n + 1;
-        inst.save()
-    })?;
     let warnings: Vec<Value> = checked
         .problems
         .iter()
         .filter(|p| !p.blocking)
         .map(|p| p.to_json())
         .collect();
-    Ok(json!({
+    let record = json!({
         "project": uid,
         "title": title,
         "dir": dir_text,
@@ -499,5 +707,32 @@ fn import_folder(inst: &mut Instance, project: &Path, allow: Allow) -> Result<Va
         "jobs": checked.jobs.len(),
         "killed": killed,
         "warnings": warnings,
-    }))
+    });
+    let instance_dir = std::fs::canonicalize(&inst.dir)
+        .map_err(|e| cs_cli::io_failure(&e, &inst.dir))?
+        .display()
+        .to_string();
+    Ok(Plan {
+        instance_dir,
+        source: key.to_string(),
+        entry,
+        number: n,
+        files,
+        record,
+    })
+}
+
+/// A file's change: its current text (None when it does not exist) and its new one.
+fn change(now: &Path, rel: &str, new: String) -> Result<FileChange, Failure> {
+    let path = now.join(rel);
+    let original = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(cs_cli::io_failure(&e, &path)),
+    };
+    Ok(FileChange {
+        rel: rel.to_string(),
+        original,
+        new,
+    })
 }

@@ -1,0 +1,217 @@
+//! The import journal, `PROJECT/.csutils-import-journal.json`: the whole change (every file's
+//! original and new text, the registry entry, the record to print), written and locked before
+//! any project file changes and removed when the change is complete. It appears atomically and
+//! exclusively (written under a temporary name, then hard-linked to its name), so one import of
+//! a project runs at a time; its `flock` tells a live import from one that was killed. A killed
+//! import is rolled forward by running it again, or undone by `proj-import rollback`.
+
+use crate::instance::{registered_json, Registered};
+use cs_cli::Failure;
+use cs_format::job::to_json_text;
+use cs_format::project::shown;
+use cs_format::{Error, Place};
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+/// The journal's file name in the project folder.
+pub const FILE_NAME: &str = ".csutils-import-journal.json";
+
+/// One file the import changes.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// Relative to the project folder.
+    pub rel: String,
+    /// Its text before the import (None: it did not exist).
+    pub original: Option<String>,
+    /// Its text after.
+    pub new: String,
+}
+
+/// Everything an import does, decided before it does any of it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The instance folder (canonical).
+    pub instance_dir: String,
+    /// The source as given (a folder or an archive), to find an interrupted import again.
+    pub source: String,
+    /// The registry entry (its `dir` is the project folder).
+    pub entry: Registered,
+    /// The project number.
+    pub number: u64,
+    /// The files, in the order they are written.
+    pub files: Vec<FileChange>,
+    /// The JSON record printed when the import is complete.
+    pub record: Value,
+}
+
+impl Plan {
+    fn to_json(&self) -> Value {
+        let files: Vec<Value> = self
+            .files
+            .iter()
+            .map(|f| json!({"path": f.rel, "original": f.original, "new": f.new}))
+            .collect();
+        json!({
+            "journal": "csutils proj-import",
+            "version": 1,
+            "instance_dir": self.instance_dir,
+            "source": self.source,
+            "entry": registered_json(&self.entry),
+            "number": self.number,
+            "files": files,
+            "record": self.record,
+        })
+    }
+
+    fn from_json(doc: &Value) -> Option<Plan> {
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let entry = doc.get("entry")?;
+        let mut files = Vec::new();
+        for f in doc.get("files")?.as_array()? {
+            files.push(FileChange {
+                rel: text(f, "path")?,
+                original: text(f, "original"),
+                new: text(f, "new")?,
+            });
+        }
+        Some(Plan {
+            instance_dir: text(doc, "instance_dir")?,
+            source: text(doc, "source")?,
+            entry: Registered {
+                uid: text(entry, "uid")?,
+                dir: text(entry, "dir")?,
+                title: text(entry, "title")?,
+                imported_at: text(entry, "imported_at")?,
+                source_uid: text(entry, "source_uid").unwrap_or_default(),
+            },
+            number: doc.get("number")?.as_u64()?,
+            files,
+            record: doc.get("record")?.clone(),
+        })
+    }
+
+    /// The project folder.
+    pub fn project(&self) -> &Path {
+        Path::new(&self.entry.dir)
+    }
+}
+
+/// A journal on disk, locked by this process.
+#[derive(Debug)]
+pub struct Journal {
+    _lock: File,
+    /// What it records.
+    pub plan: Plan,
+}
+
+/// What is in a project folder's journal place.
+#[derive(Debug)]
+pub enum Found {
+    /// No journal: no import is under way or was interrupted.
+    Nothing,
+    /// An import is running now (its lock is held).
+    Live,
+    /// An import was interrupted; its journal is now locked by us.
+    Interrupted(Box<Journal>),
+}
+
+fn io_failure(e: &std::io::Error, path: &Path) -> Failure {
+    cs_cli::io_failure(e, path)
+}
+
+/// Look for a journal in `project`.
+pub fn find(project: &Path) -> Result<Found, Failure> {
+    let path = project.join(FILE_NAME);
+    let file = match File::open(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
+        Err(e) => return Err(io_failure(&e, &path)),
+        Ok(f) => f,
+    };
+    if file.try_lock().is_err() {
+        return Ok(Found::Live);
+    }
+    let doc = cs_format::project::read_json(&path)?;
+    let plan = Plan::from_json(&doc).ok_or_else(|| {
+        Failure::from(
+            Error::in_whole_file("is not a csutils import journal (remove it by hand if so)")
+                .in_file(&shown(&path)),
+        )
+    })?;
+    Ok(Found::Interrupted(Box::new(Journal { _lock: file, plan })))
+}
+
+/// Put the journal of `plan` in the project folder, which is at `now` (its final place, or a
+/// folder that will move there): written, synced and locked under a temporary name, then
+/// hard-linked to its name, which fails when a journal is already there (`Ok(None)`).
+pub fn create(plan: Plan, now: &Path) -> Result<Option<Journal>, Failure> {
+    let project = now.to_path_buf();
+    let path = project.join(FILE_NAME);
+    // The temporary file is locked from birth (cs_format::temp); the journal keeps that lock
+    // through the same handle.
+    let mut tmp = cs_format::temp::file_in(&project).map_err(|e| io_failure(&e, &project))?;
+    let text = to_json_text(&plan.to_json());
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| io_failure(&e, &path))?;
+    let linked = std::fs::hard_link(tmp.path(), &path);
+    let (lock, _temporary_name_removed_on_drop) = tmp.into_parts();
+    match linked {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(io_failure(&e, &path)),
+        Ok(()) => Ok(Some(Journal { _lock: lock, plan })),
+    }
+}
+
+impl Journal {
+    /// Whether every file still holds the text the plan was made from.
+    pub fn originals_unchanged(&self) -> bool {
+        self.plan.files.iter().all(|f| {
+            let now = std::fs::read_to_string(self.plan.project().join(&f.rel)).ok();
+            now == f.original
+        })
+    }
+
+    /// Write every file's new text (atomically each; again if already written).
+    pub fn write_new(
+        &self,
+        mut before_each: impl FnMut(usize) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
+        for (i, f) in self.plan.files.iter().enumerate() {
+            before_each(i)?;
+            write_text(&self.plan.project().join(&f.rel), &f.new)?;
+        }
+        Ok(())
+    }
+
+    /// Put every file back as it was (a file that did not exist is removed).
+    pub fn restore(&self) -> Result<(), Failure> {
+        for f in self.plan.files.iter().rev() {
+            let path = self.plan.project().join(&f.rel);
+            match &f.original {
+                Some(text) => write_text(&path, text)?,
+                None => match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(io_failure(&e, &path))
+                    }
+                    _ => {}
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove the journal: the change is complete (or undone).
+    pub fn remove(self) -> Result<(), Failure> {
+        let path = self.plan.project().join(FILE_NAME);
+        std::fs::remove_file(&path).map_err(|e| io_failure(&e, &path))
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), Failure> {
+    cs_cli::write_atomically(path, true, |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&e, Place::File))
+    })
+}
