@@ -116,6 +116,20 @@ fn an_import_stopped_dead_at_any_step_is_undone_by_rollback_byte_for_byte() {
         let o = import(&instance, &project, Some(step));
         assert_eq!(o.status.code(), Some(137), "{step}");
         let o = Command::new(bin("proj-import"))
+            .args(["check", &arg(&project)])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stdout(&o)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .contains("\"interrupted_import\""),
+            "{step}: {}",
+            stdout(&o)
+        );
+        let o = Command::new(bin("proj-import"))
             .args(["rollback", &arg(&project)])
             .output()
             .unwrap();

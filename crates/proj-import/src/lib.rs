@@ -139,7 +139,10 @@ fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
             .in_file(&shown(project))
             .into());
     }
-    let checked = check(project, peek_id(inst_dir).as_deref(), Allow::default());
+    let mut checked = check(project, peek_id(inst_dir).as_deref(), Allow::default());
+    if let Some(problem) = journal_problem(project)? {
+        checked.problems.insert(0, problem);
+    }
     let mut out = cs_cli::stdout();
     for p in &checked.problems {
         writeln!(out, "{}", p.to_json())?;
@@ -149,6 +152,25 @@ fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
         return Err(Failure::Quiet);
     }
     Ok(())
+}
+
+/// An import under way or interrupted, as a blocking problem.
+fn journal_problem(project: &Path) -> Result<Option<check::Problem>, Failure> {
+    let detail = match journal::find(project)? {
+        Found::Nothing => return Ok(None),
+        Found::Live => "an import of this project is running now".to_string(),
+        Found::Interrupted(j) => format!(
+            "an import into the instance {} was interrupted: run it again to finish it, or \
+             proj-import rollback to undo it",
+            j.plan.instance_dir
+        ),
+    };
+    Ok(Some(check::Problem {
+        problem: "interrupted_import",
+        path: journal::FILE_NAME.to_string(),
+        detail,
+        blocking: true,
+    }))
 }
 
 fn list(inst_dir: &Path, table: bool) -> Outcome {
