@@ -524,3 +524,62 @@ fn proj_clean_names_an_unknown_job() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("has no job J99"), "{}", stderr(&o));
 }
+
+/// proj-du's records without the list of links it did not follow.
+fn du_figures(o: &std::process::Output) -> Vec<Value> {
+    json_lines(o)
+        .into_iter()
+        .map(|mut r| {
+            r.as_object_mut().unwrap().remove("links_not_followed");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn proj_du_does_not_follow_links_to_the_root_or_to_a_folder_that_holds_the_project() {
+    let (keep, project) = project_tree();
+    let p = arg(&project);
+    let plain = run("proj-du", &[&p], None);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let job = run("proj-du", &[&arg(&project.join("J2"))], None);
+    // The fixture's raw data lie outside the project and still count.
+    assert_eq!(
+        records(&json_lines(&plain), "project")[0]["bytes_outside"],
+        31334
+    );
+    let above = keep.path().canonicalize().unwrap();
+    std::os::unix::fs::symlink("/", project.join("J2/root")).unwrap();
+    std::os::unix::fs::symlink(&above, project.join("J3/tree")).unwrap();
+    std::os::unix::fs::symlink("../..", project.join("exports/jobs/up")).unwrap();
+    std::os::unix::fs::symlink("/", project.join("root")).unwrap();
+    let o = sh(&format!("timeout 20 proj-du {p}"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(du_figures(&o), du_figures(&plain), "the same figures");
+    let all = json_lines(&o);
+    assert_eq!(
+        records(&all, "project")[0]["links_not_followed"],
+        serde_json::json!(["J2/root", "J3/tree", "exports/jobs/up", "root"])
+    );
+    assert_eq!(
+        job_records(&all)["J2"]["links_not_followed"],
+        serde_json::json!(["J2/root"])
+    );
+    let e = stderr(&o);
+    let project_real = project.canonicalize().unwrap();
+    for (link, target) in [
+        ("J2/root", "/".to_string()),
+        ("J3/tree", arg(&above)),
+        ("exports/jobs/up", arg(&project_real)),
+        ("root", "/".to_string()),
+    ] {
+        let line = format!("{} -> {target}: ", arg(&project.join(link)));
+        assert!(e.contains(&line), "{line} in {e}");
+    }
+    assert_eq!(e.lines().count(), 4, "{e}");
+    // A job folder on its own: the project around it is the tree.
+    let o = sh(&format!("timeout 20 proj-du {}", arg(&project.join("J2"))));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(du_figures(&o), du_figures(&job));
+    assert!(stderr(&o).contains("J2/root -> /: "), "{}", stderr(&o));
+}

@@ -79,6 +79,7 @@ struct JobStats {
     bytes: u64,
     files: u64,
     dangling: Vec<String>,
+    not_followed: Vec<String>,
     intermediate_bytes: u64,
     unreadable: u64,
 }
@@ -98,6 +99,7 @@ struct ProjectStats {
     intermediate_bytes: u64,
     active_jobs: Vec<String>,
     dangling: Vec<String>,
+    not_followed: Vec<String>,
     unreadable: u64,
 }
 
@@ -200,12 +202,27 @@ fn targets(path: &Path) -> Result<Vec<Target>, Failure> {
     Ok(projects)
 }
 
-/// Warn about entries a walk could not read; true when there were any.
+/// Warn about entries a walk could not read (true when there were any) and about links it did
+/// not follow.
 fn warn_unreadable(base: &Path, walk: &Walk) -> bool {
     for (rel, why) in &walk.unreadable {
         cs_cli::report("proj-du", &format!("{}: {why}", shown(&base.join(rel))));
     }
+    for (rel, target) in &walk.not_followed {
+        cs_cli::report(
+            "proj-du",
+            &format!(
+                "warning: {} -> {target}: a link to / or to a folder that holds the project; not followed",
+                shown(&base.join(rel))
+            ),
+        );
+    }
     !walk.unreadable.is_empty()
+}
+
+/// The paths of the links a walk did not follow.
+fn not_followed(walk: &Walk) -> Vec<String> {
+    walk.not_followed.iter().map(|(p, _)| p.clone()).collect()
 }
 
 fn job_stats(project: &str, pj: &ProjectJob, walk: &Walk, intermediate: u64) -> JobStats {
@@ -221,6 +238,7 @@ fn job_stats(project: &str, pj: &ProjectJob, walk: &Walk, intermediate: u64) -> 
         bytes: walk.bytes(),
         files: walk.files.len() as u64,
         dangling: walk.dangling.clone(),
+        not_followed: not_followed(walk),
         intermediate_bytes: intermediate,
         unreadable: walk.unreadable.len() as u64,
     }
@@ -275,6 +293,7 @@ fn measure_project(
             .map(|pj| pj.job.uid.clone())
             .collect(),
         dangling: all.dangling.clone(),
+        not_followed: not_followed(&all),
         unreadable: all.unreadable.len() as u64,
     };
     (jobs, stats, bad)
@@ -354,6 +373,7 @@ fn job_json(j: &JobStats) -> Value {
         "bytes": j.bytes,
         "files": j.files,
         "dangling_links": j.dangling,
+        "links_not_followed": j.not_followed,
         "intermediate_bytes": j.intermediate_bytes,
         "unreadable": j.unreadable,
     })
@@ -374,6 +394,7 @@ fn project_json(p: &ProjectStats) -> Value {
         "intermediate_bytes": p.intermediate_bytes,
         "active_jobs": p.active_jobs,
         "dangling_links": p.dangling,
+        "links_not_followed": p.not_followed,
         "unreadable": p.unreadable,
     })
 }
