@@ -253,13 +253,24 @@ impl std::fmt::Debug for NumpyRecordFile {
     }
 }
 
+/// How the temporary file of an output on its way is named: `.csutils.*.tmp`.
+const TEMP_PREFIX: &str = ".csutils.";
+const TEMP_SUFFIX: &str = ".tmp";
+
 /// A temporary file in `dir`, named as every csutils output on its way (`.csutils.*.tmp`).
 pub fn output_temp_file(dir: &Path) -> Result<NamedTempFile> {
     tempfile::Builder::new()
-        .prefix(".csutils.")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io_err)
+}
+
+/// True for a name [`output_temp_file`] gives.
+pub fn is_output_temp_name(name: &str) -> bool {
+    name.len() > TEMP_PREFIX.len() + TEMP_SUFFIX.len()
+        && name.starts_with(TEMP_PREFIX)
+        && name.ends_with(TEMP_SUFFIX)
 }
 
 impl NumpyRecordFile {
