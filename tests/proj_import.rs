@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{arg, json_lines, project_tree, run, sh, stderr, stdout, tar_entry};
+use common::{arg, json_lines, project_tree, run, sh, stderr, stdout, tar_entry, tree_snapshot};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,15 +13,12 @@ fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Every file under a folder with its contents' length and a cheap fingerprint, and every link.
+/// Everything under a folder but the instance (which a refused import may create, empty):
+/// paths, contents and link targets.
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let o = sh(&format!(
-        "cd {} && find . -mindepth 1 \\( -type l -printf '%P link %l\\n' \\) -o \\( -type f -exec md5sum {{}} + \\)",
-        arg(dir)
-    ));
-    stdout(&o)
-        .lines()
-        .map(|l| (l.to_string(), String::new()))
+    tree_snapshot(dir)
+        .into_iter()
+        .filter(|(k, _)| k != "instance" && !k.starts_with("instance/"))
         .collect()
 }
 
@@ -220,11 +217,7 @@ fn refused(prepare: impl Fn(&Path), args: &[&str], message: &str) {
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains(message), "expected {message:?} in {e}");
-    let after: BTreeMap<_, _> = snapshot(keep.path())
-        .into_iter()
-        .filter(|(k, _)| !k.contains("instance.lock") && !k.ends_with(" link instance"))
-        .collect();
-    assert_eq!(after, before, "{message}: nothing changed");
+    assert_eq!(snapshot(keep.path()), before, "{message}: nothing changed");
     assert!(!instance.join("instance.json").exists());
 }
 
@@ -341,4 +334,39 @@ fn a_hostile_archive_is_rejected_with_nothing_written() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_folder_whose_project_json_is_not_a_project_document_is_refused_before_anything() {
+    for (text, why) in [
+        ("[]", "it is a JSON list"),
+        ("\"P3\"", "it is a JSON string"),
+        ("{\"title\": \"T20S demo\"}", "it has no \"uid\""),
+    ] {
+        let (keep, project) = project_tree();
+        std::fs::write(project.join("project.json"), text).unwrap();
+        // A link to / would take a walk a long time: nothing may be walked.
+        std::os::unix::fs::symlink("/", project.join("J2/root")).unwrap();
+        let before = snapshot(keep.path());
+        let o = sh(&format!("timeout 20 proj-import check {}", arg(&project)));
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        let problems = json_lines(&o);
+        assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+        assert_eq!(problems[0]["problem"], "bad_project_json");
+        let detail = problems[0]["detail"].as_str().unwrap();
+        let named = format!(
+            "{}: is not a project document",
+            arg(&project.join("project.json"))
+        );
+        assert!(detail.starts_with(&named), "{detail}");
+        assert!(detail.ends_with(why), "{detail}");
+        let o = import(
+            &keep.path().join("instance"),
+            &["--force", "--steal-lock", &arg(&project)],
+        );
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{}", stderr(&o));
+        assert_eq!(snapshot(keep.path()), before, "{text}: nothing changed");
+    }
 }

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout};
+use common::{
+    arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tree_snapshot,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -582,4 +584,43 @@ fn proj_du_does_not_follow_links_to_the_root_or_to_a_folder_that_holds_the_proje
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(du_figures(&o), du_figures(&job));
     assert!(stderr(&o).contains("J2/root -> /: "), "{}", stderr(&o));
+}
+
+#[test]
+fn a_project_json_that_is_not_a_project_document_is_refused_before_anything() {
+    for (text, why) in [
+        ("[]", "it is a JSON list"),
+        ("\"P3\"", "it is a JSON string"),
+        (
+            "{\"title\": \"T20S demo\", \"size\": 1}",
+            "it has no \"uid\"",
+        ),
+    ] {
+        let (keep, project) = project_tree();
+        std::fs::write(project.join("project.json"), text).unwrap();
+        let before = tree_snapshot(keep.path());
+        let p = arg(&project);
+        let named = format!(
+            "{}: is not a project document (a JSON object with a \"uid\"): {why}",
+            arg(&project.join("project.json"))
+        );
+        for args in [
+            vec!["proj-du", &p],
+            vec!["proj-du", "--update", &p],
+            vec!["proj-du", "--update", keep.path().to_str().unwrap()],
+            vec!["proj-du", &arg(&project.join("J8"))],
+            vec!["proj-clean", &p],
+            vec!["proj-clean", "--yes", &p],
+        ] {
+            let o = run(args[0], &args[1..], None);
+            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            assert_eq!(stderr(&o), format!("{}: {named}\n", args[0]), "{args:?}");
+            assert!(o.stdout.is_empty(), "{args:?}");
+            assert_eq!(
+                tree_snapshot(keep.path()),
+                before,
+                "{args:?}: nothing changed"
+            );
+        }
+    }
 }

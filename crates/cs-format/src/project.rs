@@ -52,6 +52,40 @@ pub fn read_json(path: &Path) -> Result<Value> {
     })
 }
 
+/// Why a parsed `project.json` is not a project document, or `None` when it is one. A project
+/// document is a JSON object whose `uid` is a non-empty string (`"P3"`), as every cryoSPARC
+/// version writes it; anything else (`[]`, a string, an object without `uid`) means the folder
+/// is not a project, and no tool may act on it as one.
+pub fn not_a_project_document(doc: &Value) -> Option<String> {
+    let what = match doc {
+        Value::Object(obj) => match obj.get("uid") {
+            Some(Value::String(uid)) if !uid.is_empty() => return None,
+            Some(Value::String(_)) => "its \"uid\" is empty",
+            Some(_) => "its \"uid\" is not a string",
+            None => "it has no \"uid\"",
+        },
+        Value::Array(_) => "it is a JSON list",
+        Value::String(_) => "it is a JSON string",
+        Value::Number(_) => "it is a JSON number",
+        Value::Bool(_) => "it is true or false",
+        Value::Null => "it is null",
+    };
+    Some(format!(
+        "is not a project document (a JSON object with a \"uid\"): {what}"
+    ))
+}
+
+/// Read a project folder's `project.json` and check that it is a project document
+/// ([`not_a_project_document`]); errors name the file.
+pub fn read_project_doc(dir: &Path) -> Result<Value> {
+    let path = dir.join("project.json");
+    let doc = read_json(&path)?;
+    match not_a_project_document(&doc) {
+        None => Ok(doc),
+        Some(what) => Err(Error::in_whole_file(what).in_file(&shown(&path))),
+    }
+}
+
 /// Read a job folder's `job.json`.
 pub fn read_job(dir: &Path) -> Result<Job> {
     let path = dir.join("job.json");
@@ -65,9 +99,10 @@ pub fn job_number(name: &str) -> Option<u64> {
 }
 
 impl Project {
-    /// Open a project folder: its `project.json` and every sub-folder that holds a `job.json`.
+    /// Open a project folder: its `project.json` (which must be a project document) and every
+    /// sub-folder that holds a `job.json`.
     pub fn open(dir: &Path) -> Result<Project> {
-        let doc = read_json(&dir.join("project.json"))?;
+        let doc = read_project_doc(dir)?;
         let text = |k: &str| {
             doc.get(k)
                 .and_then(Value::as_str)
@@ -109,5 +144,29 @@ impl Project {
     /// The job with this uid.
     pub fn job(&self, uid: &str) -> Option<&ProjectJob> {
         self.jobs.iter().find(|j| j.job.uid == uid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_project_document_is_an_object_with_a_uid() {
+        assert_eq!(not_a_project_document(&json!({"uid": "P3"})), None);
+        for bad in [
+            json!([]),
+            json!("P3"),
+            json!(3),
+            json!(null),
+            json!({"title": "T"}),
+            json!({"uid": 3}),
+            json!({"uid": ""}),
+        ] {
+            let why = not_a_project_document(&bad).unwrap();
+            assert!(why.starts_with("is not a project document"), "{bad}: {why}");
+        }
     }
 }

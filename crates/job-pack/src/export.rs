@@ -6,7 +6,7 @@ use cs_format::clear::project_relative;
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::job::{to_json_text, Job, Version};
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{read_job, read_json, shown};
+use cs_format::project::{read_job, read_json, read_project_doc, shown};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
@@ -37,7 +37,8 @@ pub struct JobPlace {
     pub job: Job,
 }
 
-/// Locate a job folder and its project (the parent folder, which must hold `project.json`).
+/// Locate a job folder and its project (the parent folder, which must hold a project
+/// document).
 pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
     let abs = std::fs::canonicalize(job_dir).map_err(|e| cs_cli::io_failure(&e, job_dir))?;
     let job = read_job(job_dir)?;
@@ -54,7 +55,7 @@ pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
         .in_file(&shown(job_dir))
         .into());
     }
-    let doc = read_json(&project_json)?;
+    let doc = read_project_doc(&project_dir)?;
     let project_uid = doc
         .get("uid")
         .and_then(Value::as_str)

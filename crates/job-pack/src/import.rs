@@ -7,7 +7,7 @@ use cs_cli::Failure;
 use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{is_project_dir, job_number, read_json, shown};
+use cs_format::project::{is_project_dir, job_number, read_json, read_project_doc, shown};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map, Value};
@@ -40,7 +40,7 @@ fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failur
             "is not a project folder (it has no project.json)",
         ));
     }
-    let doc = read_json(&project.join("project.json"))?;
+    let doc = read_project_doc(project)?;
     let uid = doc
         .get("uid")
         .and_then(Value::as_str)

@@ -5,7 +5,7 @@ use cs_cli::{Failure, Generate, Outcome, Progress};
 use cs_format::clear;
 use cs_format::job::to_json_text;
 use cs_format::project::{
-    is_job_dir, is_project_dir, read_job, read_json, shown, Project, ProjectJob,
+    is_job_dir, is_project_dir, read_job, read_project_doc, shown, Project, ProjectJob,
 };
 use cs_format::walk::{entry_names, union, walk_each, Walk};
 use cs_format::{Error, Place};
@@ -114,29 +114,33 @@ pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
+    // Every document is read and checked before anything is walked or written.
+    let mut opened = Vec::new();
+    for path in &args.paths {
+        for target in targets(path)? {
+            opened.push(open_target(target)?);
+        }
+    }
     let progress = Progress::start("proj-du", "entries");
     let mut measured = Vec::new();
     let mut unreadable = false;
-    for path in &args.paths {
-        for target in targets(path)? {
-            let m = match target {
-                Target::Project(dir) => {
-                    let project = Project::open(&dir)?;
-                    let (jobs, stats, bad) = measure_project(&project, progress.counter());
-                    unreadable |= bad;
-                    if args.update {
-                        update_size(&dir, stats.bytes)?;
-                    }
-                    Measured::Project(jobs, stats)
+    for target in opened {
+        let m = match target {
+            Opened::Project(project) => {
+                let (jobs, stats, bad) = measure_project(&project, progress.counter());
+                unreadable |= bad;
+                if args.update {
+                    update_size(&project.dir, stats.bytes)?;
                 }
-                Target::Job(dir) => {
-                    let (stats, bad) = measure_job_folder(&dir, progress.counter())?;
-                    unreadable |= bad;
-                    Measured::Job(stats)
-                }
-            };
-            measured.push(m);
-        }
+                Measured::Project(jobs, stats)
+            }
+            Opened::Job(job) => {
+                let (stats, bad) = measure_job_folder(&job, progress.counter());
+                unreadable |= bad;
+                Measured::Job(stats)
+            }
+        };
+        measured.push(m);
     }
     drop(progress);
     let mut out = cs_cli::stdout();
@@ -167,6 +171,30 @@ pub fn run(args: Args) -> Outcome {
 enum Target {
     Project(PathBuf),
     Job(PathBuf),
+}
+
+/// A target with its documents read.
+enum Opened {
+    Project(Project),
+    Job(Box<JobFolder>),
+}
+
+/// A job folder given on its own, and the project around it.
+struct JobFolder {
+    /// The folder holding the job folder.
+    parent: PathBuf,
+    /// The job, under its folder name.
+    job: ProjectJob,
+    /// The parent project (or a stand-in holding only this job).
+    project: Project,
+}
+
+/// Read a target's documents (a bad `project.json` or `job.json` stops the run here).
+fn open_target(target: Target) -> Result<Opened, Failure> {
+    match target {
+        Target::Project(dir) => Ok(Opened::Project(Project::open(&dir)?)),
+        Target::Job(dir) => Ok(Opened::Job(Box::new(open_job_folder(&dir)?))),
+    }
 }
 
 /// What a PATH names: a project, a job, or a folder of projects.
@@ -299,11 +327,8 @@ fn measure_project(
     (jobs, stats, bad)
 }
 
-/// Walk one job folder (its project, when the parent folder is one, decides what a clear frees).
-fn measure_job_folder(
-    dir: &Path,
-    entries: &std::sync::atomic::AtomicU64,
-) -> Result<(JobStats, bool), Failure> {
+/// Open a job folder given on its own, and its project when the parent folder is one.
+fn open_job_folder(dir: &Path) -> Result<JobFolder, Failure> {
     let dir = if dir.file_name().is_none() {
         std::fs::canonicalize(dir).map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?
     } else {
@@ -328,22 +353,32 @@ fn measure_job_folder(
             }],
         }
     };
+    let job = ProjectJob { folder, job };
+    Ok(JobFolder {
+        parent,
+        job,
+        project,
+    })
+}
+
+/// Walk one job folder (its project, when the parent folder is one, decides what a clear frees).
+fn measure_job_folder(jf: &JobFolder, entries: &std::sync::atomic::AtomicU64) -> (JobStats, bool) {
+    let pj = &jf.job;
     let (walks, plan) = rayon::join(
-        || walk_each(&parent, std::slice::from_ref(&folder), entries),
-        || clear::plan(&project, std::slice::from_ref(&job.uid)),
+        || walk_each(&jf.parent, std::slice::from_ref(&pj.folder), entries),
+        || clear::plan(&jf.project, std::slice::from_ref(&pj.job.uid)),
     );
     let walk = walks.into_iter().next().unwrap_or_default();
-    let bad = warn_unreadable(&parent, &walk);
-    let pj = ProjectJob { folder, job };
+    let bad = warn_unreadable(&jf.parent, &walk);
     let bytes = plan.jobs.first().map_or(0, |c| c.bytes());
-    Ok((job_stats(&project.uid, &pj, &walk, bytes), bad))
+    (job_stats(&jf.project.uid, pj, &walk, bytes), bad)
 }
 
 /// Write the project's size into `project.json` (and `size_last_updated` when the file has
 /// that v5 key), keeping every other key and its order.
 fn update_size(dir: &Path, bytes: u64) -> Outcome {
     let path = dir.join("project.json");
-    let mut doc = read_json(&path)?;
+    let mut doc = read_project_doc(dir)?;
     let Some(obj) = doc.as_object_mut() else {
         return Err(Error::in_whole_file("is not a JSON object")
             .in_file(&shown(&path))

@@ -2,7 +2,7 @@
 
 use cs_format::csg::Csg;
 use cs_format::job::{Job, Version};
-use cs_format::project::{job_number, read_json, shown};
+use cs_format::project::{job_number, read_json, read_project_doc, shown};
 use cs_format::Dataset;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -83,15 +83,13 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             blocking,
         })
     };
-    match read_json(&dir.join("project.json")) {
-        Ok(doc) if doc.is_object() => out.project = Some(doc),
-        Ok(_) => add(
-            "bad_project_json",
-            "project.json",
-            "is not a JSON object".into(),
-            true,
-        ),
-        Err(e) => add("bad_project_json", "project.json", e.to_string(), true),
+    match read_project_doc(dir) {
+        Ok(doc) => out.project = Some(doc),
+        Err(e) => {
+            // Not a project: nothing else is looked at (not even walked).
+            add("bad_project_json", "project.json", e.to_string(), true);
+            return out;
+        }
     }
     match read_json(&dir.join("workspaces.json")) {
         Ok(doc) if doc.is_array() => {}
