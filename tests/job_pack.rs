@@ -6,6 +6,7 @@ mod common;
 
 use common::{
     arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tar_entry as entry,
+    tree_snapshot,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -578,4 +579,68 @@ fn an_archive_written_inside_the_folder_it_archives_leaves_itself_out() {
             "{run_it}: nothing left over"
         );
     }
+}
+
+#[test]
+fn export_and_import_never_write_through_a_folder_that_links_out_of_the_project() {
+    let (keep, project) = project_tree();
+    let archive = keep.path().join("j8.tar");
+    let export = project.join("exports/jobs/P3_J8_homo_refine_new");
+    let o = run(
+        "job-pack",
+        &["tar", &arg(&export), "-o", &arg(&archive)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // exports/ and imports/ lead to folders beside the project.
+    let elsewhere = keep.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("imports")).unwrap();
+    std::fs::rename(project.join("exports"), elsewhere.join("exports")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("exports"), project.join("exports")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere/imports", project.join("imports")).unwrap();
+    let before = tree_snapshot(keep.path());
+    let p = arg(&project);
+    for (args, link) in [
+        (vec!["export", &arg(&project.join("J8"))], "exports"),
+        (
+            vec!["export", "--group", "particles", &arg(&project.join("J8"))],
+            "exports",
+        ),
+        (vec!["import", &arg(&archive), "--into", &p], "imports"),
+    ] {
+        let o = run("job-pack", &args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let target = arg(&elsewhere.join(link).canonicalize().unwrap());
+        let said = format!("{p}: {link} is a link to {target}, outside the project: ");
+        assert!(e.starts_with(&format!("job-pack: {said}")), "{e}");
+        assert_eq!(
+            tree_snapshot(keep.path()),
+            before,
+            "{args:?}: nothing changed"
+        );
+    }
+}
+
+#[test]
+fn export_of_a_job_folder_that_is_a_link_is_written_in_the_project_holding_the_link() {
+    let (keep, project) = project_tree();
+    let other = keep.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    sh(&format!("cp -a {} {}", arg(&project), arg(&other)));
+    let other = other.join("CS-t20s-demo");
+    std::fs::remove_dir_all(project.join("J8")).unwrap();
+    std::fs::remove_dir_all(project.join("exports/jobs")).unwrap();
+    std::os::unix::fs::symlink(other.join("J8"), project.join("J8")).unwrap();
+    let other_before = tree_snapshot(&other);
+    let o = run("job-pack", &["export", &arg(&project.join("J8"))], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        tree_snapshot(&other),
+        other_before,
+        "the other project untouched"
+    );
+    let job_json = project.join("exports/jobs/P3_J8_homo_refine_new/job.json");
+    assert!(job_json.is_file());
 }

@@ -587,6 +587,58 @@ fn proj_du_does_not_follow_links_to_the_root_or_to_a_folder_that_holds_the_proje
 }
 
 #[test]
+fn proj_clean_never_rewrites_a_job_json_that_links_out_of_the_project() {
+    let (keep, project) = project_tree();
+    let outside = keep.path().join("J8-job.json");
+    std::fs::rename(project.join("J8/job.json"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("J8/job.json")).unwrap();
+    let j8 = tree_snapshot(&project.join("J8"));
+    let before = tree_snapshot(keep.path());
+    let o = run("proj-clean", &[&arg(&project), "J8"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run("proj-clean", &["--yes", &arg(&project)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all = json_lines(&o);
+    let summary = records(&all, "summary")[0];
+    let why = summary["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["job"] == "J8")
+        .map(|s| s["why"].as_str().unwrap().to_string())
+        .unwrap();
+    let expected = format!(
+        "J8/job.json is a link to {}, outside the project",
+        arg(&outside.canonicalize().unwrap())
+    );
+    assert!(why.starts_with(&expected), "{why}");
+    assert!(records(&all, "deleted").iter().all(|r| r["job"] != "J8"));
+    assert_eq!(tree_snapshot(&project.join("J8")), j8, "J8 untouched");
+    let after = tree_snapshot(keep.path());
+    assert_eq!(
+        after["J8-job.json"], before["J8-job.json"],
+        "the linked job.json untouched"
+    );
+    assert_ne!(after, before, "the other jobs were cleared");
+}
+
+#[test]
+fn proj_du_update_never_writes_through_a_project_json_that_links_out() {
+    let (keep, project) = project_tree();
+    let outside = keep.path().join("project.json");
+    std::fs::rename(project.join("project.json"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("project.json")).unwrap();
+    let before = tree_snapshot(keep.path());
+    let o = run("proj-du", &["--update", &arg(&project)], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("project.json is a link to "), "{e}");
+    assert!(o.stdout.is_empty());
+    assert_eq!(tree_snapshot(keep.path()), before);
+}
+
+#[test]
 fn a_project_json_that_is_not_a_project_document_is_refused_before_anything() {
     for (text, why) in [
         ("[]", "it is a JSON list"),

@@ -147,11 +147,87 @@ impl Project {
     }
 }
 
+/// A link on the way to a path a tool writes inside a project that leads out of the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOut {
+    /// The link, relative to the project folder (`J8`, `J8/job.json`, `exports`).
+    pub link: String,
+    /// Where it leads, resolved (for a link that leads nowhere: its text, resolved as far as
+    /// the text goes).
+    pub target: PathBuf,
+}
+
+impl std::fmt::Display for LinkOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is a link to {}, outside the project",
+            self.link,
+            self.target.display()
+        )
+    }
+}
+
+/// The first link on the way from `project_dir` to `rel` (a plain path inside the project,
+/// which need not exist yet) that leads out of the project, so that nothing written at `rel`
+/// lands in another tree. Each link is resolved with `canonicalize` and compared, component by
+/// component, with the resolved project folder; a link that leads nowhere is resolved from its
+/// text. The last component counts too: a `job.json` that is a link out of the project is one.
+pub fn link_out(project_dir: &Path, rel: &str) -> Result<Option<LinkOut>> {
+    let io = |e: std::io::Error, p: &Path| Error::io(&e, Place::File).in_file(&shown(p));
+    let root = std::fs::canonicalize(project_dir).map_err(|e| io(e, project_dir))?;
+    let mut at = project_dir.to_path_buf();
+    let mut so_far = PathBuf::new();
+    for part in Path::new(rel).components() {
+        at.push(part);
+        so_far.push(part);
+        let md = match std::fs::symlink_metadata(&at) {
+            Ok(md) => md,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e, &at)),
+        };
+        if !md.file_type().is_symlink() {
+            continue;
+        }
+        let target = resolve_link(&at);
+        if !target.starts_with(&root) {
+            let link = so_far.display().to_string();
+            return Ok(Some(LinkOut { link, target }));
+        }
+    }
+    Ok(None)
+}
+
+/// Where a symlink leads: resolved, or for one that leads nowhere its text read from the
+/// link's resolved folder, with `.` and `..` taken lexically.
+fn resolve_link(link: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(link) {
+        return p;
+    }
+    let text = std::fs::read_link(link).unwrap_or_default();
+    let folder = link
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .unwrap_or_default();
+    let mut out = PathBuf::from("/");
+    for c in folder.join(text).components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+    use std::os::unix::fs::symlink;
 
     #[test]
     fn a_project_document_is_an_object_with_a_uid() {
@@ -168,5 +244,41 @@ mod tests {
             let why = not_a_project_document(&bad).unwrap();
             assert!(why.starts_with("is not a project document"), "{bad}: {why}");
         }
+    }
+
+    #[test]
+    fn links_out_of_the_project_are_found_on_the_way_and_at_the_end() {
+        let d = tempfile::tempdir().unwrap();
+        let project = d.path().join("P");
+        let other = d.path().join("other");
+        std::fs::create_dir_all(project.join("J1")).unwrap();
+        std::fs::create_dir_all(other.join("J8")).unwrap();
+        std::fs::write(other.join("job.json"), "{}").unwrap();
+        symlink(other.join("J8"), project.join("J8")).unwrap();
+        symlink("../../other/job.json", project.join("J1/job.json")).unwrap();
+        symlink("J1", project.join("J2")).unwrap();
+        symlink("/nowhere/at/all", project.join("exports")).unwrap();
+        let out = |rel: &str| link_out(&project, rel).unwrap().map(|l| l.link);
+        assert_eq!(out("J8/job.json").as_deref(), Some("J8"));
+        assert_eq!(out("J1/job.json").as_deref(), Some("J1/job.json"));
+        assert_eq!(out("J2/job.json").as_deref(), Some("J2/job.json"));
+        assert_eq!(out("exports/jobs/x").as_deref(), Some("exports"));
+        assert_eq!(out("J1"), None);
+        assert_eq!(out("imports/jobs"), None, "nothing there yet");
+        let l = link_out(&project, "J8/job.json").unwrap().unwrap();
+        assert_eq!(l.target, std::fs::canonicalize(other.join("J8")).unwrap());
+        assert!(l.to_string().ends_with("outside the project"));
+    }
+
+    #[test]
+    fn a_sibling_whose_name_starts_like_the_project_is_outside() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("P/J1")).unwrap();
+        std::fs::create_dir_all(d.path().join("P2/J1")).unwrap();
+        symlink("../P2/J1", d.path().join("P/J9")).unwrap();
+        symlink("J1", d.path().join("P/J10")).unwrap();
+        let p = d.path().join("P");
+        assert!(link_out(&p, "J9/job.json").unwrap().is_some());
+        assert!(link_out(&p, "J10/job.json").unwrap().is_none());
     }
 }

@@ -209,16 +209,11 @@ fn carry_out(dir: &Path, job: &JobClear, out: &mut impl Write) -> Result<bool, F
     let mut left = Vec::new();
     for d in &job.delete {
         let path = dir.join(&d.path);
-        // Checked again just before: still a regular file, not a symlink.
-        let plain = std::fs::symlink_metadata(&path)
-            .map(|m| m.file_type().is_file())
-            .unwrap_or(false);
-        let result = if plain {
-            std::fs::remove_file(&path)
-        } else {
-            Ok(())
-        };
-        match result {
+        // Checked again just before: still a regular file reached without a symlink.
+        if clear::plain_file(dir, &d.path).is_none() {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
             Ok(()) => writeln!(out, "{}", delete_record("deleted", job, d))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {

@@ -118,7 +118,7 @@ pub fn run(args: Args) -> Outcome {
     let mut opened = Vec::new();
     for path in &args.paths {
         for target in targets(path)? {
-            opened.push(open_target(target)?);
+            opened.push(open_target(target, args.update)?);
         }
     }
     let progress = Progress::start("proj-du", "entries");
@@ -189,11 +189,30 @@ struct JobFolder {
     project: Project,
 }
 
-/// Read a target's documents (a bad `project.json` or `job.json` stops the run here).
-fn open_target(target: Target) -> Result<Opened, Failure> {
+/// Read a target's documents (a bad `project.json` or `job.json` stops the run here). With
+/// `update`, a `project.json` that is a link out of the project is refused.
+fn open_target(target: Target, update: bool) -> Result<Opened, Failure> {
     match target {
-        Target::Project(dir) => Ok(Opened::Project(Project::open(&dir)?)),
+        Target::Project(dir) => {
+            let project = Project::open(&dir)?;
+            if update {
+                refuse_link_out(&dir)?;
+            }
+            Ok(Opened::Project(project))
+        }
         Target::Job(dir) => Ok(Opened::Job(Box::new(open_job_folder(&dir)?))),
+    }
+}
+
+/// Refuse to rewrite a `project.json` that is (or lies behind) a link out of the project.
+fn refuse_link_out(dir: &Path) -> Outcome {
+    match cs_format::project::link_out(dir, "project.json")? {
+        None => Ok(()),
+        Some(l) => Err(
+            Error::in_whole_file(format!("{l}: --update does not write through it"))
+                .in_file(&shown(dir))
+                .into(),
+        ),
     }
 }
 
