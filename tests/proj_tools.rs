@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tree_snapshot,
+    arg, bin, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tree_snapshot,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -675,4 +675,92 @@ fn a_project_json_that_is_not_a_project_document_is_refused_before_anything() {
             );
         }
     }
+}
+
+/// Read one line from a pipe a byte at a time (leaving the rest in the pipe).
+fn read_line_from(pipe: &mut impl std::io::Read) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while pipe.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+/// Wait until `count` stops changing for half a second (at most 20 s).
+fn settle(count: impl Fn() -> usize) {
+    let start = std::time::Instant::now();
+    let (mut last, mut since) = (count(), std::time::Instant::now());
+    while since.elapsed() < std::time::Duration::from_millis(500) {
+        assert!(start.elapsed().as_secs() < 20, "still changing after 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let now = count();
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        }
+    }
+}
+
+#[test]
+fn proj_clean_yes_killed_half_way_has_reported_every_file_it_removed() {
+    use std::io::Read;
+    let (_keep, project) = project_tree();
+    let p = arg(&project);
+    let plan: Vec<String> = records(&json_lines(&run("proj-clean", &[&p], None)), "delete")
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(plan.len(), 69);
+    // Its standard output is a 4 KiB pipe (python3 shrinks it, then proj-clean replaces the
+    // shell) that is read one record and then not at all: the run blocks on its output after a
+    // few dozen records and is killed there.
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "python3 -c 'import fcntl; fcntl.fcntl(1, 1031, 4096)' && exec {} --yes {p}",
+            arg(&bin("proj-clean"))
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let first: Value = serde_json::from_str(&read_line_from(&mut pipe)).unwrap();
+    assert_eq!(first["kind"], "keep");
+    let removed = || plan.iter().filter(|f| !project.join(f).exists()).count();
+    settle(removed);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "proj-clean finished before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut rest = String::new();
+    pipe.read_to_string(&mut rest).unwrap();
+    let reported: Vec<String> = rest
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "deleted")
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    let gone: Vec<String> = plan
+        .iter()
+        .filter(|f| !project.join(f).exists())
+        .cloned()
+        .collect();
+    assert!(
+        !reported.is_empty() && gone.len() < plan.len(),
+        "killed half-way"
+    );
+    assert_eq!(reported, plan[..reported.len()], "reported in order");
+    // Every file reported was removed; every file removed was reported, but for the one whose
+    // record was on its way when the run was killed.
+    assert!(
+        gone == reported || gone == plan[..reported.len() + 1],
+        "reported {reported:?}, removed {gone:?}"
+    );
+    // The next run finishes the clear.
+    let o = run("proj-clean", &["--yes", &p], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(plan.iter().all(|f| !project.join(f).exists()));
 }

@@ -116,6 +116,7 @@ pub fn run(args: Args) -> Outcome {
             )?;
         }
     }
+    out.flush()?;
     let mut failed = false;
     for job in &plan.jobs {
         if args.yes {
@@ -214,7 +215,11 @@ fn carry_out(dir: &Path, job: &JobClear, out: &mut impl Write) -> Result<bool, F
             continue;
         }
         match std::fs::remove_file(&path) {
-            Ok(()) => writeln!(out, "{}", delete_record("deleted", job, d))?,
+            // The record leaves as the file goes: a run killed half-way has said what it removed.
+            Ok(()) => {
+                writeln!(out, "{}", delete_record("deleted", job, d))?;
+                out.flush()?;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 cs_cli::report(
