@@ -49,6 +49,9 @@ pub enum Command {
         group: Option<String>,
     },
     /// Write a tar of an export folder, a job or a project (links dereferenced unless told).
+    ///
+    /// A link to / or to a folder that holds DIR is not followed (a warning names it); an
+    /// archive written inside DIR leaves itself (and its temporary file) out.
     Tar {
         /// The folder to archive.
         dir: PathBuf,

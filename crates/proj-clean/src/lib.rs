@@ -24,13 +24,16 @@ For every non-passthrough result with more than one version, the final version i
 every version another job's input names by number. A metafile goes when no kept version uses it; a \
 data file goes when a metafile that goes names it, it lies inside that job's folder, and no surviving \
 registered metafile of the project names it. Active jobs (launched, started, running, waiting, \
-queued) are skipped. Only regular files inside the job folder are removed: never a symlink, never a \
-file reached through one.\n\n\
+queued) are skipped, and so are jobs whose folder is a symlink or whose job.json leads out of the \
+project. Only regular files inside the job folder are removed: never a symlink, never a file reached \
+through one. A project.json that is not a project document is refused.\n\n\
 Output, JSON-lines: one \"keep\" record per intermediate version kept for another job, one \
 \"delete\" record per file (\"deleted\" with --yes), then a \"summary\".\n\n\
 With --yes, each job.json is first rewritten (atomically) to list only what remains, with the files \
 still to remove under \"csutils_clear_pending\"; then the files are removed and that key dropped. A \
-run interrupted in between leaves only unregistered files, which the next run removes.",
+run interrupted in between leaves only unregistered files, which the next run removes. Each \
+\"deleted\" record is printed (and flushed) as its file goes, so a run killed half-way has said \
+what it removed.",
     after_help = "Examples:\n  proj-clean CS-t20s-demo                 # what would go, as JSON-lines\n  \
 proj-clean CS-t20s-demo J8 J9 | jq -r 'select(.kind == \"delete\") | .path'\n  \
 proj-clean --yes CS-t20s-demo J8\n\n\

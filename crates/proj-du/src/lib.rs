@@ -31,7 +31,12 @@ a folder already visited (a symlink loop) is walked once. A project's bytes are 
 project folder following links, each inode once; bytes_inside counts only what is inside without \
 following links (what tar without -h stores); bytes_outside is what links outside the project reach. \
 intermediate_bytes is what proj-clean would free.\n\n\
-Entries that cannot be read are reported on stderr and the walk goes on; the exit status is then 1.",
+A link to / or to a folder that holds the project is not followed (it would walk the whole machine): \
+it is named on stderr and listed in links_not_followed. Links to anything else, such as raw data \
+under another folder, are followed.\n\n\
+A project.json that is not a project document (a JSON object with a uid) is refused before anything \
+is walked or written. Entries that cannot be read are reported on stderr and the walk goes on; the \
+exit status is then 1.",
     after_help = "Examples:\n  proj-du /data/cryosparc_projects/CS-t20s-demo\n  proj-du --table /data/cryosparc_projects\n  \
 proj-du /data/cryosparc_projects | jq -c 'select(.kind == \"job\" and .intermediate_bytes > 1e9)'\n  \
 proj-du --update CS-t20s-demo     # write the size into project.json, as cryoSPARC does\n\n\
