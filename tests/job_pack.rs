@@ -6,6 +6,7 @@ mod common;
 
 use common::{
     arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tar_entry as entry,
+    tree_snapshot,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -491,4 +492,155 @@ fn tar_piped_into_import_from_stdin() {
         "{dest:?}"
     );
     assert!(map.is_file());
+}
+
+/// `tar -tvf` of an archive: each entry's type, size and name.
+fn tar_listing(archive: &Path) -> Vec<String> {
+    let o = sh(&format!(
+        "tar -tvf {} | awk '{{print substr($1, 1, 1), $3, $6}}'",
+        arg(archive)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn tar_does_not_follow_links_to_the_root_or_to_a_folder_that_holds_the_archived_one() {
+    let (keep, project) = project_tree();
+    let export = project.join("exports/jobs/P3_J8_homo_refine_new");
+    let plain = keep.path().join("plain.tar");
+    let o = run(
+        "job-pack",
+        &["tar", &arg(&export), "-o", &arg(&plain)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let above = keep.path().canonicalize().unwrap();
+    std::os::unix::fs::symlink("/", export.join("root")).unwrap();
+    std::os::unix::fs::symlink(&above, export.join("P3_J8_volume/tree")).unwrap();
+    std::os::unix::fs::symlink("..", export.join("P3_J8_mask/up")).unwrap();
+    let out = keep.path().join("links.tar");
+    let o = sh(&format!(
+        "ulimit -f 102400; timeout 20 job-pack tar {} -o {}",
+        arg(&export),
+        arg(&out)
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(tar_listing(&out), tar_listing(&plain), "the same entries");
+    let e = stderr(&o);
+    let export_real = export.canonicalize().unwrap();
+    for (link, target) in [
+        ("root", "/".to_string()),
+        ("P3_J8_volume/tree", arg(&above)),
+        ("P3_J8_mask/up", arg(&export_real)),
+    ] {
+        let line = format!("warning: {} -> {target}: ", arg(&export.join(link)));
+        assert!(e.contains(&line), "{line} in {e}");
+    }
+    assert_eq!(e.lines().count(), 3, "{e}");
+}
+
+#[test]
+fn an_archive_written_inside_the_folder_it_archives_leaves_itself_out() {
+    let (keep, project) = project_tree();
+    // The fixture's one dangling link would make every run exit 1.
+    sh(&format!("find {} -xtype l -delete", arg(&project)));
+    let reference = keep.path().join("reference.tar");
+    let o = run(
+        "job-pack",
+        &["tar", &arg(&project), "-o", &arg(&reference)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected = tar_listing(&reference);
+    // exports/ comes after the jobs (2.3 MB), so the temporary file has grown by the time the
+    // walk reaches it; a 100 MB cap and a timeout stop a run that archives itself.
+    let inside = project.join("exports/x.tar");
+    let (p, x) = (arg(&project), arg(&inside));
+    for run_it in [
+        format!("job-pack tar {p} -o {x}"),
+        format!("job-pack tar {p} -o {x} --force"),
+        format!("rm {x}; job-pack tar {p} > {x}"),
+    ] {
+        let o = sh(&format!("ulimit -f 102400; timeout 20 bash -c '{run_it}'"));
+        assert_eq!(o.status.code(), Some(0), "{run_it}: {}", stderr(&o));
+        assert_eq!(tar_listing(&inside), expected, "{run_it}");
+        assert!(
+            stderr(&o).contains("the archive being written; not stored"),
+            "{run_it}: {}",
+            stderr(&o)
+        );
+        let temps = sh(&format!("ls -A {}", arg(&project.join("exports"))));
+        assert_eq!(
+            stdout(&temps),
+            "groups\njobs\nx.tar\n",
+            "{run_it}: nothing left over"
+        );
+    }
+}
+
+#[test]
+fn export_and_import_never_write_through_a_folder_that_links_out_of_the_project() {
+    let (keep, project) = project_tree();
+    let archive = keep.path().join("j8.tar");
+    let export = project.join("exports/jobs/P3_J8_homo_refine_new");
+    let o = run(
+        "job-pack",
+        &["tar", &arg(&export), "-o", &arg(&archive)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // exports/ and imports/ lead to folders beside the project.
+    let elsewhere = keep.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("imports")).unwrap();
+    std::fs::rename(project.join("exports"), elsewhere.join("exports")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("exports"), project.join("exports")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere/imports", project.join("imports")).unwrap();
+    let before = tree_snapshot(keep.path());
+    let p = arg(&project);
+    for (args, link) in [
+        (vec!["export", &arg(&project.join("J8"))], "exports"),
+        (
+            vec!["export", "--group", "particles", &arg(&project.join("J8"))],
+            "exports",
+        ),
+        (vec!["import", &arg(&archive), "--into", &p], "imports"),
+    ] {
+        let o = run("job-pack", &args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let target = arg(&elsewhere.join(link).canonicalize().unwrap());
+        let said = format!("{p}: {link} is a link to {target}, outside the project: ");
+        assert!(e.starts_with(&format!("job-pack: {said}")), "{e}");
+        assert_eq!(
+            tree_snapshot(keep.path()),
+            before,
+            "{args:?}: nothing changed"
+        );
+    }
+}
+
+#[test]
+fn export_of_a_job_folder_that_is_a_link_is_written_in_the_project_holding_the_link() {
+    let (keep, project) = project_tree();
+    let other = keep.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    sh(&format!("cp -a {} {}", arg(&project), arg(&other)));
+    let other = other.join("CS-t20s-demo");
+    std::fs::remove_dir_all(project.join("J8")).unwrap();
+    std::fs::remove_dir_all(project.join("exports/jobs")).unwrap();
+    std::os::unix::fs::symlink(other.join("J8"), project.join("J8")).unwrap();
+    let other_before = tree_snapshot(&other);
+    let o = run("job-pack", &["export", &arg(&project.join("J8"))], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        tree_snapshot(&other),
+        other_before,
+        "the other project untouched"
+    );
+    let job_json = project.join("exports/jobs/P3_J8_homo_refine_new/job.json");
+    assert!(job_json.is_file());
 }

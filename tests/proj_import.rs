@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{arg, json_lines, project_tree, run, sh, stderr, stdout, tar_entry};
+use common::{arg, json_lines, project_tree, run, sh, stderr, stdout, tar_entry, tree_snapshot};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,15 +13,12 @@ fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Every file under a folder with its contents' length and a cheap fingerprint, and every link.
+/// Everything under a folder but the instance (which a refused import may create, empty):
+/// paths, contents and link targets.
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let o = sh(&format!(
-        "cd {} && find . -mindepth 1 \\( -type l -printf '%P link %l\\n' \\) -o \\( -type f -exec md5sum {{}} + \\)",
-        arg(dir)
-    ));
-    stdout(&o)
-        .lines()
-        .map(|l| (l.to_string(), String::new()))
+    tree_snapshot(dir)
+        .into_iter()
+        .filter(|(k, _)| k != "instance" && !k.starts_with("instance/"))
         .collect()
 }
 
@@ -220,11 +217,7 @@ fn refused(prepare: impl Fn(&Path), args: &[&str], message: &str) {
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains(message), "expected {message:?} in {e}");
-    let after: BTreeMap<_, _> = snapshot(keep.path())
-        .into_iter()
-        .filter(|(k, _)| !k.contains("instance.lock") && !k.ends_with(" link instance"))
-        .collect();
-    assert_eq!(after, before, "{message}: nothing changed");
+    assert_eq!(snapshot(keep.path()), before, "{message}: nothing changed");
     assert!(!instance.join("instance.json").exists());
 }
 
@@ -341,4 +334,135 @@ fn a_hostile_archive_is_rejected_with_nothing_written() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A second copy of the project beside the first (`other/CS-t20s-demo`), for links into it.
+fn other_project(keep: &Path) -> std::path::PathBuf {
+    let other = keep.join("other");
+    std::fs::create_dir(&other).unwrap();
+    let o = sh(&format!(
+        "cp -a {} {}",
+        arg(&keep.join("CS-t20s-demo")),
+        arg(&other)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    other.join("CS-t20s-demo")
+}
+
+/// J8 becomes a link to the other project's J8.
+fn link_j8_into_another_project(project: &Path) {
+    let keep = project.parent().unwrap();
+    let other = other_project(keep);
+    std::fs::remove_dir_all(project.join("J8")).unwrap();
+    std::os::unix::fs::symlink(other.join("J8"), project.join("J8")).unwrap();
+}
+
+/// J4's job.json becomes a link to a copy of it outside the project.
+fn link_j4_job_json_out(project: &Path) {
+    let outside = project.parent().unwrap().join("J4-job.json");
+    std::fs::rename(project.join("J4/job.json"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("J4/job.json")).unwrap();
+}
+
+#[test]
+fn a_job_folder_linked_into_another_project_is_refused_and_neither_tree_changes() {
+    refused(
+        link_j8_into_another_project,
+        &["--force", "--steal-lock"],
+        "J8: a link to ",
+    );
+    refused(
+        link_j8_into_another_project,
+        &["--force", "--steal-lock"],
+        "outside the project: importing would rewrite J8/job.json there",
+    );
+}
+
+#[test]
+fn a_job_json_that_is_a_link_out_of_the_project_is_refused() {
+    refused(
+        link_j4_job_json_out,
+        &["--force", "--steal-lock"],
+        "J4/job.json: a link to ",
+    );
+}
+
+#[test]
+fn check_reports_every_link_out_of_the_project_as_blocking() {
+    let (keep, project) = project_tree();
+    link_j8_into_another_project(&project);
+    link_j4_job_json_out(&project);
+    let outside = keep.path().join("lock-elsewhere");
+    std::fs::rename(project.join("cs.lock"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("cs.lock")).unwrap();
+    let before = tree_snapshot(keep.path());
+    let o = run("proj-import", &["check", &arg(&project)], None);
+    assert_eq!(o.status.code(), Some(1));
+    let found: Vec<(String, bool)> = json_lines(&o)
+        .iter()
+        .filter(|p| p["problem"] == "link_out_of_project")
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_string(),
+                p["blocking"] == true,
+            )
+        })
+        .collect();
+    let expected = [("cs.lock", true), ("J4/job.json", true), ("J8", true)];
+    assert_eq!(found, expected.map(|(p, b)| (p.to_string(), b)));
+    assert_eq!(tree_snapshot(keep.path()), before);
+}
+
+#[test]
+fn check_reports_a_link_to_the_root_without_walking_it() {
+    let (_keep, project) = project_tree();
+    std::os::unix::fs::symlink("/", project.join("J2/root")).unwrap();
+    let o = sh(&format!("timeout 20 proj-import check {}", arg(&project)));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "blocked by J10 and the lock, not by the link"
+    );
+    let link = json_lines(&o)
+        .into_iter()
+        .find(|p| p["problem"] == "link_not_followed")
+        .unwrap();
+    assert_eq!(link["path"], "J2/root");
+    assert_eq!(link["blocking"], false);
+    assert!(link["detail"].as_str().unwrap().starts_with("a link to /,"));
+}
+
+#[test]
+fn a_folder_whose_project_json_is_not_a_project_document_is_refused_before_anything() {
+    for (text, why) in [
+        ("[]", "it is a JSON list"),
+        ("\"P3\"", "it is a JSON string"),
+        ("{\"title\": \"T20S demo\"}", "it has no \"uid\""),
+    ] {
+        let (keep, project) = project_tree();
+        std::fs::write(project.join("project.json"), text).unwrap();
+        // A link to / would take a walk a long time: nothing may be walked.
+        std::os::unix::fs::symlink("/", project.join("J2/root")).unwrap();
+        let before = snapshot(keep.path());
+        let o = sh(&format!("timeout 20 proj-import check {}", arg(&project)));
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        let problems = json_lines(&o);
+        assert_eq!(problems.len(), 1, "{text}: {problems:?}");
+        assert_eq!(problems[0]["problem"], "bad_project_json");
+        let detail = problems[0]["detail"].as_str().unwrap();
+        let named = format!(
+            "{}: is not a project document",
+            arg(&project.join("project.json"))
+        );
+        assert!(detail.starts_with(&named), "{detail}");
+        assert!(detail.ends_with(why), "{detail}");
+        let o = import(
+            &keep.path().join("instance"),
+            &["--force", "--steal-lock", &arg(&project)],
+        );
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{}", stderr(&o));
+        assert_eq!(snapshot(keep.path()), before, "{text}: nothing changed");
+    }
 }

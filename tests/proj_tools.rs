@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout};
+use common::{
+    arg, bin, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tree_snapshot,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -523,4 +525,247 @@ fn proj_clean_names_an_unknown_job() {
     let o = run("proj-clean", &[&arg(&project), "J99"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("has no job J99"), "{}", stderr(&o));
+}
+
+/// proj-du's records without the list of links it did not follow.
+fn du_figures(o: &std::process::Output) -> Vec<Value> {
+    json_lines(o)
+        .into_iter()
+        .map(|mut r| {
+            r.as_object_mut().unwrap().remove("links_not_followed");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn proj_du_does_not_follow_links_to_the_root_or_to_a_folder_that_holds_the_project() {
+    let (keep, project) = project_tree();
+    let p = arg(&project);
+    let plain = run("proj-du", &[&p], None);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let job = run("proj-du", &[&arg(&project.join("J2"))], None);
+    // The fixture's raw data lie outside the project and still count.
+    assert_eq!(
+        records(&json_lines(&plain), "project")[0]["bytes_outside"],
+        31334
+    );
+    let above = keep.path().canonicalize().unwrap();
+    std::os::unix::fs::symlink("/", project.join("J2/root")).unwrap();
+    std::os::unix::fs::symlink(&above, project.join("J3/tree")).unwrap();
+    std::os::unix::fs::symlink("../..", project.join("exports/jobs/up")).unwrap();
+    std::os::unix::fs::symlink("/", project.join("root")).unwrap();
+    let o = sh(&format!("timeout 20 proj-du {p}"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(du_figures(&o), du_figures(&plain), "the same figures");
+    let all = json_lines(&o);
+    assert_eq!(
+        records(&all, "project")[0]["links_not_followed"],
+        serde_json::json!(["J2/root", "J3/tree", "exports/jobs/up", "root"])
+    );
+    assert_eq!(
+        job_records(&all)["J2"]["links_not_followed"],
+        serde_json::json!(["J2/root"])
+    );
+    let e = stderr(&o);
+    let project_real = project.canonicalize().unwrap();
+    for (link, target) in [
+        ("J2/root", "/".to_string()),
+        ("J3/tree", arg(&above)),
+        ("exports/jobs/up", arg(&project_real)),
+        ("root", "/".to_string()),
+    ] {
+        let line = format!("{} -> {target}: ", arg(&project.join(link)));
+        assert!(e.contains(&line), "{line} in {e}");
+    }
+    assert_eq!(e.lines().count(), 4, "{e}");
+    // A job folder on its own: the project around it is the tree.
+    let o = sh(&format!("timeout 20 proj-du {}", arg(&project.join("J2"))));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(du_figures(&o), du_figures(&job));
+    assert!(stderr(&o).contains("J2/root -> /: "), "{}", stderr(&o));
+}
+
+#[test]
+fn proj_clean_never_rewrites_a_job_json_that_links_out_of_the_project() {
+    let (keep, project) = project_tree();
+    let outside = keep.path().join("J8-job.json");
+    std::fs::rename(project.join("J8/job.json"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("J8/job.json")).unwrap();
+    let j8 = tree_snapshot(&project.join("J8"));
+    let before = tree_snapshot(keep.path());
+    let o = run("proj-clean", &[&arg(&project), "J8"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run("proj-clean", &["--yes", &arg(&project)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all = json_lines(&o);
+    let summary = records(&all, "summary")[0];
+    let why = summary["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["job"] == "J8")
+        .map(|s| s["why"].as_str().unwrap().to_string())
+        .unwrap();
+    let expected = format!(
+        "J8/job.json is a link to {}, outside the project",
+        arg(&outside.canonicalize().unwrap())
+    );
+    assert!(why.starts_with(&expected), "{why}");
+    assert!(records(&all, "deleted").iter().all(|r| r["job"] != "J8"));
+    assert_eq!(tree_snapshot(&project.join("J8")), j8, "J8 untouched");
+    let after = tree_snapshot(keep.path());
+    assert_eq!(
+        after["J8-job.json"], before["J8-job.json"],
+        "the linked job.json untouched"
+    );
+    assert_ne!(after, before, "the other jobs were cleared");
+}
+
+#[test]
+fn proj_du_update_never_writes_through_a_project_json_that_links_out() {
+    let (keep, project) = project_tree();
+    let outside = keep.path().join("project.json");
+    std::fs::rename(project.join("project.json"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("project.json")).unwrap();
+    let before = tree_snapshot(keep.path());
+    let o = run("proj-du", &["--update", &arg(&project)], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("project.json is a link to "), "{e}");
+    assert!(o.stdout.is_empty());
+    assert_eq!(tree_snapshot(keep.path()), before);
+}
+
+#[test]
+fn a_project_json_that_is_not_a_project_document_is_refused_before_anything() {
+    for (text, why) in [
+        ("[]", "it is a JSON list"),
+        ("\"P3\"", "it is a JSON string"),
+        (
+            "{\"title\": \"T20S demo\", \"size\": 1}",
+            "it has no \"uid\"",
+        ),
+    ] {
+        let (keep, project) = project_tree();
+        std::fs::write(project.join("project.json"), text).unwrap();
+        let before = tree_snapshot(keep.path());
+        let p = arg(&project);
+        let named = format!(
+            "{}: is not a project document (a JSON object with a \"uid\"): {why}",
+            arg(&project.join("project.json"))
+        );
+        for args in [
+            vec!["proj-du", &p],
+            vec!["proj-du", "--update", &p],
+            vec!["proj-du", "--update", keep.path().to_str().unwrap()],
+            vec!["proj-du", &arg(&project.join("J8"))],
+            vec!["proj-clean", &p],
+            vec!["proj-clean", "--yes", &p],
+        ] {
+            let o = run(args[0], &args[1..], None);
+            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            assert_eq!(stderr(&o), format!("{}: {named}\n", args[0]), "{args:?}");
+            assert!(o.stdout.is_empty(), "{args:?}");
+            assert_eq!(
+                tree_snapshot(keep.path()),
+                before,
+                "{args:?}: nothing changed"
+            );
+        }
+    }
+}
+
+/// Read one line from a pipe a byte at a time (leaving the rest in the pipe).
+fn read_line_from(pipe: &mut impl std::io::Read) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while pipe.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+/// Wait until `count` stops changing for half a second (at most 20 s).
+fn settle(count: impl Fn() -> usize) {
+    let start = std::time::Instant::now();
+    let (mut last, mut since) = (count(), std::time::Instant::now());
+    while since.elapsed() < std::time::Duration::from_millis(500) {
+        assert!(start.elapsed().as_secs() < 20, "still changing after 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let now = count();
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        }
+    }
+}
+
+#[test]
+fn proj_clean_yes_killed_half_way_has_reported_every_file_it_removed() {
+    use std::io::Read;
+    let (_keep, project) = project_tree();
+    let p = arg(&project);
+    let plan: Vec<String> = records(&json_lines(&run("proj-clean", &[&p], None)), "delete")
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(plan.len(), 69);
+    // Its standard output is a 4 KiB pipe (python3 shrinks it, then proj-clean replaces the
+    // shell) that is read one record and then not at all: the run blocks on its output after a
+    // few dozen records and is killed there.
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "python3 -c 'import fcntl; fcntl.fcntl(1, 1031, 4096)' && exec {} --yes {p}",
+            arg(&bin("proj-clean"))
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let line = read_line_from(&mut pipe);
+    assert!(
+        !line.is_empty(),
+        "no output: this test needs python3 to shrink the pipe"
+    );
+    let first: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(first["kind"], "keep");
+    let removed = || plan.iter().filter(|f| !project.join(f).exists()).count();
+    settle(removed);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "proj-clean finished before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut rest = String::new();
+    pipe.read_to_string(&mut rest).unwrap();
+    let reported: Vec<String> = rest
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "deleted")
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    let gone: Vec<String> = plan
+        .iter()
+        .filter(|f| !project.join(f).exists())
+        .cloned()
+        .collect();
+    assert!(
+        !reported.is_empty() && gone.len() < plan.len(),
+        "killed half-way"
+    );
+    assert_eq!(reported, plan[..reported.len()], "reported in order");
+    // Every file reported was removed; every file removed was reported, but for the one whose
+    // record was on its way when the run was killed.
+    assert!(
+        gone == reported || gone == plan[..reported.len() + 1],
+        "reported {reported:?}, removed {gone:?}"
+    );
+    // The next run finishes the clear.
+    let o = run("proj-clean", &["--yes", &p], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(plan.iter().all(|f| !project.join(f).exists()));
 }

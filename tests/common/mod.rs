@@ -151,3 +151,32 @@ pub fn tar_entry(name: &str, kind: u8, link: &str, data: &[u8], claimed: Option<
     out.resize(out.len().div_ceil(512) * 512, 0);
     out
 }
+
+/// Every entry under `dir`, links not followed: `path -> "dir MODE"`, `"file MODE SHA-256"` or
+/// `"link TARGET"`. Two equal snapshots mean nothing under `dir` was added, removed, rewritten
+/// or relinked (byte for byte).
+pub fn tree_snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::Digest;
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        for e in std::fs::read_dir(&at).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            let md = std::fs::symlink_metadata(&path).unwrap();
+            let mode = md.permissions().mode() & 0o7777;
+            let what = if md.file_type().is_symlink() {
+                format!("link {}", std::fs::read_link(&path).unwrap().display())
+            } else if md.is_dir() {
+                todo.push(path.clone());
+                format!("dir {mode:o}")
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                format!("file {mode:o} {:x}", sha2::Sha256::digest(&bytes))
+            };
+            out.insert(rel, what);
+        }
+    }
+    out
+}

@@ -4,12 +4,13 @@
 //! one and every version another job's connection names by number. A metafile is deleted when
 //! no kept (result, version) uses it; a data file is deleted when a deleted metafile names it,
 //! it lies inside that job's folder, and no surviving registered metafile anywhere in the
-//! project names it. Active jobs are skipped. Only regular files inside the job folder are ever
-//! listed: never a symlink, never a file reached through one.
+//! project names it. Active jobs are skipped, and so are jobs whose folder is a symlink or whose
+//! `job.json` leads out of the project (clearing rewrites it). Only regular files inside the
+//! job folder are ever listed: never a symlink, never a file reached through one.
 
 use crate::dataset::Dataset;
 use crate::job::{Job, Version};
-use crate::project::{shown, Project};
+use crate::project::{link_out, shown, Project};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path};
@@ -108,7 +109,7 @@ fn inside(rel: &str, folder: &str) -> bool {
 
 /// A regular file at `project_dir/rel` reached with no symlink on its way from the project
 /// folder: its (size, link count).
-fn plain_file(project_dir: &Path, rel: &str) -> Option<(u64, u64)> {
+pub fn plain_file(project_dir: &Path, rel: &str) -> Option<(u64, u64)> {
     let mut at = project_dir.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
     for (i, part) in parts.iter().enumerate() {
@@ -123,6 +124,16 @@ fn plain_file(project_dir: &Path, rel: &str) -> Option<(u64, u64)> {
         }
     }
     None
+}
+
+/// Why a job's `job.json`, which a clear rewrites, must be left alone: it is a link out of the
+/// project (the rewrite would change another tree's document).
+fn job_json_leads_out(project: &Project, folder: &str) -> Option<String> {
+    match link_out(&project.dir, &format!("{folder}/job.json")) {
+        Ok(None) => None,
+        Ok(Some(l)) => Some(format!("{l}: job.json is not rewritten through it")),
+        Err(e) => Some(format!("cannot tell where job.json leads: {e}")),
+    }
 }
 
 /// Every data-file path (`…/path` fields) a metafile names, project-relative.
@@ -188,6 +199,8 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
             clear.skipped = Some(format!("active job (status {})", pj.job.status));
         } else if folder_is_link {
             clear.skipped = Some("the job folder is a symlink".to_string());
+        } else {
+            clear.skipped = job_json_leads_out(project, &pj.folder);
         }
         let mut going = BTreeMap::new();
         let mut left_over = BTreeMap::new();

@@ -52,6 +52,40 @@ pub fn read_json(path: &Path) -> Result<Value> {
     })
 }
 
+/// Why a parsed `project.json` is not a project document, or `None` when it is one. A project
+/// document is a JSON object whose `uid` is a non-empty string (`"P3"`), as every cryoSPARC
+/// version writes it; anything else (`[]`, a string, an object without `uid`) means the folder
+/// is not a project, and no tool may act on it as one.
+pub fn not_a_project_document(doc: &Value) -> Option<String> {
+    let what = match doc {
+        Value::Object(obj) => match obj.get("uid") {
+            Some(Value::String(uid)) if !uid.is_empty() => return None,
+            Some(Value::String(_)) => "its \"uid\" is empty",
+            Some(_) => "its \"uid\" is not a string",
+            None => "it has no \"uid\"",
+        },
+        Value::Array(_) => "it is a JSON list",
+        Value::String(_) => "it is a JSON string",
+        Value::Number(_) => "it is a JSON number",
+        Value::Bool(_) => "it is true or false",
+        Value::Null => "it is null",
+    };
+    Some(format!(
+        "is not a project document (a JSON object with a \"uid\"): {what}"
+    ))
+}
+
+/// Read a project folder's `project.json` and check that it is a project document
+/// ([`not_a_project_document`]); errors name the file.
+pub fn read_project_doc(dir: &Path) -> Result<Value> {
+    let path = dir.join("project.json");
+    let doc = read_json(&path)?;
+    match not_a_project_document(&doc) {
+        None => Ok(doc),
+        Some(what) => Err(Error::in_whole_file(what).in_file(&shown(&path))),
+    }
+}
+
 /// Read a job folder's `job.json`.
 pub fn read_job(dir: &Path) -> Result<Job> {
     let path = dir.join("job.json");
@@ -65,9 +99,10 @@ pub fn job_number(name: &str) -> Option<u64> {
 }
 
 impl Project {
-    /// Open a project folder: its `project.json` and every sub-folder that holds a `job.json`.
+    /// Open a project folder: its `project.json` (which must be a project document) and every
+    /// sub-folder that holds a `job.json`.
     pub fn open(dir: &Path) -> Result<Project> {
-        let doc = read_json(&dir.join("project.json"))?;
+        let doc = read_project_doc(dir)?;
         let text = |k: &str| {
             doc.get(k)
                 .and_then(Value::as_str)
@@ -109,5 +144,141 @@ impl Project {
     /// The job with this uid.
     pub fn job(&self, uid: &str) -> Option<&ProjectJob> {
         self.jobs.iter().find(|j| j.job.uid == uid)
+    }
+}
+
+/// A link on the way to a path a tool writes inside a project that leads out of the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOut {
+    /// The link, relative to the project folder (`J8`, `J8/job.json`, `exports`).
+    pub link: String,
+    /// Where it leads, resolved (for a link that leads nowhere: its text, resolved as far as
+    /// the text goes).
+    pub target: PathBuf,
+}
+
+impl std::fmt::Display for LinkOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is a link to {}, outside the project",
+            self.link,
+            self.target.display()
+        )
+    }
+}
+
+/// The first link on the way from `project_dir` to `rel` (a plain path inside the project,
+/// which need not exist yet) that leads out of the project, so that nothing written at `rel`
+/// lands in another tree. Each link is resolved with `canonicalize` and compared, component by
+/// component, with the resolved project folder; a link that leads nowhere is resolved from its
+/// text. The last component counts too: a `job.json` that is a link out of the project is one.
+pub fn link_out(project_dir: &Path, rel: &str) -> Result<Option<LinkOut>> {
+    let io = |e: std::io::Error, p: &Path| Error::io(&e, Place::File).in_file(&shown(p));
+    let root = std::fs::canonicalize(project_dir).map_err(|e| io(e, project_dir))?;
+    let mut at = project_dir.to_path_buf();
+    let mut so_far = PathBuf::new();
+    for part in Path::new(rel).components() {
+        at.push(part);
+        so_far.push(part);
+        let md = match std::fs::symlink_metadata(&at) {
+            Ok(md) => md,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e, &at)),
+        };
+        if !md.file_type().is_symlink() {
+            continue;
+        }
+        let target = resolve_link(&at);
+        if !target.starts_with(&root) {
+            let link = so_far.display().to_string();
+            return Ok(Some(LinkOut { link, target }));
+        }
+    }
+    Ok(None)
+}
+
+/// Where a symlink leads: resolved, or for one that leads nowhere its text read from the
+/// link's resolved folder, with `.` and `..` taken lexically.
+fn resolve_link(link: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(link) {
+        return p;
+    }
+    let text = std::fs::read_link(link).unwrap_or_default();
+    let folder = link
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .unwrap_or_default();
+    let mut out = PathBuf::from("/");
+    for c in folder.join(text).components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn a_project_document_is_an_object_with_a_uid() {
+        assert_eq!(not_a_project_document(&json!({"uid": "P3"})), None);
+        for bad in [
+            json!([]),
+            json!("P3"),
+            json!(3),
+            json!(null),
+            json!({"title": "T"}),
+            json!({"uid": 3}),
+            json!({"uid": ""}),
+        ] {
+            let why = not_a_project_document(&bad).unwrap();
+            assert!(why.starts_with("is not a project document"), "{bad}: {why}");
+        }
+    }
+
+    #[test]
+    fn links_out_of_the_project_are_found_on_the_way_and_at_the_end() {
+        let d = tempfile::tempdir().unwrap();
+        let project = d.path().join("P");
+        let other = d.path().join("other");
+        std::fs::create_dir_all(project.join("J1")).unwrap();
+        std::fs::create_dir_all(other.join("J8")).unwrap();
+        std::fs::write(other.join("job.json"), "{}").unwrap();
+        symlink(other.join("J8"), project.join("J8")).unwrap();
+        symlink("../../other/job.json", project.join("J1/job.json")).unwrap();
+        symlink("J1", project.join("J2")).unwrap();
+        symlink("/nowhere/at/all", project.join("exports")).unwrap();
+        let out = |rel: &str| link_out(&project, rel).unwrap().map(|l| l.link);
+        assert_eq!(out("J8/job.json").as_deref(), Some("J8"));
+        assert_eq!(out("J1/job.json").as_deref(), Some("J1/job.json"));
+        assert_eq!(out("J2/job.json").as_deref(), Some("J2/job.json"));
+        assert_eq!(out("exports/jobs/x").as_deref(), Some("exports"));
+        assert_eq!(out("J1"), None);
+        assert_eq!(out("imports/jobs"), None, "nothing there yet");
+        let l = link_out(&project, "J8/job.json").unwrap().unwrap();
+        assert_eq!(l.target, std::fs::canonicalize(other.join("J8")).unwrap());
+        assert!(l.to_string().ends_with("outside the project"));
+    }
+
+    #[test]
+    fn a_sibling_whose_name_starts_like_the_project_is_outside() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("P/J1")).unwrap();
+        std::fs::create_dir_all(d.path().join("P2/J1")).unwrap();
+        symlink("../P2/J1", d.path().join("P/J9")).unwrap();
+        symlink("J1", d.path().join("P/J10")).unwrap();
+        let p = d.path().join("P");
+        assert!(link_out(&p, "J9/job.json").unwrap().is_some());
+        assert!(link_out(&p, "J10/job.json").unwrap().is_none());
     }
 }

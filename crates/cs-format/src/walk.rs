@@ -2,6 +2,11 @@
 //! calculated?"): follow symlinks to files and folders, count each (device, inode) once, sum the
 //! `st_size` of regular files; folders count 0, dangling links count 0, a folder already visited
 //! (a symlink loop) is not walked again. Sub-folders are walked in parallel.
+//!
+//! One link is never followed: a link to `/` or to any folder that holds the walk's base (the
+//! project), which would walk the whole machine or the project again. Such links are listed in
+//! [`Walk::not_followed`]; links to anything else (raw data under some `/data` folder, another
+//! project) are followed as cryoSPARC follows them.
 
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -31,6 +36,9 @@ pub struct Walk {
     pub dangling: Vec<String>,
     /// Entries that could not be read: (path, why).
     pub unreadable: Vec<(String, String)>,
+    /// Links not followed because they lead to `/` or to a folder that holds the walk's base:
+    /// (path, resolved target).
+    pub not_followed: Vec<(String, String)>,
 }
 
 impl Walk {
@@ -55,6 +63,7 @@ impl Walk {
         }
         self.dangling.extend(other.dangling);
         self.unreadable.extend(other.unreadable);
+        self.not_followed.extend(other.not_followed);
     }
 
     fn add(&mut self, key: (u64, u64), seen: FileSeen) {
@@ -68,6 +77,7 @@ impl Walk {
     fn sort(&mut self) {
         self.dangling.sort();
         self.unreadable.sort();
+        self.not_followed.sort();
     }
 }
 
@@ -77,6 +87,8 @@ struct WalkState<'a> {
     folders: Mutex<HashMap<(u64, u64), bool>>,
     found: Mutex<Walk>,
     entries: &'a AtomicU64,
+    /// The walk's base, resolved: a link to it or to a folder above it is not followed.
+    base: Option<PathBuf>,
 }
 
 /// `raw_os_error` values that mean a symlink leads nowhere (Linux: ENOTDIR, ELOOP).
@@ -104,13 +116,21 @@ fn key(md: &Metadata) -> (u64, u64) {
     (md.dev(), md.ino())
 }
 
+/// True when a walk of `base` must not follow a link that leads to `target` (both resolved):
+/// `target` is `/` or a folder that holds `base` (or `base` itself).
+pub fn holds(target: &Path, base: &Path) -> bool {
+    base.starts_with(target)
+}
+
 /// Walk `base/rel` following symlinks, reporting paths as `rel/…`. `entries` counts the
-/// entries looked at (for progress). A file or a symlink to one is walked too.
+/// entries looked at (for progress). A file or a symlink to one is walked too. A link to `/` or
+/// to a folder that holds `base` is not followed ([`Walk::not_followed`]).
 pub fn walk_following(base: &Path, rel: &str, entries: &AtomicU64) -> Walk {
     let state = WalkState {
         folders: Mutex::new(HashMap::new()),
         found: Mutex::new(Walk::default()),
         entries,
+        base: std::fs::canonicalize(base).ok(),
     };
     let root = if rel.is_empty() {
         base.to_path_buf()
@@ -121,6 +141,7 @@ pub fn walk_following(base: &Path, rel: &str, entries: &AtomicU64) -> Walk {
         .map(|m| !m.file_type().is_symlink())
         .unwrap_or(false);
     match std::fs::metadata(&root) {
+        Ok(md) if md.is_dir() && !rel.is_empty() && state.holds_base(&root, rel) => {}
         Ok(md) if md.is_dir() => {
             if state.enter(&md, direct) {
                 visit(&state, root, rel.to_string(), direct);
@@ -160,6 +181,23 @@ impl WalkState<'_> {
                     direct,
                 },
             );
+        }
+    }
+
+    /// True (and the link listed as not followed) when the folder at `path` is `/` or holds
+    /// the walk's base.
+    fn holds_base(&self, path: &Path, rel: &str) -> bool {
+        let Some(base) = &self.base else {
+            return false;
+        };
+        match std::fs::canonicalize(path) {
+            Ok(target) if holds(&target, base) => {
+                let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+                let target = target.display().to_string();
+                found.not_followed.push((rel.to_string(), target));
+                true
+            }
+            _ => false,
         }
     }
 
@@ -211,6 +249,9 @@ fn visit(state: &WalkState, dir: PathBuf, rel: String, direct: bool) {
             }
         };
         let child_direct = direct && !is_link;
+        if md.is_dir() && is_link && state.holds_base(&path, &child) {
+            continue;
+        }
         if md.is_dir() {
             folders.push((md, path, child, child_direct));
         } else if md.is_file() {
@@ -268,7 +309,46 @@ pub fn union(walks: &[&Walk]) -> Walk {
             }
         }
         all.unreadable.extend(w.unreadable.iter().cloned());
+        for n in &w.not_followed {
+            if !all.not_followed.contains(n) {
+                all.not_followed.push(n.clone());
+            }
+        }
     }
     all.sort();
     all
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn links_to_the_root_or_above_the_base_are_listed_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().join("P");
+        std::fs::create_dir_all(base.join("J1/sub")).unwrap();
+        std::fs::write(base.join("J1/a"), b"12345").unwrap();
+        std::fs::create_dir(d.path().join("raw")).unwrap();
+        std::fs::write(d.path().join("raw/movie"), b"123").unwrap();
+        symlink("/", base.join("J1/root")).unwrap();
+        symlink("../../..", base.join("J1/sub/above")).unwrap();
+        symlink("../..", base.join("J1/sub/base")).unwrap();
+        symlink("../../raw", base.join("J1/raw")).unwrap();
+        symlink("..", base.join("up")).unwrap();
+        let n = AtomicU64::new(0);
+        let w = walk_following(&base, "J1", &n);
+        assert_eq!(w.bytes(), 8, "raw data out of the tree still counts");
+        let links: Vec<&str> = w.not_followed.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(links, ["J1/root", "J1/sub/above", "J1/sub/base"]);
+        assert_eq!(w.not_followed[0].1, "/");
+        let w = walk_following(&base, "up", &n);
+        assert_eq!(w.files.len(), 0);
+        assert_eq!(w.not_followed.len(), 1);
+        let w = walk_following(&base, "", &n);
+        assert_eq!(w.bytes(), 8);
+        assert_eq!(w.not_followed.len(), 4);
+    }
 }

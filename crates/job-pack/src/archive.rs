@@ -38,6 +38,11 @@ impl Compression {
 pub struct TarReport {
     /// Links (no-dereference mode) whose targets are not in the archive.
     pub left_behind: Vec<(String, String)>,
+    /// Links not followed because they lead to `/` or to a folder that holds the archived
+    /// folder: (link, resolved target).
+    pub not_followed: Vec<(String, String)>,
+    /// Files left out because they are the archive being written.
+    pub left_out: Vec<String>,
     /// Entries that could not be read or followed: (path, why).
     pub skipped: Vec<(String, String)>,
     /// Files written.
@@ -46,37 +51,55 @@ pub struct TarReport {
     pub bytes: u64,
 }
 
-/// Write a tar of `dir` (entries named `<dir name>/…`) to `out`.
+/// Files never stored, by (device, inode): the archive being written (its temporary file, an
+/// earlier archive it replaces, a redirected standard output).
+pub type Exclude = HashSet<(u64, u64)>;
+
+/// One tar run: the builder and what it has seen.
+struct Tar<'a, W: Write> {
+    builder: tar::Builder<W>,
+    dereference: bool,
+    /// The archived folder, resolved: a link to it or above it is not followed.
+    root: PathBuf,
+    exclude: &'a Exclude,
+    visited: HashSet<(u64, u64)>,
+    report: TarReport,
+    progress: &'a Progress,
+}
+
+/// Write a tar of `dir` (entries named `<dir name>/…`) to `out`, leaving out the files in
+/// `exclude`.
 pub fn write_tar(
     dir: &Path,
     dereference: bool,
+    exclude: &Exclude,
     out: Box<dyn FinishWrite + '_>,
     progress: &Progress,
 ) -> Result<TarReport, Failure> {
-    let root_name = std::fs::canonicalize(dir)
-        .map_err(|e| cs_cli::io_failure(&e, dir))?
+    let root = std::fs::canonicalize(dir).map_err(|e| cs_cli::io_failure(&e, dir))?;
+    let root_name = root
         .file_name()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("archive"));
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(dereference);
-    let mut report = TarReport::default();
-    let mut visited = HashSet::new();
     let md = std::fs::metadata(dir).map_err(|e| cs_cli::io_failure(&e, dir))?;
-    visited.insert((md.dev(), md.ino()));
     builder
         .append_dir(&root_name, dir)
         .map_err(|e| cs_cli::io_failure(&e, dir))?;
-    add_folder(
-        &mut builder,
-        dir,
-        &root_name,
-        Path::new(""),
+    let mut run = Tar {
+        builder,
         dereference,
-        &mut visited,
-        &mut report,
+        root,
+        exclude,
+        visited: HashSet::from([(md.dev(), md.ino())]),
+        report: TarReport::default(),
         progress,
-    )?;
+    };
+    run.add_folder(dir, &root_name, Path::new(""))?;
+    let Tar {
+        builder, report, ..
+    } = run;
     builder
         .into_inner()
         .and_then(|w| w.finish_writing())
@@ -84,110 +107,215 @@ pub fn write_tar(
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn add_folder<W: Write>(
-    builder: &mut tar::Builder<W>,
-    dir: &Path,
-    name: &Path,
-    rel: &Path,
-    dereference: bool,
-    visited: &mut HashSet<(u64, u64)>,
-    report: &mut TarReport,
-    progress: &Progress,
-) -> Result<(), Failure> {
-    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
-        Ok(l) => l.filter_map(|e| e.ok()).map(|e| e.file_name()).collect(),
-        Err(e) => {
-            report
-                .skipped
-                .push((shown(dir), cs_format::error::io_message(&e)));
-            return Ok(());
-        }
-    };
-    entries.sort();
-    for entry in entries {
-        let path = dir.join(&entry);
-        let child_name = name.join(&entry);
-        let child_rel = rel.join(&entry);
-        let lmd = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
+impl<W: Write> Tar<'_, W> {
+    fn skip(&mut self, path: &Path, why: impl Into<String>) {
+        self.report.skipped.push((shown(path), why.into()));
+    }
+
+    /// Store the entries of `dir` (named `name/…`, `rel/…` inside the archived folder).
+    fn add_folder(&mut self, dir: &Path, name: &Path, rel: &Path) -> Result<(), Failure> {
+        let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(l) => l.filter_map(|e| e.ok()).map(|e| e.file_name()).collect(),
             Err(e) => {
-                report
-                    .skipped
-                    .push((shown(&path), cs_format::error::io_message(&e)));
-                continue;
+                self.skip(dir, cs_format::error::io_message(&e));
+                return Ok(());
             }
         };
-        if lmd.file_type().is_symlink() && !dereference {
-            let target = std::fs::read_link(&path).map_err(|e| cs_cli::io_failure(&e, &path))?;
-            if !cs_cli::unpack::stays_inside(rel, &target) {
-                report
-                    .left_behind
-                    .push((shown(&child_rel), target.display().to_string()));
-            }
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata(&lmd);
-            builder
-                .append_link(&mut header, &child_name, &target)
-                .map_err(|e| cs_cli::io_failure(&e, &path))?;
-            continue;
+        entries.sort();
+        for entry in entries {
+            self.add_entry(&dir.join(&entry), &name.join(&entry), &rel.join(&entry))?;
         }
-        let md = if lmd.file_type().is_symlink() {
-            match std::fs::metadata(&path) {
+        Ok(())
+    }
+
+    /// Store one entry: a link as a link (no-dereference mode), else what it leads to.
+    fn add_entry(&mut self, path: &Path, name: &Path, rel: &Path) -> Result<(), Failure> {
+        let lmd = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.skip(path, cs_format::error::io_message(&e));
+                return Ok(());
+            }
+        };
+        let is_link = lmd.file_type().is_symlink();
+        if is_link && !self.dereference {
+            return self.add_link(path, name, rel, &lmd);
+        }
+        let md = if is_link {
+            match std::fs::metadata(path) {
                 Ok(m) => m,
                 Err(e) => {
-                    report
-                        .skipped
-                        .push((shown(&path), cs_format::error::io_message(&e)));
-                    continue;
+                    self.skip(path, cs_format::error::io_message(&e));
+                    return Ok(());
                 }
             }
         } else {
             lmd
         };
         if md.is_dir() {
-            if !visited.insert((md.dev(), md.ino())) {
-                report.skipped.push((
-                    shown(&path),
-                    "a folder already in the archive (a link loop)".into(),
-                ));
-                continue;
+            if is_link && self.holds_root(path) {
+                return Ok(());
             }
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata(&md);
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_size(0);
-            builder
-                .append_data(&mut header, &child_name, std::io::empty())
-                .map_err(|e| cs_cli::io_failure(&e, &path))?;
-            add_folder(
-                builder,
-                &path,
-                &child_name,
-                &child_rel,
-                dereference,
-                visited,
-                report,
-                progress,
-            )?;
+            self.add_dir(path, name, rel, &md)
         } else if md.is_file() {
-            let file = std::fs::File::open(&path).map_err(|e| cs_cli::io_failure(&e, &path))?;
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata(&md);
-            header.set_entry_type(tar::EntryType::Regular);
-            builder
-                .append_data(&mut header, &child_name, file)
-                .map_err(|e| cs_cli::io_failure(&e, &path))?;
-            report.files += 1;
-            report.bytes += md.len();
-            progress.counter().fetch_add(md.len(), Ordering::Relaxed);
+            self.add_file(path, name, &md)
         } else {
-            report
-                .skipped
-                .push((shown(&path), "not a file, folder or symlink".into()));
+            self.skip(path, "not a file, folder or symlink");
+            Ok(())
         }
     }
-    Ok(())
+
+    /// True (and the link reported) when the folder a link at `path` leads to is `/` or holds
+    /// the archived folder: following it would archive the whole machine or the folder again.
+    fn holds_root(&mut self, path: &Path) -> bool {
+        match std::fs::canonicalize(path) {
+            Ok(target) if cs_format::walk::holds(&target, &self.root) => {
+                let target = target.display().to_string();
+                self.report.not_followed.push((shown(path), target));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn add_link(
+        &mut self,
+        path: &Path,
+        name: &Path,
+        rel: &Path,
+        lmd: &std::fs::Metadata,
+    ) -> Result<(), Failure> {
+        let target = std::fs::read_link(path).map_err(|e| cs_cli::io_failure(&e, path))?;
+        let folder = rel.parent().unwrap_or(Path::new(""));
+        if !cs_cli::unpack::stays_inside(folder, &target) {
+            self.report
+                .left_behind
+                .push((shown(rel), target.display().to_string()));
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(lmd);
+        self.builder
+            .append_link(&mut header, name, &target)
+            .map_err(|e| cs_cli::io_failure(&e, path))
+    }
+
+    fn add_dir(
+        &mut self,
+        path: &Path,
+        name: &Path,
+        rel: &Path,
+        md: &std::fs::Metadata,
+    ) -> Result<(), Failure> {
+        if !self.visited.insert((md.dev(), md.ino())) {
+            self.skip(path, "a folder already in the archive (a link loop)");
+            return Ok(());
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(md);
+        header.set_entry_type(tar::EntryType::Directory);
+        header.set_size(0);
+        self.builder
+            .append_data(&mut header, name, std::io::empty())
+            .map_err(|e| cs_cli::io_failure(&e, path))?;
+        self.add_folder(path, name, rel)
+    }
+
+    fn add_file(
+        &mut self,
+        path: &Path,
+        name: &Path,
+        md: &std::fs::Metadata,
+    ) -> Result<(), Failure> {
+        if self.exclude.contains(&(md.dev(), md.ino())) {
+            self.report.left_out.push(shown(path));
+            return Ok(());
+        }
+        let file = std::fs::File::open(path).map_err(|e| cs_cli::io_failure(&e, path))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata(md);
+        header.set_entry_type(tar::EntryType::Regular);
+        self.builder
+            .append_data(&mut header, name, file)
+            .map_err(|e| cs_cli::io_failure(&e, path))?;
+        self.report.files += 1;
+        self.report.bytes += md.len();
+        self.progress
+            .counter()
+            .fetch_add(md.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The files of the archive being written, so that a tree that holds the output never
+/// archives its own growing temporary file (or the archive it replaces, or a standard output
+/// redirected into the tree). Taken before the output is opened; [`OwnFiles::now`] is asked
+/// once its temporary file exists.
+#[derive(Debug, Default)]
+pub struct OwnFiles {
+    /// The output's folder, where its temporary file is made.
+    folder: Option<PathBuf>,
+    /// Temporary outputs already in that folder before this run (not ours).
+    before: Exclude,
+    /// The file being replaced, or standard output when it is a regular file.
+    fixed: Exclude,
+}
+
+impl OwnFiles {
+    /// Note what is there before writing to `target`.
+    pub fn before(target: &cs_cli::Output) -> OwnFiles {
+        match target {
+            cs_cli::Output::File(path) => {
+                let folder = cs_cli::folder_of(path);
+                let fixed = std::fs::symlink_metadata(path)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| (m.dev(), m.ino()))
+                    .into_iter()
+                    .collect();
+                OwnFiles {
+                    before: temp_outputs(&folder),
+                    folder: Some(folder),
+                    fixed,
+                }
+            }
+            cs_cli::Output::Stdout => OwnFiles {
+                fixed: stdout_file().into_iter().collect(),
+                ..OwnFiles::default()
+            },
+            cs_cli::Output::Special(_) => OwnFiles::default(),
+        }
+    }
+
+    /// The files to leave out now: the fixed ones, and temporary outputs that appeared in the
+    /// output's folder since [`OwnFiles::before`] (ours among them).
+    pub fn now(&self) -> Exclude {
+        let mut out = self.fixed.clone();
+        if let Some(folder) = &self.folder {
+            out.extend(temp_outputs(folder).difference(&self.before));
+        }
+        out
+    }
+}
+
+/// The temporary outputs (`.csutils.*.tmp` regular files) in a folder, by (device, inode).
+fn temp_outputs(folder: &Path) -> Exclude {
+    let Ok(list) = std::fs::read_dir(folder) else {
+        return Exclude::new();
+    };
+    list.filter_map(|e| e.ok())
+        .filter(|e| cs_format::records::is_output_temp_name(&e.file_name().to_string_lossy()))
+        .filter_map(|e| std::fs::symlink_metadata(e.path()).ok())
+        .filter(|m| m.is_file())
+        .map(|m| (m.dev(), m.ino()))
+        .collect()
+}
+
+/// Standard output's (device, inode) when it is a regular file (`> FILE`).
+fn stdout_file() -> Option<(u64, u64)> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let md = std::fs::File::from(fd).metadata().ok()?;
+    md.is_file().then(|| (md.dev(), md.ino()))
 }
 
 /// Open the compressor for `compression` over `out`.

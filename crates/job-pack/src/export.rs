@@ -6,7 +6,7 @@ use cs_format::clear::project_relative;
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::job::{to_json_text, Job, Version};
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{read_job, read_json, shown};
+use cs_format::project::{link_out, read_job, read_json, read_project_doc, shown};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
@@ -37,9 +37,26 @@ pub struct JobPlace {
     pub job: Job,
 }
 
-/// Locate a job folder and its project (the parent folder, which must hold `project.json`).
+/// `path` made absolute with its folders resolved but not its last component, so that a job
+/// folder that is a link stays in the project that holds the link (`.` and `..` are resolved
+/// whole).
+fn resolved_folder(path: &Path) -> Result<PathBuf, Failure> {
+    let io = |e: std::io::Error, p: &Path| cs_cli::io_failure(&e, p);
+    match path.file_name() {
+        Some(name) => {
+            let parent = cs_cli::folder_of(path);
+            let parent = std::fs::canonicalize(&parent).map_err(|e| io(e, &parent))?;
+            Ok(parent.join(name))
+        }
+        _ => std::fs::canonicalize(path).map_err(|e| io(e, path)),
+    }
+}
+
+/// Locate a job folder and its project (the parent folder, which must hold a project
+/// document). A job folder that is a link is read through it; the export is written in the
+/// project that holds the link.
 pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
-    let abs = std::fs::canonicalize(job_dir).map_err(|e| cs_cli::io_failure(&e, job_dir))?;
+    let abs = resolved_folder(job_dir)?;
     let job = read_job(job_dir)?;
     let folder = abs
         .file_name()
@@ -54,7 +71,7 @@ pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
         .in_file(&shown(job_dir))
         .into());
     }
-    let doc = read_json(&project_json)?;
+    let doc = read_project_doc(&project_dir)?;
     let project_uid = doc
         .get("uid")
         .and_then(Value::as_str)
@@ -204,6 +221,19 @@ fn copy_file(from: &Path, to: &Path, rel: &str, records: &mut Records) -> Result
     Ok(())
 }
 
+/// Refuse an export folder (`dest_rel` in the project) that is, or lies behind, a link out of
+/// the project: `exports/` linked elsewhere would have the export written in another tree.
+fn refuse_link_out(place: &JobPlace, dest_rel: &str) -> Result<(), Failure> {
+    match link_out(&place.project_dir, dest_rel)? {
+        None => Ok(()),
+        Some(l) => Err(
+            Error::in_whole_file(format!("{l}: the export is not written through it"))
+                .in_file(&shown(&place.project_dir))
+                .into(),
+        ),
+    }
+}
+
 /// Build an export in a temporary folder beside `final_dir`, then put it in place of any
 /// earlier export (the old one is removed only after the new one is there).
 fn build_then_swap(
@@ -260,6 +290,7 @@ pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Fa
     let job = &place.job;
     let name = format!("{}_{}_{}", place.project_uid, job.uid, job.job_type);
     let dest_rel = format!("exports/jobs/{name}");
+    refuse_link_out(place, &dest_rel)?;
     let final_dir = place.project_dir.join(&dest_rel);
     let job_dir = place.project_dir.join(&place.folder);
     let mut groups = Vec::new();
@@ -320,6 +351,7 @@ pub fn export_one_group(
 ) -> Result<PathBuf, Failure> {
     let prefix = format!("{}_{}_{group}", place.project_uid, place.job.uid);
     let dest_rel = format!("exports/groups/{prefix}");
+    refuse_link_out(place, &dest_rel)?;
     let final_dir = place.project_dir.join(&dest_rel);
     let mut rows = 0;
     build_then_swap(&final_dir, |tmp| {

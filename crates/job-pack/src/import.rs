@@ -7,7 +7,9 @@ use cs_cli::Failure;
 use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{is_project_dir, job_number, read_json, shown};
+use cs_format::project::{
+    is_project_dir, job_number, link_out, read_json, read_project_doc, shown,
+};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map, Value};
@@ -40,7 +42,7 @@ fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failur
             "is not a project folder (it has no project.json)",
         ));
     }
-    let doc = read_json(&project.join("project.json"))?;
+    let doc = read_project_doc(project)?;
     let uid = doc
         .get("uid")
         .and_then(Value::as_str)
@@ -80,6 +82,15 @@ fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failur
         uid_num,
         workspace,
     })
+}
+
+/// Refuse a folder an import writes into (`rel` in the project) that is, or lies behind, a link
+/// out of the project: the archive would be unpacked into another tree.
+fn refuse_link_out(project: &Path, rel: &str) -> Result<(), Failure> {
+    match link_out(project, rel)? {
+        None => Ok(()),
+        Some(l) => Err(bad(project, format!("{l}: nothing is written through it"))),
+    }
 }
 
 /// The next free job number of a project: one more than the largest `J<n>` folder.
@@ -425,6 +436,9 @@ pub fn import_export(
     let src_path = Path::new(src);
     // A tar is unpacked into a temporary folder under imports/jobs/ first.
     let imports = target.dir.join("imports/jobs");
+    if src == "-" || !src_path.is_dir() {
+        refuse_link_out(&target.dir, "imports/jobs")?;
+    }
     let created_imports = !imports.exists();
     // What this import put under imports/jobs/, removed again if the import fails.
     let mut placed: Option<PathBuf> = None;

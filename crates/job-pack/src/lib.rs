@@ -49,6 +49,9 @@ pub enum Command {
         group: Option<String>,
     },
     /// Write a tar of an export folder, a job or a project (links dereferenced unless told).
+    ///
+    /// A link to / or to a folder that holds DIR is not followed (a warning names it); an
+    /// archive written inside DIR leaves itself (and its temporary file) out.
     Tar {
         /// The folder to archive.
         dir: PathBuf,
@@ -254,26 +257,48 @@ fn tar(
         archive::Compression::from_name(&out_name)
     };
     let target = cs_cli::Output::binary(&out_name, force)?;
+    let own = archive::OwnFiles::before(&target);
     let progress = Progress::start("job-pack tar", "bytes");
     let mut report = None;
     target.write(force, |w| {
+        let exclude = own.now();
         let out = archive::compressor(compression, Box::new(w)).map_err(into_error)?;
-        report = Some(archive::write_tar(&dir, dereference, out, &progress).map_err(into_error)?);
+        let written = archive::write_tar(&dir, dereference, &exclude, out, &progress);
+        report = Some(written.map_err(into_error)?);
         Ok(())
     })?;
     let report = report.unwrap_or_default();
     drop(progress);
+    tell(&report);
+    if !report.skipped.is_empty() {
+        return Err(Failure::Quiet);
+    }
+    Ok(())
+}
+
+/// Tell on stderr what a tar run left out or could not store.
+fn tell(report: &archive::TarReport) {
     for (link, target) in &report.left_behind {
         cs_cli::report(
             "job-pack",
             &format!("warning: {link} -> {target}: the target is not in the archive"),
         );
     }
+    for (link, target) in &report.not_followed {
+        cs_cli::report(
+            "job-pack",
+            &format!(
+                "warning: {link} -> {target}: a link to / or to a folder that holds the archived folder; not followed"
+            ),
+        );
+    }
+    for path in &report.left_out {
+        cs_cli::report(
+            "job-pack",
+            &format!("{path}: the archive being written; not stored"),
+        );
+    }
     for (path, why) in &report.skipped {
         cs_cli::report("job-pack", &format!("{path}: {why}"));
     }
-    if !report.skipped.is_empty() {
-        return Err(Failure::Quiet);
-    }
-    Ok(())
 }

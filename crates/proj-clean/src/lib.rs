@@ -24,13 +24,16 @@ For every non-passthrough result with more than one version, the final version i
 every version another job's input names by number. A metafile goes when no kept version uses it; a \
 data file goes when a metafile that goes names it, it lies inside that job's folder, and no surviving \
 registered metafile of the project names it. Active jobs (launched, started, running, waiting, \
-queued) are skipped. Only regular files inside the job folder are removed: never a symlink, never a \
-file reached through one.\n\n\
+queued) are skipped, and so are jobs whose folder is a symlink or whose job.json leads out of the \
+project. Only regular files inside the job folder are removed: never a symlink, never a file reached \
+through one. A project.json that is not a project document is refused.\n\n\
 Output, JSON-lines: one \"keep\" record per intermediate version kept for another job, one \
 \"delete\" record per file (\"deleted\" with --yes), then a \"summary\".\n\n\
 With --yes, each job.json is first rewritten (atomically) to list only what remains, with the files \
 still to remove under \"csutils_clear_pending\"; then the files are removed and that key dropped. A \
-run interrupted in between leaves only unregistered files, which the next run removes.",
+run interrupted in between leaves only unregistered files, which the next run removes. Each \
+\"deleted\" record is printed (and flushed) as its file goes, so a run killed half-way has said \
+what it removed.",
     after_help = "Examples:\n  proj-clean CS-t20s-demo                 # what would go, as JSON-lines\n  \
 proj-clean CS-t20s-demo J8 J9 | jq -r 'select(.kind == \"delete\") | .path'\n  \
 proj-clean --yes CS-t20s-demo J8\n\n\
@@ -116,6 +119,7 @@ pub fn run(args: Args) -> Outcome {
             )?;
         }
     }
+    out.flush()?;
     let mut failed = false;
     for job in &plan.jobs {
         if args.yes {
@@ -209,17 +213,16 @@ fn carry_out(dir: &Path, job: &JobClear, out: &mut impl Write) -> Result<bool, F
     let mut left = Vec::new();
     for d in &job.delete {
         let path = dir.join(&d.path);
-        // Checked again just before: still a regular file, not a symlink.
-        let plain = std::fs::symlink_metadata(&path)
-            .map(|m| m.file_type().is_file())
-            .unwrap_or(false);
-        let result = if plain {
-            std::fs::remove_file(&path)
-        } else {
-            Ok(())
-        };
-        match result {
-            Ok(()) => writeln!(out, "{}", delete_record("deleted", job, d))?,
+        // Checked again just before: still a regular file reached without a symlink.
+        if clear::plain_file(dir, &d.path).is_none() {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            // The record leaves as the file goes: a run killed half-way has said what it removed.
+            Ok(()) => {
+                writeln!(out, "{}", delete_record("deleted", job, d))?;
+                out.flush()?;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 cs_cli::report(

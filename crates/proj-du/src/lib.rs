@@ -5,7 +5,7 @@ use cs_cli::{Failure, Generate, Outcome, Progress};
 use cs_format::clear;
 use cs_format::job::to_json_text;
 use cs_format::project::{
-    is_job_dir, is_project_dir, read_job, read_json, shown, Project, ProjectJob,
+    is_job_dir, is_project_dir, read_job, read_project_doc, shown, Project, ProjectJob,
 };
 use cs_format::walk::{entry_names, union, walk_each, Walk};
 use cs_format::{Error, Place};
@@ -31,7 +31,12 @@ a folder already visited (a symlink loop) is walked once. A project's bytes are 
 project folder following links, each inode once; bytes_inside counts only what is inside without \
 following links (what tar without -h stores); bytes_outside is what links outside the project reach. \
 intermediate_bytes is what proj-clean would free.\n\n\
-Entries that cannot be read are reported on stderr and the walk goes on; the exit status is then 1.",
+A link to / or to a folder that holds the project is not followed (it would walk the whole machine): \
+it is named on stderr and listed in links_not_followed. Links to anything else, such as raw data \
+under another folder, are followed.\n\n\
+A project.json that is not a project document (a JSON object with a uid) is refused before anything \
+is walked or written. Entries that cannot be read are reported on stderr and the walk goes on; the \
+exit status is then 1.",
     after_help = "Examples:\n  proj-du /data/cryosparc_projects/CS-t20s-demo\n  proj-du --table /data/cryosparc_projects\n  \
 proj-du /data/cryosparc_projects | jq -c 'select(.kind == \"job\" and .intermediate_bytes > 1e9)'\n  \
 proj-du --update CS-t20s-demo     # write the size into project.json, as cryoSPARC does\n\n\
@@ -79,6 +84,7 @@ struct JobStats {
     bytes: u64,
     files: u64,
     dangling: Vec<String>,
+    not_followed: Vec<String>,
     intermediate_bytes: u64,
     unreadable: u64,
 }
@@ -98,6 +104,7 @@ struct ProjectStats {
     intermediate_bytes: u64,
     active_jobs: Vec<String>,
     dangling: Vec<String>,
+    not_followed: Vec<String>,
     unreadable: u64,
 }
 
@@ -112,29 +119,33 @@ pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
         return cs_cli::generate(command(), what);
     }
+    // Every document is read and checked before anything is walked or written.
+    let mut opened = Vec::new();
+    for path in &args.paths {
+        for target in targets(path)? {
+            opened.push(open_target(target, args.update)?);
+        }
+    }
     let progress = Progress::start("proj-du", "entries");
     let mut measured = Vec::new();
     let mut unreadable = false;
-    for path in &args.paths {
-        for target in targets(path)? {
-            let m = match target {
-                Target::Project(dir) => {
-                    let project = Project::open(&dir)?;
-                    let (jobs, stats, bad) = measure_project(&project, progress.counter());
-                    unreadable |= bad;
-                    if args.update {
-                        update_size(&dir, stats.bytes)?;
-                    }
-                    Measured::Project(jobs, stats)
+    for target in opened {
+        let m = match target {
+            Opened::Project(project) => {
+                let (jobs, stats, bad) = measure_project(&project, progress.counter());
+                unreadable |= bad;
+                if args.update {
+                    update_size(&project.dir, stats.bytes)?;
                 }
-                Target::Job(dir) => {
-                    let (stats, bad) = measure_job_folder(&dir, progress.counter())?;
-                    unreadable |= bad;
-                    Measured::Job(stats)
-                }
-            };
-            measured.push(m);
-        }
+                Measured::Project(jobs, stats)
+            }
+            Opened::Job(job) => {
+                let (stats, bad) = measure_job_folder(&job, progress.counter());
+                unreadable |= bad;
+                Measured::Job(stats)
+            }
+        };
+        measured.push(m);
     }
     drop(progress);
     let mut out = cs_cli::stdout();
@@ -165,6 +176,49 @@ pub fn run(args: Args) -> Outcome {
 enum Target {
     Project(PathBuf),
     Job(PathBuf),
+}
+
+/// A target with its documents read.
+enum Opened {
+    Project(Project),
+    Job(Box<JobFolder>),
+}
+
+/// A job folder given on its own, and the project around it.
+struct JobFolder {
+    /// The folder holding the job folder.
+    parent: PathBuf,
+    /// The job, under its folder name.
+    job: ProjectJob,
+    /// The parent project (or a stand-in holding only this job).
+    project: Project,
+}
+
+/// Read a target's documents (a bad `project.json` or `job.json` stops the run here). With
+/// `update`, a `project.json` that is a link out of the project is refused.
+fn open_target(target: Target, update: bool) -> Result<Opened, Failure> {
+    match target {
+        Target::Project(dir) => {
+            let project = Project::open(&dir)?;
+            if update {
+                refuse_link_out(&dir)?;
+            }
+            Ok(Opened::Project(project))
+        }
+        Target::Job(dir) => Ok(Opened::Job(Box::new(open_job_folder(&dir)?))),
+    }
+}
+
+/// Refuse to rewrite a `project.json` that is (or lies behind) a link out of the project.
+fn refuse_link_out(dir: &Path) -> Outcome {
+    match cs_format::project::link_out(dir, "project.json")? {
+        None => Ok(()),
+        Some(l) => Err(
+            Error::in_whole_file(format!("{l}: --update does not write through it"))
+                .in_file(&shown(dir))
+                .into(),
+        ),
+    }
 }
 
 /// What a PATH names: a project, a job, or a folder of projects.
@@ -200,12 +254,27 @@ fn targets(path: &Path) -> Result<Vec<Target>, Failure> {
     Ok(projects)
 }
 
-/// Warn about entries a walk could not read; true when there were any.
+/// Warn about entries a walk could not read (true when there were any) and about links it did
+/// not follow.
 fn warn_unreadable(base: &Path, walk: &Walk) -> bool {
     for (rel, why) in &walk.unreadable {
         cs_cli::report("proj-du", &format!("{}: {why}", shown(&base.join(rel))));
     }
+    for (rel, target) in &walk.not_followed {
+        cs_cli::report(
+            "proj-du",
+            &format!(
+                "warning: {} -> {target}: a link to / or to a folder that holds the project; not followed",
+                shown(&base.join(rel))
+            ),
+        );
+    }
     !walk.unreadable.is_empty()
+}
+
+/// The paths of the links a walk did not follow.
+fn not_followed(walk: &Walk) -> Vec<String> {
+    walk.not_followed.iter().map(|(p, _)| p.clone()).collect()
 }
 
 fn job_stats(project: &str, pj: &ProjectJob, walk: &Walk, intermediate: u64) -> JobStats {
@@ -221,6 +290,7 @@ fn job_stats(project: &str, pj: &ProjectJob, walk: &Walk, intermediate: u64) -> 
         bytes: walk.bytes(),
         files: walk.files.len() as u64,
         dangling: walk.dangling.clone(),
+        not_followed: not_followed(walk),
         intermediate_bytes: intermediate,
         unreadable: walk.unreadable.len() as u64,
     }
@@ -275,16 +345,14 @@ fn measure_project(
             .map(|pj| pj.job.uid.clone())
             .collect(),
         dangling: all.dangling.clone(),
+        not_followed: not_followed(&all),
         unreadable: all.unreadable.len() as u64,
     };
     (jobs, stats, bad)
 }
 
-/// Walk one job folder (its project, when the parent folder is one, decides what a clear frees).
-fn measure_job_folder(
-    dir: &Path,
-    entries: &std::sync::atomic::AtomicU64,
-) -> Result<(JobStats, bool), Failure> {
+/// Open a job folder given on its own, and its project when the parent folder is one.
+fn open_job_folder(dir: &Path) -> Result<JobFolder, Failure> {
     let dir = if dir.file_name().is_none() {
         std::fs::canonicalize(dir).map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?
     } else {
@@ -309,22 +377,32 @@ fn measure_job_folder(
             }],
         }
     };
+    let job = ProjectJob { folder, job };
+    Ok(JobFolder {
+        parent,
+        job,
+        project,
+    })
+}
+
+/// Walk one job folder (its project, when the parent folder is one, decides what a clear frees).
+fn measure_job_folder(jf: &JobFolder, entries: &std::sync::atomic::AtomicU64) -> (JobStats, bool) {
+    let pj = &jf.job;
     let (walks, plan) = rayon::join(
-        || walk_each(&parent, std::slice::from_ref(&folder), entries),
-        || clear::plan(&project, std::slice::from_ref(&job.uid)),
+        || walk_each(&jf.parent, std::slice::from_ref(&pj.folder), entries),
+        || clear::plan(&jf.project, std::slice::from_ref(&pj.job.uid)),
     );
     let walk = walks.into_iter().next().unwrap_or_default();
-    let bad = warn_unreadable(&parent, &walk);
-    let pj = ProjectJob { folder, job };
+    let bad = warn_unreadable(&jf.parent, &walk);
     let bytes = plan.jobs.first().map_or(0, |c| c.bytes());
-    Ok((job_stats(&project.uid, &pj, &walk, bytes), bad))
+    (job_stats(&jf.project.uid, pj, &walk, bytes), bad)
 }
 
 /// Write the project's size into `project.json` (and `size_last_updated` when the file has
 /// that v5 key), keeping every other key and its order.
 fn update_size(dir: &Path, bytes: u64) -> Outcome {
     let path = dir.join("project.json");
-    let mut doc = read_json(&path)?;
+    let mut doc = read_project_doc(dir)?;
     let Some(obj) = doc.as_object_mut() else {
         return Err(Error::in_whole_file("is not a JSON object")
             .in_file(&shown(&path))
@@ -354,6 +432,7 @@ fn job_json(j: &JobStats) -> Value {
         "bytes": j.bytes,
         "files": j.files,
         "dangling_links": j.dangling,
+        "links_not_followed": j.not_followed,
         "intermediate_bytes": j.intermediate_bytes,
         "unreadable": j.unreadable,
     })
@@ -374,6 +453,7 @@ fn project_json(p: &ProjectStats) -> Value {
         "intermediate_bytes": p.intermediate_bytes,
         "active_jobs": p.active_jobs,
         "dangling_links": p.dangling,
+        "links_not_followed": p.not_followed,
         "unreadable": p.unreadable,
     })
 }

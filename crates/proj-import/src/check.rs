@@ -2,7 +2,7 @@
 
 use cs_format::csg::Csg;
 use cs_format::job::{Job, Version};
-use cs_format::project::{job_number, read_json, shown};
+use cs_format::project::{job_number, link_out, read_json, read_project_doc, shown};
 use cs_format::Dataset;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -71,6 +71,41 @@ fn rows_of(path: &Path, cache: &mut HashMap<String, Result<u64, String>>) -> Res
         .clone()
 }
 
+/// The files an import rewrites: `project.json`, `workspaces.json`, `cs.lock` and each job
+/// folder's `job.json`.
+fn rewritten(folders: &[String]) -> Vec<String> {
+    let top = ["project.json", "workspaces.json", "cs.lock"].map(String::from);
+    let jobs = folders.iter().map(|f| format!("{f}/job.json"));
+    top.into_iter().chain(jobs).collect()
+}
+
+/// A blocking problem for each file an import would rewrite through a link that leads out of
+/// the project (a job folder linked into another project, a `job.json` that is a link): the
+/// import would change the other tree's files.
+fn links_out(dir: &Path, folders: &[String]) -> Vec<Problem> {
+    let mut found: Vec<Problem> = Vec::new();
+    for file in rewritten(folders) {
+        let (path, detail) = match link_out(dir, &file) {
+            Ok(None) => continue,
+            Ok(Some(l)) => {
+                let to = l.target.display();
+                let detail = format!(
+                    "a link to {to}, outside the project: importing would rewrite {file} there"
+                );
+                (l.link, detail)
+            }
+            Err(e) => (file.clone(), format!("cannot tell where it leads: {e}")),
+        };
+        found.push(Problem {
+            problem: "link_out_of_project",
+            path,
+            detail,
+            blocking: true,
+        });
+    }
+    found
+}
+
 /// Check a project folder. `our_instance` is the id of the instance importing it (a `cs.lock`
 /// with another id is foreign).
 pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
@@ -83,15 +118,13 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             blocking,
         })
     };
-    match read_json(&dir.join("project.json")) {
-        Ok(doc) if doc.is_object() => out.project = Some(doc),
-        Ok(_) => add(
-            "bad_project_json",
-            "project.json",
-            "is not a JSON object".into(),
-            true,
-        ),
-        Err(e) => add("bad_project_json", "project.json", e.to_string(), true),
+    match read_project_doc(dir) {
+        Ok(doc) => out.project = Some(doc),
+        Err(e) => {
+            // Not a project: nothing else is looked at (not even walked).
+            add("bad_project_json", "project.json", e.to_string(), true);
+            return out;
+        }
     }
     match read_json(&dir.join("workspaces.json")) {
         Ok(doc) if doc.is_array() => {}
@@ -118,6 +151,9 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
         })
         .unwrap_or_default();
     folders.sort_by_key(|n| job_number(n));
+    for p in links_out(dir, &folders) {
+        add(p.problem, &p.path, p.detail, p.blocking);
+    }
     let mut cache = HashMap::new();
     for folder in folders {
         let jj = format!("{folder}/job.json");
@@ -247,6 +283,10 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
     }
     for (p, why) in &walk.unreadable {
         add("unreadable", p, why.clone(), true);
+    }
+    for (p, target) in &walk.not_followed {
+        let detail = format!("a link to {target}, which holds the project: not followed");
+        add("link_not_followed", p, detail, false);
     }
     // The lock.
     if dir.join("cs.lock").exists() {
