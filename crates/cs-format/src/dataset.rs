@@ -345,7 +345,7 @@ impl Dataset {
         };
         let rows_per_chunk = (chunk_bytes / row_bytes.max(1)).max(1);
         Ok(Chunks {
-            name: self.name,
+            name: self.name.into(),
             input: self.input,
             fields,
             source,
@@ -457,7 +457,7 @@ enum ChunkSource {
 /// The chunks of a dataset, in row order: call [`Chunks::next_chunk`] (or iterate) and hand
 /// each finished chunk back with [`Chunks::recycle`] to reuse its buffer.
 pub struct Chunks {
-    name: String,
+    name: Arc<str>,
     input: Input,
     fields: Arc<[Field]>,
     source: ChunkSource,
@@ -576,6 +576,7 @@ impl Chunks {
         };
         self.next_row += n as u64;
         Ok(Chunk {
+            name: self.name.clone(),
             start_row,
             rows: n,
             fields: self.fields.clone(),
@@ -612,6 +613,8 @@ struct ColumnView {
 /// A run of consecutive rows of the selected fields, decoded lazily cell by cell.
 #[derive(Clone)]
 pub struct Chunk {
+    /// How errors refer to the dataset the chunk comes from.
+    name: Arc<str>,
     /// Index of the chunk's first row in the dataset.
     pub start_row: u64,
     /// Number of rows in the chunk.
@@ -644,7 +647,7 @@ impl Chunk {
         &self.bufs[v.buf][start..start + v.size]
     }
 
-    /// Element `i` of a cell, decoded.
+    /// Element `i` of a cell, decoded. An error names the row, the field and the dataset.
     pub fn scalar(&self, row: usize, col: usize, i: usize) -> Result<Scalar<'_>> {
         let ty = &self.fields[col].ty;
         let esize = ty.kind.size();
@@ -663,6 +666,7 @@ impl Chunk {
                 },
                 what,
             )
+            .in_file(&self.name)
         })
     }
 }
