@@ -124,21 +124,7 @@ impl Dataset {
         }
         let layout = if magic == numpy::MAGIC {
             let h = numpy::read_header(&mut input)?;
-            if let Some(len) = input.len() {
-                let need = h.rows.saturating_mul(h.itemsize as u64);
-                let have = len.saturating_sub(h.data_offset);
-                if need > have {
-                    return Err(Error::at_byte(
-                        h.data_offset,
-                        format!(
-                            "header declares {} rows of {} bytes ({need} bytes), but the file holds {have} bytes of data: truncated inside row {}",
-                            h.rows,
-                            h.itemsize,
-                            have / (h.itemsize.max(1) as u64)
-                        ),
-                    ));
-                }
-            }
+            check_numpy_rows(&h, input.len())?;
             Layout::Numpy(h)
         } else if magic == csdat::MAGIC || magic == csdat::LEGACY_MAGIC {
             Layout::Csdat(csdat::read_header(
@@ -357,6 +343,39 @@ impl Dataset {
     }
 }
 
+/// The rows a numpy header declares must have bytes behind them: their total size must fit
+/// 64 bits and, when the input's length is known, lie within it; rows of 0 bytes (which no byte
+/// of any file could show) are refused, and so are rows wider than
+/// [`MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES) (a 0-row file's header still reads).
+fn check_numpy_rows(h: &NumpyHeader, len: Option<u64>) -> Result<()> {
+    let at = |what: String| Err(Error::at_byte(h.data_offset, what));
+    if h.rows > 0 && h.itemsize == 0 {
+        return at(format!(
+            "header declares {} rows of 0 bytes: a row count that no byte of the file stands behind",
+            h.rows
+        ));
+    }
+    let Some(need) = h.rows.checked_mul(h.itemsize as u64) else {
+        return at(format!(
+            "header declares {} rows of {} bytes: their size overflows 64 bits",
+            h.rows, h.itemsize
+        ));
+    };
+    let have = len.map(|len| len.saturating_sub(h.data_offset));
+    if let Some(have) = have.filter(|&have| need > have) {
+        return at(format!(
+            "header declares {} rows of {} bytes ({need} bytes), but the file holds {have} bytes of data: truncated inside row {}",
+            h.rows,
+            h.itemsize,
+            have / (h.itemsize.max(1) as u64)
+        ));
+    }
+    if h.rows > 0 {
+        crate::limits::check_record_bytes(&h.fields)?;
+    }
+    Ok(())
+}
+
 fn bad_magic(magic: &[u8]) -> String {
     if magic.starts_with(b"versio") {
         return "not a .cs file: this looks like a Git LFS pointer (run `git lfs pull`)".into();
@@ -509,8 +528,8 @@ impl Chunks {
                 data_offset,
             } => {
                 let mut buf = self.spare.take().unwrap_or_default();
-                buf.resize(n * itemsize, 0);
-                if self.input.read_upto(&mut buf)? < buf.len() {
+                let want = n.saturating_mul(*itemsize);
+                if self.input.read_upto_vec(want, &mut buf)? < want {
                     let end = self.input.pos();
                     let row = (end - data_offset) / (*itemsize).max(1) as u64;
                     return Err(Error::at_byte(
