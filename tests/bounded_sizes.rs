@@ -30,6 +30,16 @@ impl Dir {
         std::fs::write(self.path().join(name), bytes).unwrap();
     }
 
+    /// The names in the folder, hidden ones (temporary files) included, sorted.
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Run `script` (bash) in this folder under the memory cap `cap_kb`; each command of the
     /// script should be run through `timeout 20`.
     fn run_capped(&self, cap_kb: u64, script: &str) -> Output {
@@ -141,6 +151,112 @@ fn numpy_stream_declaring_more_rows_than_arrive_is_read_only_as_far_as_its_bytes
     ));
     succeeded(&o);
     assert_eq!(stdout(&o).trim(), "1000");
+}
+
+#[test]
+fn zero_row_file_with_a_huge_subarray_keeps_its_schema_but_is_never_spelled_out() {
+    let d = Dir::new();
+    let descr = "('uid', '<u8'), ('x', '<f4', (65535, 65535, 65535))";
+    d.write("sub.cs", &npy(&dict(descr, 0), b""));
+    d.write("in.csv", b"uid\n1\n");
+    let o = d.run("cs-cat --schema sub.cs");
+    succeeded(&o);
+    assert!(
+        stdout(&o).contains(r#"{"name":"x","dtype":"<f4","shape":[65535,65535,65535]}"#),
+        "{}",
+        stdout(&o)
+    );
+    let o = d.run("cs-cat --count sub.cs");
+    succeeded(&o);
+    assert_eq!(stdout(&o), "0\n");
+    let too_many = ["field x", "281462092005375 elements per row", "1048576"];
+    refused(&d.run("cs-to-csv sub.cs"), "cs-to-csv", "sub.cs", &too_many);
+    refused(
+        &d.run("cs-to-csv --no-header sub.cs"),
+        "cs-to-csv",
+        "sub.cs",
+        &too_many,
+    );
+    let o = d.run_capped(CAP_KB, "timeout 20 cs-to-csv - < sub.cs");
+    refused(&o, "cs-to-csv", "-", &too_many);
+    let before = d.names();
+    let o = d.run("csv-to-cs --like sub.cs in.csv -o out.cs");
+    refused(&o, "csv-to-cs", "sub.cs", &too_many);
+    assert_eq!(d.names(), before, "no output, no temporary file");
+}
+
+#[test]
+fn csv_header_index_past_any_subarray_is_refused_before_columns_are_laid_out() {
+    let d = Dir::new();
+    // 2.6 kB of header row whose last column asks for 2^31 + 1 elements (16 GB of slots).
+    let mut header: Vec<String> = (0..400).map(|i| format!("c{i}")).collect();
+    header.push("x[2147483648]".into());
+    let row = vec!["1"; header.len()].join(",");
+    let csv = format!("{}\n{row}\n", header.join(","));
+    assert!(csv.len() > 2500, "{}", csv.len());
+    d.write("idx.csv", csv.as_bytes());
+    let before = d.names();
+    let needles = [
+        "field x",
+        "column 'x[2147483648]'",
+        "index 2147483648 is beyond 65534",
+    ];
+    let o = d.run("csv-to-cs idx.csv -o out.cs");
+    refused(&o, "csv-to-cs", "idx.csv:1", &needles);
+    let o = d.run_capped(CAP_KB, "timeout 20 csv-to-cs -o out.cs < idx.csv");
+    refused(&o, "csv-to-cs", "-:1", &needles);
+    // An index too long for 64 bits is an index too, not part of a field name.
+    d.write("idx2.csv", b"uid,x[99999999999999999999999]\n1,2\n");
+    let o = d.run("csv-to-cs idx2.csv -o out.cs");
+    refused(
+        &o,
+        "csv-to-cs",
+        "idx2.csv:1",
+        &["field x", "is beyond 65534"],
+    );
+    let mut after = d.names();
+    after.retain(|n| n != "idx2.csv");
+    assert_eq!(after, before, "no output, no temporary file");
+}
+
+#[test]
+fn schema_whose_columns_alone_would_be_gigabytes_is_refused_by_line_and_field() {
+    let d = Dir::new();
+    d.write("in.csv", b"uid\n1\n");
+    let field = |name: &str, dtype: &str, shape: &str| {
+        format!("{{\"name\":\"{name}\",\"dtype\":\"{dtype}\",\"shape\":{shape}}}\n")
+    };
+    let huge = field("uid", "<u8", "[]") + &field("x", "<f4", "[65535,65535,65535]");
+    d.write("huge.jsonl", huge.as_bytes());
+    let many: String = (0..3)
+        .map(|i| field(&format!("f{i}"), "<f4", "[1024,1024]"))
+        .collect();
+    d.write("many.jsonl", many.as_bytes());
+    let wraps = field("s", "<U4611686018427387904", "[]");
+    d.write("wraps.jsonl", wraps.as_bytes());
+    let before = d.names();
+    let o = d.run("csv-to-cs --schema huge.jsonl in.csv -o out.cs");
+    refused(
+        &o,
+        "csv-to-cs",
+        "huge.jsonl:2",
+        &["field x", "281462092005375 elements per row"],
+    );
+    let o = d.run("csv-to-cs --schema many.jsonl in.csv -o out.cs");
+    refused(
+        &o,
+        "csv-to-cs",
+        "many.jsonl:2",
+        &["field f1", "2097152 elements per row"],
+    );
+    let o = d.run("csv-to-cs --schema wraps.jsonl in.csv -o out.cs");
+    refused(
+        &o,
+        "csv-to-cs",
+        "wraps.jsonl",
+        &["line 1", "field 's'", "overflow 64 bits"],
+    );
+    assert_eq!(d.names(), before, "no output, no temporary file");
 }
 
 #[test]
@@ -259,6 +375,55 @@ fn csdat_header_declaring_more_than_the_file_holds_is_refused_when_opened() {
         let o = d.run_capped(CAP_KB, &format!("timeout 20 cs-cat - < {file}"));
         refused(&o, "cs-cat", "-", needles);
     }
+}
+
+#[test]
+fn template_width_with_no_rows_behind_it_is_not_laid_out_up_front() {
+    // A 0-row template declares 100 GB strings: csv-to-cs starts narrower and widens to what
+    // the rows hold.
+    let d = Dir::new();
+    let descr = "('uid', '<u8'), ('s', '|S100000000000')";
+    d.write("wide.cs", &npy(&dict(descr, 0), b""));
+    let csv: String = std::iter::once("uid,s\n".to_string())
+        .chain((0..1000).map(|i| format!("{i},abc\n")))
+        .collect();
+    d.write("in.csv", csv.as_bytes());
+    succeeded(&d.run("csv-to-cs --like wide.cs --new-uids in.csv -o out.cs"));
+    let out = std::fs::read(d.path().join("out.cs")).unwrap();
+    let head = String::from_utf8_lossy(&out[..128]);
+    assert!(head.contains("('s', '|S4')"), "{head}");
+    assert!(head.contains("'shape': (1000,)"), "{head}");
+}
+
+#[test]
+fn strings_that_would_make_a_record_wider_than_the_bound_are_refused() {
+    // One 1000-byte string in a field of 300,000 elements makes every numpy record 300 MB.
+    let d = Dir::new();
+    d.write(
+        "schema.jsonl",
+        b"{\"name\":\"uid\",\"dtype\":\"<u8\",\"shape\":[]}\n{\"name\":\"s\",\"dtype\":\"|O\",\"shape\":[1000,300]}\n",
+    );
+    let inner = |first: &str| {
+        let mut cells = vec!["\"\""; 300];
+        cells[0] = first;
+        format!("[{}]", cells.join(","))
+    };
+    let long = format!("\"{}\"", "x".repeat(1000));
+    let mut rows = vec![inner(&long)];
+    rows.extend((1..1000).map(|_| inner("\"\"")));
+    let line = format!("{{\"uid\":1,\"s\":[{}]}}\n", rows.join(","));
+    d.write("wide.jsonl", line.as_bytes());
+    let before = d.names();
+    let o = d.run("csv-to-cs --schema schema.jsonl wide.jsonl -o out.cs");
+    refused(
+        &o,
+        "csv-to-cs",
+        "wide.jsonl",
+        &["field s", "record of 300300008 bytes", "268435456"],
+    );
+    assert_eq!(d.names(), before, "no output, no temporary file");
+    // CSDAT keeps strings in a heap: the same rows fit.
+    succeeded(&d.run("csv-to-cs --schema schema.jsonl wide.jsonl --format csdat -o out.cs"));
 }
 
 #[test]
