@@ -61,14 +61,20 @@ impl std::fmt::Debug for Dataset {
 }
 
 impl Dataset {
-    /// Open a file and read its header. `name` is how errors refer to it.
+    /// Open a regular file and read its header. `name` is how errors refer to it. Anything else
+    /// (a FIFO, a device, a socket, a folder) is refused before it is opened, so that nothing
+    /// waits on a FIFO that no one writes.
     pub fn open(path: &Path, name: &str) -> Result<Self> {
         let err = |e: &std::io::Error| Error::io(e, Place::File).in_file(name);
-        let meta = std::fs::metadata(path).map_err(|e| err(&e))?;
-        if meta.is_dir() {
-            return Err(Error::in_whole_file("is a directory, not a .cs file").in_file(name));
-        }
+        let refuse = |meta: &std::fs::Metadata| match not_regular(meta) {
+            Some(what) => Err(Error::in_whole_file(what).in_file(name)),
+            None => Ok(()),
+        };
+        refuse(&std::fs::metadata(path).map_err(|e| err(&e))?)?;
         let file = File::open(path).map_err(|e| err(&e))?;
+        // Checked again on what was opened: the path may have changed in between.
+        let meta = file.metadata().map_err(|e| err(&e))?;
+        refuse(&meta)?;
         Self::from_input(Input::file(file, meta.len()), name).map_err(|e| e.in_file(name))
     }
 
@@ -341,6 +347,29 @@ impl Dataset {
             spare: None,
         })
     }
+}
+
+/// What is wrong with reading a `.cs` file from something that is not a regular file
+/// (`is a FIFO (named pipe), not a regular file`), or None for a regular file.
+pub fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        return Some("is a directory, not a .cs file".into());
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    };
+    Some(format!("is {kind}, not a regular file"))
 }
 
 /// The rows a numpy header declares must have bytes behind them: their total size must fit

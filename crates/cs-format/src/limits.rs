@@ -41,6 +41,12 @@ pub const MAX_RECORD_BYTES: usize = 1 << 28;
 /// element before the rows show longer strings.
 pub const MAX_PRESET_STRING_WIDTH: usize = 4096;
 
+/// Deepest nesting of a `.csg` (YAML) document: 64 levels. cryoSPARC's `.csg` files are 3
+/// deep (`results` → slot → `metafile`); the YAML parser's time grows with the square of the
+/// nesting (thousands of `[` in a few kB take seconds), so deeper documents are refused, by
+/// line, before they are parsed.
+pub const MAX_YAML_DEPTH: usize = 64;
+
 /// Check that one record of `fields` (as stored) is at most [`MAX_RECORD_BYTES`]; returns its
 /// size. The error names the field at which the record goes past it.
 pub fn check_record_bytes(fields: &[Field]) -> Result<usize> {
