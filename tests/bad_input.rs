@@ -134,7 +134,14 @@ fn header_declaring_more_rows_than_the_file_holds() {
         b"\"length\": 4",
         b"\"length\": 9",
     );
-    fails(&c.write("more.csdat.cs", &b), &["column 'uid'", "9 rows"]);
+    fails(
+        &c.write("more.csdat.cs", &b),
+        &[
+            "byte 10: field 'uid'",
+            "declares 9 rows",
+            "at least 76 bytes",
+        ],
+    );
 }
 
 #[test]

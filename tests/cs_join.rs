@@ -188,3 +188,28 @@ fn cs_join_of_a_job_output_equals_cs_cat_of_it() {
     assert!(a.status.success() && b.status.success());
     assert_eq!(stdout(&a), stdout(&b));
 }
+
+#[test]
+fn a_bad_cell_is_named_with_the_input_that_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = common::cs_fixture("particles_1000.numpy.cs");
+    let mut bad = std::fs::read(&good).unwrap();
+    bad[1792 + 455 * 3 + 8 + 2] = 0xff; // row 3's blob/path
+    std::fs::write(dir.path().join("bad.cs"), &bad).unwrap();
+    let good = arg(&good);
+    for args in [
+        format!("{good} bad.cs"),
+        format!("bad.cs {good}"),
+        format!("bad.cs {good} -o out.cs"),
+        format!("{good} bad.cs -o out.cs"),
+    ] {
+        let o = common::run_capped(dir.path(), &format!("cs-join {args}"));
+        common::refused(
+            &o,
+            "cs-join",
+            "bad.cs",
+            &["row 3, field blob/path", "invalid UTF-8"],
+        );
+    }
+    assert!(!dir.path().join("out.cs").exists());
+}

@@ -365,3 +365,63 @@ fn examples_makefile_builds_once_and_leaves_no_half_made_target() {
         .collect();
     assert_eq!(leftovers.len(), 3, "{leftovers:?}");
 }
+
+/// A `.csg` of one `blob` slot in `metafile`.
+fn group_csg(metafile: &str) -> String {
+    format!(
+        "group:\n  name: particles\n  type: particle\nresults:\n  blob:\n    metafile: '{metafile}'\n    num_items: 3\n    type: particle.blob\n"
+    )
+}
+
+#[test]
+fn csg_whose_metafile_is_a_fifo_is_refused_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("f.csg"), group_csg(">m.cs")).unwrap();
+    let o = common::sh_capped(
+        d.path(),
+        common::MEMORY_CAP_KB,
+        "mkfifo m.cs && timeout 20 csg-edit check f.csg",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let lines = common::json_lines(&o);
+    assert_eq!(lines.len(), 1, "{}", stdout(&o));
+    assert_eq!(lines[0]["file"], "f.csg");
+    assert_eq!(lines[0]["slot"], "blob");
+    assert_eq!(lines[0]["problem"], "not_a_file");
+    let detail = lines[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("m.cs is a FIFO"), "{detail}");
+    let o = common::run_capped(d.path(), "csg-edit set f.csg --num-items auto");
+    common::refused(
+        &o,
+        "csg-edit",
+        "f.csg",
+        &["key results.blob.metafile", "is a FIFO"],
+    );
+    let o = common::run_capped(d.path(), "cs-cat m.cs");
+    common::refused(&o, "cs-cat", "m.cs", &["is a FIFO"]);
+}
+
+#[test]
+fn csg_nested_thousands_deep_is_refused_by_line_at_once() {
+    // 100,000 nested brackets: 200 kB that the YAML parser takes minutes over.
+    let d = tempfile::tempdir().unwrap();
+    let n = 100_000;
+    let deep = format!(
+        "{}extra: {}{}\n",
+        group_csg(">m.cs"),
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    std::fs::write(d.path().join("deep.csg"), deep).unwrap();
+    let needles = ["line 9", "YAML nested more than 64 levels deep"];
+    let o = common::run_capped(d.path(), "csg-edit show deep.csg");
+    common::refused(&o, "csg-edit", "deep.csg", &needles);
+    let o = common::run_capped(d.path(), "csg-edit check deep.csg");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let lines = common::json_lines(&o);
+    assert_eq!(lines.len(), 1, "{}", stdout(&o));
+    assert_eq!(lines[0]["problem"], "unreadable_csg");
+    let detail = lines[0]["detail"].as_str().unwrap();
+    assert!(needles.iter().all(|n| detail.contains(n)), "{detail}");
+}

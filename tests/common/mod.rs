@@ -180,3 +180,46 @@ pub fn tree_snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String
     }
     out
 }
+
+/// The memory cap of a run that reads a bad size, in kB for `ulimit -v`: about 1 GB of
+/// virtual memory, so that a regression which allocates by a declared size fails instead of
+/// exhausting the machine. The tools need about 40 MB of it on the fixtures (measured on 2
+/// cores, debug build).
+pub const MEMORY_CAP_KB: u64 = 1_000_000;
+
+/// Run `script` (bash, our binaries first on PATH) in folder `dir` under a memory cap of
+/// `cap_kb`; give each command of the script its own `timeout`.
+pub fn sh_capped(dir: &std::path::Path, cap_kb: u64, script: &str) -> Output {
+    sh(&format!(
+        "cd '{}' && ulimit -v {cap_kb} && {script}",
+        dir.display()
+    ))
+}
+
+/// Run one command line in `dir` under [`MEMORY_CAP_KB`] and a 20 s timeout.
+pub fn run_capped(dir: &std::path::Path, command: &str) -> Output {
+    sh_capped(dir, MEMORY_CAP_KB, &format!("timeout 20 {command}"))
+}
+
+/// A failure of `tool` on `file`: exit 1, exactly one line on stderr that starts with
+/// `tool: file:` and holds every needle. Returns the line.
+pub fn failed(o: &Output, tool: &str, file: &str, needles: &[&str]) -> String {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "exit 1 expected: {e}");
+    assert_eq!(e.lines().count(), 1, "one line expected: {e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(
+        e.starts_with(&format!("{tool}: {file}:")),
+        "names {file}: {e}"
+    );
+    for n in needles {
+        assert!(e.contains(n), "expected {n:?} in: {e}");
+    }
+    e
+}
+
+/// A refusal: a [`failed`] run that wrote nothing on stdout.
+pub fn refused(o: &Output, tool: &str, file: &str, needles: &[&str]) -> String {
+    assert!(o.stdout.is_empty(), "nothing on stdout: {}", stdout(o));
+    failed(o, tool, file, needles)
+}

@@ -1,7 +1,7 @@
 //! The CSDAT containers: `\x95CSDAT` (cryosparc-tools ≥ 4.4, FORMATS.md §4) and the legacy
 //! `\x94CSDAT` (4.1–4.3, snappy, fixed-width strings, §4.5).
 
-use crate::dtype::{check_shape, parse_typestr, Field, FieldType, Kind};
+use crate::dtype::{parse_typestr, Field, FieldType, Kind};
 use crate::error::{Error, Result};
 use crate::input::Input;
 use serde_json::Value;
@@ -150,7 +150,8 @@ pub(crate) fn read_header(input: &mut Input, legacy: bool) -> Result<CsdatHeader
                 .collect::<Result<Vec<_>>>()?,
             Some(_) => return Err(at(format!("field '{name}': malformed subarray shape"))),
         };
-        check_shape(&shape).map_err(|e| at(format!("field '{name}': {e}")))?;
+        let ty = FieldType::checked(kind, order, shape)
+            .map_err(|e| at(format!("field '{name}': {e}")))?;
         if fields.iter().any(|f| f.name == name) {
             return Err(at(format!("field '{name}' appears twice")));
         }
@@ -162,10 +163,7 @@ pub(crate) fn read_header(input: &mut Input, legacy: bool) -> Result<CsdatHeader
             Codec::Lz4
         };
         codecs.push(codec);
-        fields.push(Field {
-            name,
-            ty: FieldType { kind, order, shape },
-        });
+        fields.push(Field { name, ty });
     }
     if fields.is_empty() {
         return Err(at("CSDAT header lists no fields".into()));
@@ -183,7 +181,72 @@ pub(crate) fn read_header(input: &mut Input, legacy: bool) -> Result<CsdatHeader
     if legacy {
         header.rows = legacy_rows(input, &header)?;
     }
+    check_declared_sizes(&header, input.len())?;
     Ok(header)
+}
+
+/// Most bytes one byte of a raw LZ4 block decodes to, plus a constant: a match of length L
+/// costs at least one byte per 255 of L.
+const LZ4_MAX_RATIO: u64 = 255;
+/// Slack added to [`LZ4_MAX_RATIO`] × payload for a block's final literals and first match.
+const LZ4_SLACK: u64 = 64;
+/// Most bytes one byte of raw snappy data decodes to: a copy of at most 64 bytes costs at least
+/// 3 bytes (21.3), rounded up generously.
+const SNAPPY_MAX_RATIO: u64 = 32;
+/// Slack added to [`SNAPPY_MAX_RATIO`] × payload (the length varint, a first literal).
+const SNAPPY_SLACK: u64 = 16;
+
+/// Most bytes a column payload of `stored` bytes can decode to.
+fn most_decoded(codec: Codec, stored: u64) -> u64 {
+    match codec {
+        Codec::None => stored,
+        Codec::Lz4 => stored
+            .saturating_mul(LZ4_MAX_RATIO)
+            .saturating_add(LZ4_SLACK),
+        Codec::Snappy => stored
+            .saturating_mul(SNAPPY_MAX_RATIO)
+            .saturating_add(SNAPPY_SLACK),
+    }
+}
+
+/// Fewest payload bytes a column of `decoded` bytes can be stored in.
+fn fewest_stored(codec: Codec, decoded: u64) -> u64 {
+    match codec {
+        Codec::None => decoded,
+        Codec::Lz4 => decoded.saturating_sub(LZ4_SLACK).div_ceil(LZ4_MAX_RATIO),
+        Codec::Snappy => decoded
+            .saturating_sub(SNAPPY_SLACK)
+            .div_ceil(SNAPPY_MAX_RATIO),
+    }
+}
+
+/// The columns the header's row count implies must have sizes that fit 64 bits and, when the
+/// file's length is known, fit in the file even at the best compression their codec allows.
+fn check_declared_sizes(h: &CsdatHeader, len: Option<u64>) -> Result<()> {
+    if h.rows == 0 {
+        return Ok(());
+    }
+    let at = |what: String| Error::at_byte(10, what);
+    let have = len.map(|l| l.saturating_sub(h.data_offset));
+    let mut least: u64 = 0;
+    for (f, &codec) in h.fields.iter().zip(&h.codecs) {
+        let bytes = h.rows.checked_mul(f.ty.size() as u64).ok_or_else(|| {
+            at(format!(
+                "field '{}': {} rows of {} bytes overflow 64 bits",
+                f.name,
+                h.rows,
+                f.ty.size()
+            ))
+        })?;
+        least = least.saturating_add(4 + fewest_stored(codec, bytes));
+        if let Some(have) = have.filter(|&have| least > have) {
+            return Err(at(format!(
+                "field '{}': the header declares {} rows, for which the columns up to this one need at least {least} bytes, but the file holds {have} bytes after the header",
+                f.name, h.rows
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The legacy container has no `length`: derive it from the first column's size.
@@ -197,9 +260,19 @@ fn legacy_rows(input: &mut Input, header: &CsdatHeader) -> Result<u64> {
         Codec::Snappy => {
             let mut head = vec![0u8; stored.min(10) as usize];
             input.read_exact(&mut head, "the first column")?;
-            snap::raw::decompress_len(&head)
+            let n = snap::raw::decompress_len(&head)
                 .map_err(|e| Error::at_byte(at + 4, format!("corrupt snappy column: {e}")))?
-                as u64
+                as u64;
+            if n > most_decoded(Codec::Snappy, stored) {
+                return Err(Error::at_byte(
+                    at + 4,
+                    format!(
+                        "column '{}': snappy data of {stored} bytes cannot decode to the {n} bytes it declares",
+                        header.fields[0].name
+                    ),
+                ));
+            }
+            n
         }
         _ => stored,
     };
@@ -288,11 +361,7 @@ pub(crate) fn decode_column(
         }
         Codec::Lz4 => {
             // An LZ4 block expands at most ~255 times; refuse absurd sizes before allocating.
-            if expected as u64
-                > (payload.len() as u64)
-                    .saturating_mul(255)
-                    .saturating_add(64)
-            {
+            if expected as u64 > most_decoded(Codec::Lz4, payload.len() as u64) {
                 return Err(Error::at_byte(
                     at,
                     format!(
@@ -333,6 +402,16 @@ pub(crate) fn decode_column(
                     format!(
                         "column '{}': snappy data decodes to {n} bytes, but {rows} rows need {expected}",
                         field.name
+                    ),
+                ));
+            }
+            if n as u64 > most_decoded(Codec::Snappy, payload.len() as u64) {
+                return Err(Error::at_byte(
+                    at,
+                    format!(
+                        "column '{}': snappy data of {} bytes cannot decode to the {n} bytes it declares",
+                        field.name,
+                        payload.len()
                     ),
                 ));
             }

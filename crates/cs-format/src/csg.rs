@@ -3,6 +3,7 @@
 //! sorted keys, block style, 80-column folding and its quoting rules.
 
 use crate::error::{Error, Place, Result};
+use crate::limits::MAX_YAML_DEPTH;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -68,8 +69,17 @@ pub struct CsgResult {
 }
 
 impl Csg {
-    /// Parse a `.csg` document. Errors name the line and the key.
+    /// Parse a `.csg` document. Errors name the line and the key. A document nested deeper
+    /// than [`MAX_YAML_DEPTH`] is refused at the line that goes deeper, before it is parsed.
     pub fn parse(text: &str) -> Result<Csg> {
+        if let Some(line) = line_too_deep(text) {
+            return Err(Error::new(
+                Place::Line(line),
+                format!(
+                    "YAML nested more than {MAX_YAML_DEPTH} levels deep (a .csg is 3 levels deep)"
+                ),
+            ));
+        }
         yaml_serde::from_str::<Csg>(text).map_err(|e| {
             let what = e.to_string();
             let what = match what.find(" at line ") {
@@ -152,6 +162,118 @@ impl Csg {
         }
         Ok(dir.join(p))
     }
+}
+
+/// Nesting levels of a YAML document as a scan sees them: block levels by indentation (and
+/// `- ` items), flow levels by `[` `{` outside quoted scalars, block scalars and comments.
+#[derive(Default)]
+struct YamlDepth {
+    /// The columns that open the block levels enclosing the current line.
+    block: Vec<usize>,
+    /// Open flow collections.
+    flow: usize,
+    /// The quote of a quoted scalar still open at the end of the last line.
+    quote: Option<u8>,
+    /// The indentation of the line that opened a `|` or `>` block scalar, while in one.
+    block_scalar: Option<usize>,
+}
+
+impl YamlDepth {
+    fn depth(&self) -> usize {
+        self.block.len() + self.flow
+    }
+
+    /// Take in one line; returns its deepest nesting.
+    fn line(&mut self, b: &[u8]) -> usize {
+        let indent = b.iter().take_while(|&&c| c == b' ').count();
+        let blank = b.get(indent).is_none_or(|&c| c == b'#');
+        if let Some(opener) = self.block_scalar {
+            if blank || indent > opener {
+                return self.depth();
+            }
+            self.block_scalar = None;
+        }
+        let mut i = 0;
+        if self.quote.is_none() && self.flow == 0 {
+            if blank {
+                return self.depth();
+            }
+            while self.block.last().is_some_and(|&c| c >= indent) {
+                self.block.pop();
+            }
+            self.block.push(indent);
+            i = indent;
+            // `- - x`: each item marker opens a level.
+            while b.get(i) == Some(&b'-') && matches!(b.get(i + 1), None | Some(b' ')) {
+                i += 1;
+                while b.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+                self.block.push(i);
+            }
+        }
+        let mut deepest = self.depth();
+        self.scan(b, i, indent, &mut deepest);
+        deepest
+    }
+
+    /// Follow quotes and flow brackets from `i` to the end of the line.
+    fn scan(&mut self, b: &[u8], mut i: usize, indent: usize, deepest: &mut usize) {
+        let mut value_start = self.quote.is_none();
+        while i < b.len() {
+            let c = b[i];
+            if let Some(q) = self.quote {
+                // `\x` in double quotes and `''` in single quotes are not the end.
+                let escaped = (c == b'\\' && q == b'"')
+                    || (c == q && q == b'\'' && b.get(i + 1) == Some(&b'\''));
+                if escaped {
+                    i += 1;
+                } else if c == q {
+                    self.quote = None;
+                    value_start = false;
+                }
+                i += 1;
+                continue;
+            }
+            let opens_value = value_start || self.flow > 0;
+            match c {
+                b' ' | b'\t' => {}
+                b'#' if i == 0 || matches!(b[i - 1], b' ' | b'\t') => return,
+                b'\'' | b'"' if opens_value => self.quote = Some(c),
+                b'[' | b'{' if opens_value => {
+                    self.flow += 1;
+                    *deepest = (*deepest).max(self.depth());
+                    value_start = true;
+                }
+                b']' | b'}' if self.flow > 0 => {
+                    self.flow -= 1;
+                    value_start = false;
+                }
+                b',' if self.flow > 0 => value_start = true,
+                b':' if matches!(b.get(i + 1), None | Some(b' ' | b'\t')) => value_start = true,
+                // An anchor or a tag comes before the value it names.
+                b'&' | b'!' if value_start => {
+                    while i + 1 < b.len() && !matches!(b[i + 1], b' ' | b'\t') {
+                        i += 1;
+                    }
+                }
+                b'|' | b'>' if value_start && self.flow == 0 => {
+                    self.block_scalar = Some(indent);
+                    return;
+                }
+                _ => value_start = false,
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The first line (1-based) at which `text` is nested deeper than [`MAX_YAML_DEPTH`].
+fn line_too_deep(text: &str) -> Option<u64> {
+    let mut depth = YamlDepth::default();
+    text.lines()
+        .position(|line| depth.line(line.as_bytes()) > MAX_YAML_DEPTH)
+        .map(|i| i as u64 + 1)
 }
 
 /// Writes YAML text the way PyYAML's emitter does for our fixed structure.
@@ -396,6 +518,66 @@ pub fn is_timestamp(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_csg_is_three_levels_deep() {
+        let text = "group:\n  name: p\nresults:\n  blob:\n    metafile: '>a.cs'\n";
+        let mut depth = YamlDepth::default();
+        let levels: Vec<usize> = text.lines().map(|l| depth.line(l.as_bytes())).collect();
+        assert_eq!(levels, [1, 2, 1, 2, 3]);
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_at_its_line() {
+        let deep = format!(
+            "group:\n  name: p\nextra: {}{}\n",
+            "[".repeat(70),
+            "]".repeat(70)
+        );
+        assert_eq!(line_too_deep(&deep), Some(3));
+        let e = Csg::parse(&deep).unwrap_err();
+        assert_eq!(e.place, Place::Line(3));
+        assert!(e.what.contains("more than 64 levels"), "{}", e.what);
+        let split = format!("extra:\n{}\n", "  [\n".repeat(70));
+        assert_eq!(
+            line_too_deep(&split),
+            Some(64),
+            "line 2 opens a block level and a flow"
+        );
+        let tagged = format!("extra: !!seq &a {}\n", "[".repeat(70));
+        assert_eq!(line_too_deep(&tagged), Some(1));
+    }
+
+    #[test]
+    fn deep_block_nesting_is_refused_at_its_line() {
+        let deep: String = (0..70)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
+        assert_eq!(line_too_deep(&deep), Some(65));
+        let items: String = (0..70).map(|i| format!("{}- \n", " ".repeat(i))).collect();
+        assert_eq!(
+            line_too_deep(&items),
+            Some(64),
+            "the first line opens two levels"
+        );
+        let compact = format!("{}x\n", "- ".repeat(70));
+        assert_eq!(line_too_deep(&compact), Some(1));
+    }
+
+    #[test]
+    fn brackets_in_scalars_and_comments_are_not_nesting() {
+        let many = "[".repeat(100);
+        for text in [
+            format!("title: '{many}'\n"),
+            format!("title: \"{many}\"\n"),
+            format!("title: a{many}\n"),
+            format!("title: ok # {many}\n"),
+            format!("title: 'it''s {many}\n  more {many}'\n"),
+            format!("description: |\n  {many}\n  {many}\nname: x\n"),
+        ] {
+            assert_eq!(line_too_deep(&text), None, "{text}");
+        }
+    }
 
     #[test]
     fn scalars_are_quoted_as_pyyaml_quotes_them() {

@@ -8,6 +8,8 @@ use crate::dataset::Chunk;
 use crate::dtype::{Field, Kind};
 use crate::error::Result;
 use crate::jsonl::RowSpeller;
+#[cfg(doc)]
+use crate::limits::MAX_CSV_INDEX;
 use std::ops::Range;
 
 /// The flattened column names of a field: `name`, or `name[i]…` for each subarray element.
@@ -23,7 +25,9 @@ pub fn column_names(field: &Field) -> Vec<String> {
 }
 
 /// Split a flattened column name into its field name and element indices:
-/// `pose[1]` → (`pose`, `[1]`); names without a trailing index give no indices.
+/// `pose[1]` → (`pose`, `[1]`); names without a trailing index give no indices. An index too
+/// large for `usize` comes back as `usize::MAX` (beyond [`MAX_CSV_INDEX`], which readers
+/// refuse), not as part of the name.
 pub fn split_column_name(column: &str) -> (&str, Vec<usize>) {
     let mut rest = column;
     let mut idx = Vec::new();
@@ -31,16 +35,12 @@ pub fn split_column_name(column: &str) -> (&str, Vec<usize>) {
         let Some(open) = stripped.rfind('[') else {
             break;
         };
-        match stripped[open + 1..].parse::<usize>() {
-            Ok(i)
-                if !stripped[open + 1..].is_empty()
-                    && stripped[open + 1..].bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                idx.push(i);
-                rest = &stripped[..open];
-            }
-            _ => break,
+        let digits = &stripped[open + 1..];
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            break;
         }
+        idx.push(digits.parse::<usize>().unwrap_or(usize::MAX));
+        rest = &stripped[..open];
     }
     idx.reverse();
     (rest, idx)
@@ -58,8 +58,11 @@ impl CsvRowWriter {
         CsvRowWriter { delimiter }
     }
 
-    /// The header line for these fields.
-    pub fn header(&self, fields: &[Field]) -> Vec<u8> {
+    /// The header line for these fields: one column name per element, so their elements per row
+    /// must stay within [`MAX_ROW_ELEMENTS`](crate::limits::MAX_ROW_ELEMENTS) (the error names
+    /// the field that goes past it).
+    pub fn header(&self, fields: &[Field]) -> Result<Vec<u8>> {
+        crate::limits::check_row_elements(fields)?;
         let mut out = Vec::new();
         for (i, name) in fields.iter().flat_map(column_names).enumerate() {
             if i > 0 {
@@ -68,7 +71,7 @@ impl CsvRowWriter {
             self.text(&name, &mut out);
         }
         out.push(b'\n');
-        out
+        Ok(out)
     }
 
     /// Append a text cell, quoted when it holds the delimiter, a quote or a line break.
@@ -175,6 +178,11 @@ mod tests {
         );
         assert_eq!(split_column_name("plain"), ("plain", vec![]));
         assert_eq!(split_column_name("odd[a]"), ("odd[a]", vec![]));
+        assert_eq!(
+            split_column_name("x[99999999999999999999999]"),
+            ("x", vec![usize::MAX]),
+            "an index past usize is an index, refused later, not part of the name"
+        );
     }
 
     #[test]

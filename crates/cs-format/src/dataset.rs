@@ -61,14 +61,20 @@ impl std::fmt::Debug for Dataset {
 }
 
 impl Dataset {
-    /// Open a file and read its header. `name` is how errors refer to it.
+    /// Open a regular file and read its header. `name` is how errors refer to it. Anything else
+    /// (a FIFO, a device, a socket, a folder) is refused before it is opened, so that nothing
+    /// waits on a FIFO that no one writes.
     pub fn open(path: &Path, name: &str) -> Result<Self> {
         let err = |e: &std::io::Error| Error::io(e, Place::File).in_file(name);
-        let meta = std::fs::metadata(path).map_err(|e| err(&e))?;
-        if meta.is_dir() {
-            return Err(Error::in_whole_file("is a directory, not a .cs file").in_file(name));
-        }
+        let refuse = |meta: &std::fs::Metadata| match not_regular(meta) {
+            Some(what) => Err(Error::in_whole_file(what).in_file(name)),
+            None => Ok(()),
+        };
+        refuse(&std::fs::metadata(path).map_err(|e| err(&e))?)?;
         let file = File::open(path).map_err(|e| err(&e))?;
+        // Checked again on what was opened: the path may have changed in between.
+        let meta = file.metadata().map_err(|e| err(&e))?;
+        refuse(&meta)?;
         Self::from_input(Input::file(file, meta.len()), name).map_err(|e| e.in_file(name))
     }
 
@@ -124,21 +130,7 @@ impl Dataset {
         }
         let layout = if magic == numpy::MAGIC {
             let h = numpy::read_header(&mut input)?;
-            if let Some(len) = input.len() {
-                let need = h.rows.saturating_mul(h.itemsize as u64);
-                let have = len.saturating_sub(h.data_offset);
-                if need > have {
-                    return Err(Error::at_byte(
-                        h.data_offset,
-                        format!(
-                            "header declares {} rows of {} bytes ({need} bytes), but the file holds {have} bytes of data: truncated inside row {}",
-                            h.rows,
-                            h.itemsize,
-                            have / (h.itemsize.max(1) as u64)
-                        ),
-                    ));
-                }
-            }
+            check_numpy_rows(&h, input.len())?;
             Layout::Numpy(h)
         } else if magic == csdat::MAGIC || magic == csdat::LEGACY_MAGIC {
             Layout::Csdat(csdat::read_header(
@@ -345,7 +337,7 @@ impl Dataset {
         };
         let rows_per_chunk = (chunk_bytes / row_bytes.max(1)).max(1);
         Ok(Chunks {
-            name: self.name,
+            name: self.name.into(),
             input: self.input,
             fields,
             source,
@@ -355,6 +347,62 @@ impl Dataset {
             spare: None,
         })
     }
+}
+
+/// What is wrong with reading a `.cs` file from something that is not a regular file
+/// (`is a FIFO (named pipe), not a regular file`), or None for a regular file.
+pub fn not_regular(meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        return Some("is a directory, not a .cs file".into());
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    };
+    Some(format!("is {kind}, not a regular file"))
+}
+
+/// The rows a numpy header declares must have bytes behind them: their total size must fit
+/// 64 bits and, when the input's length is known, lie within it; rows of 0 bytes (which no byte
+/// of any file could show) are refused, and so are rows wider than
+/// [`MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES) (a 0-row file's header still reads).
+fn check_numpy_rows(h: &NumpyHeader, len: Option<u64>) -> Result<()> {
+    let at = |what: String| Err(Error::at_byte(h.data_offset, what));
+    if h.rows > 0 && h.itemsize == 0 {
+        return at(format!(
+            "header declares {} rows of 0 bytes: a row count that no byte of the file stands behind",
+            h.rows
+        ));
+    }
+    let Some(need) = h.rows.checked_mul(h.itemsize as u64) else {
+        return at(format!(
+            "header declares {} rows of {} bytes: their size overflows 64 bits",
+            h.rows, h.itemsize
+        ));
+    };
+    let have = len.map(|len| len.saturating_sub(h.data_offset));
+    if let Some(have) = have.filter(|&have| need > have) {
+        return at(format!(
+            "header declares {} rows of {} bytes ({need} bytes), but the file holds {have} bytes of data: truncated inside row {}",
+            h.rows,
+            h.itemsize,
+            have / (h.itemsize.max(1) as u64)
+        ));
+    }
+    if h.rows > 0 {
+        crate::limits::check_record_bytes(&h.fields)?;
+    }
+    Ok(())
 }
 
 fn bad_magic(magic: &[u8]) -> String {
@@ -457,7 +505,7 @@ enum ChunkSource {
 /// The chunks of a dataset, in row order: call [`Chunks::next_chunk`] (or iterate) and hand
 /// each finished chunk back with [`Chunks::recycle`] to reuse its buffer.
 pub struct Chunks {
-    name: String,
+    name: Arc<str>,
     input: Input,
     fields: Arc<[Field]>,
     source: ChunkSource,
@@ -509,8 +557,8 @@ impl Chunks {
                 data_offset,
             } => {
                 let mut buf = self.spare.take().unwrap_or_default();
-                buf.resize(n * itemsize, 0);
-                if self.input.read_upto(&mut buf)? < buf.len() {
+                let want = n.saturating_mul(*itemsize);
+                if self.input.read_upto_vec(want, &mut buf)? < want {
                     let end = self.input.pos();
                     let row = (end - data_offset) / (*itemsize).max(1) as u64;
                     return Err(Error::at_byte(
@@ -576,6 +624,7 @@ impl Chunks {
         };
         self.next_row += n as u64;
         Ok(Chunk {
+            name: self.name.clone(),
             start_row,
             rows: n,
             fields: self.fields.clone(),
@@ -612,6 +661,8 @@ struct ColumnView {
 /// A run of consecutive rows of the selected fields, decoded lazily cell by cell.
 #[derive(Clone)]
 pub struct Chunk {
+    /// How errors refer to the dataset the chunk comes from.
+    name: Arc<str>,
     /// Index of the chunk's first row in the dataset.
     pub start_row: u64,
     /// Number of rows in the chunk.
@@ -644,7 +695,7 @@ impl Chunk {
         &self.bufs[v.buf][start..start + v.size]
     }
 
-    /// Element `i` of a cell, decoded.
+    /// Element `i` of a cell, decoded. An error names the row, the field and the dataset.
     pub fn scalar(&self, row: usize, col: usize, i: usize) -> Result<Scalar<'_>> {
         let ty = &self.fields[col].ty;
         let esize = ty.kind.size();
@@ -663,6 +714,7 @@ impl Chunk {
                 },
                 what,
             )
+            .in_file(&self.name)
         })
     }
 }

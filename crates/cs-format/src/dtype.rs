@@ -1,5 +1,6 @@
 //! Field types: numpy type strings, element kinds, shapes, and the schema of a dataset.
 
+use crate::limits::MAX_SUBARRAY_DIM;
 use serde_json::json;
 
 /// The element type of a field, independent of byte order.
@@ -44,7 +45,9 @@ impl Kind {
             Kind::I64 | Kind::U64 | Kind::F64 | Kind::C64 | Kind::HeapStr => 8,
             Kind::C128 => 16,
             Kind::Bytes(n) => n,
-            Kind::Ucs4(n) => 4 * n,
+            // Saturating: never wraps to a small size. Parsed type strings are checked
+            // (`parse_typestr` refuses a `U` width whose bytes overflow).
+            Kind::Ucs4(n) => n.saturating_mul(4),
         }
     }
 
@@ -91,14 +94,45 @@ pub struct FieldType {
 }
 
 impl FieldType {
-    /// Number of elements per row (1 for a scalar).
-    pub fn count(&self) -> usize {
-        self.shape.iter().product()
+    /// A field type whose shape is within cryosparc-tools' limits ([`check_shape`]) and whose
+    /// bytes per row fit 64 bits (checked: a size that overflows is refused, never wrapped).
+    pub fn checked(kind: Kind, order: ByteOrder, shape: Vec<usize>) -> Result<FieldType, String> {
+        check_shape(&shape)?;
+        let ty = FieldType { kind, order, shape };
+        if ty.checked_size().is_none() {
+            return Err(format!(
+                "{} elements of {} bytes per row: the size overflows 64 bits",
+                ty.checked_count()
+                    .map_or("too many".into(), |n| n.to_string()),
+                ty.kind.size()
+            ));
+        }
+        Ok(ty)
     }
 
-    /// Bytes one row of this field occupies in storage.
+    /// Number of elements per row (1 for a scalar); None when it overflows.
+    pub fn checked_count(&self) -> Option<usize> {
+        self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    }
+
+    /// Bytes one row of this field occupies in storage; None when it overflows.
+    pub fn checked_size(&self) -> Option<usize> {
+        let element = match self.kind {
+            Kind::Ucs4(n) => n.checked_mul(4)?,
+            k => k.size(),
+        };
+        element.checked_mul(self.checked_count()?)
+    }
+
+    /// Number of elements per row (1 for a scalar); saturating (see [`FieldType::checked`]).
+    pub fn count(&self) -> usize {
+        self.checked_count().unwrap_or(usize::MAX)
+    }
+
+    /// Bytes one row of this field occupies in storage; saturating (see
+    /// [`FieldType::checked`], which every reader uses, so that this never saturates there).
     pub fn size(&self) -> usize {
-        self.kind.size() * self.count()
+        self.checked_size().unwrap_or(usize::MAX)
     }
 
     /// The type string as the file spells it (`<f4`, `|S64`, `>u8`, `|O`).
@@ -158,7 +192,15 @@ pub fn parse_typestr(s: &str) -> Result<(Kind, ByteOrder), String> {
         ('c', Some(8)) => Kind::C64,
         ('c', Some(16)) => Kind::C128,
         ('S', n) | ('a', n) => Kind::Bytes(n.unwrap_or(0)),
-        ('U', n) => Kind::Ucs4(n.unwrap_or(0)),
+        ('U', n) => {
+            let n = n.unwrap_or(0);
+            if n.checked_mul(4).is_none() {
+                return Err(format!(
+                    "dtype '{s}': {n} characters of 4 bytes overflow 64 bits"
+                ));
+            }
+            Kind::Ucs4(n)
+        }
         ('O', None) | ('O', Some(8)) => Kind::HeapStr,
         ('?', _) | ('b', _) => return Err(format!("unsupported dtype '{s}' (bool)")),
         ('f', Some(2)) => return Err(format!("unsupported dtype '{s}' (float16)")),
@@ -233,15 +275,9 @@ impl Field {
                 .ok_or_else(|| format!("field '{name}': \"shape\" is not a list of sizes"))?,
             Some(_) => return Err(format!("field '{name}': \"shape\" is not a list")),
         };
-        check_shape(&shape).map_err(|e| format!("field '{name}': {e}"))?;
-        Ok(Field {
-            name,
-            ty: FieldType {
-                kind,
-                order: ByteOrder::Little,
-                shape,
-            },
-        })
+        let ty = FieldType::checked(kind, ByteOrder::Little, shape)
+            .map_err(|e| format!("field '{name}': {e}"))?;
+        Ok(Field { name, ty })
     }
 }
 
@@ -308,7 +344,8 @@ impl Schema {
     }
 }
 
-/// Check a subarray shape against cryosparc-tools' limits (1 to 3 dimensions, each 1..=65535).
+/// Check a subarray shape against cryosparc-tools' limits (1 to 3 dimensions, each 1 to
+/// [`MAX_SUBARRAY_DIM`]).
 pub fn check_shape(shape: &[usize]) -> Result<(), String> {
     if shape.len() > 3 {
         return Err(format!(
@@ -316,9 +353,9 @@ pub fn check_shape(shape: &[usize]) -> Result<(), String> {
             shape.len()
         ));
     }
-    if let Some(d) = shape.iter().find(|&&d| d == 0 || d > 65535) {
+    if let Some(d) = shape.iter().find(|&&d| d == 0 || d > MAX_SUBARRAY_DIM) {
         return Err(format!(
-            "subarray shape {shape:?} has dimension {d} (must be 1 to 65535)"
+            "subarray shape {shape:?} has dimension {d} (must be 1 to {MAX_SUBARRAY_DIM})"
         ));
     }
     Ok(())
@@ -366,6 +403,36 @@ mod tests {
         for s in ["|b1", "?", "<f2", "|V4", "<M8[ns]", "<x4", "", "<i3"] {
             assert!(parse_typestr(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn a_ucs4_width_whose_bytes_overflow_is_refused_not_wrapped() {
+        // 4 × 2^62 wraps to 0 in 64-bit arithmetic.
+        let e = parse_typestr("<U4611686018427387904").unwrap_err();
+        assert!(e.contains("overflow 64 bits"), "{e}");
+        assert_eq!(
+            parse_typestr("<U4611686018427387903").map(|(k, _)| k.size()),
+            Ok(usize::MAX - 3)
+        );
+    }
+
+    #[test]
+    fn field_sizes_that_overflow_are_refused() {
+        let huge = usize::MAX / 4;
+        let e = FieldType::checked(Kind::Ucs4(huge), ByteOrder::Little, vec![2]).unwrap_err();
+        assert!(e.contains("overflows 64 bits"), "{e}");
+        let e = FieldType::checked(Kind::Bytes(usize::MAX / 2), ByteOrder::Little, vec![3])
+            .unwrap_err();
+        assert!(e.contains("overflows 64 bits"), "{e}");
+        let ok = FieldType::checked(Kind::F64, ByteOrder::Little, vec![65535, 65535, 65535]);
+        assert_eq!(ok.map(|t| t.size()), Ok(8 * 65535 * 65535 * 65535));
+        let unchecked = FieldType {
+            kind: Kind::Bytes(usize::MAX / 2),
+            order: ByteOrder::Little,
+            shape: vec![3],
+        };
+        assert_eq!(unchecked.checked_size(), None);
+        assert_eq!(unchecked.size(), usize::MAX, "saturates, never wraps");
     }
 
     #[test]

@@ -167,6 +167,31 @@ impl Input {
         Ok(got)
     }
 
+    /// Replace `buf`'s contents with the next `n` bytes, or as many as the input still holds;
+    /// returns how many. A file's (or memory's) buffer is sized at once, by no more than its
+    /// length proves is there. A stream's is sized at once only within the capacity it already
+    /// has (earned by bytes read before); beyond that it grows as bytes arrive, so a header that
+    /// declares more than a stream holds costs only the bytes actually read.
+    pub(crate) fn read_upto_vec(&mut self, n: usize, buf: &mut Vec<u8>) -> Result<usize> {
+        let proven = match (self.len, &mut self.raw) {
+            (Some(len), _) => usize::try_from(len.saturating_sub(self.pos)).map_or(n, |t| t.min(n)),
+            (None, _) if buf.capacity() >= n => n,
+            (None, Raw::Stream(s)) => {
+                buf.clear();
+                let r = s.by_ref().take(n as u64).read_to_end(buf);
+                self.pos += buf.len() as u64;
+                r.map_err(|e| Error::io(&e, Place::Byte(self.pos)))?;
+                return Ok(buf.len());
+            }
+            (None, _) => 0, // only a stream has no length
+        };
+        // Bytes kept from the buffer's last use are overwritten: no zeroing pass.
+        buf.resize(proven, 0);
+        let got = self.read_upto(buf)?;
+        buf.truncate(got);
+        Ok(got)
+    }
+
     /// Everything from here to the end of the input.
     pub(crate) fn read_rest(&mut self) -> Result<Vec<u8>> {
         let mut v = Vec::new();

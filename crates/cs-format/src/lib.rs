@@ -24,6 +24,7 @@ pub mod job;
 pub mod join;
 pub mod jsonl;
 pub mod known;
+pub mod limits;
 pub mod npy_header;
 pub mod numpy;
 pub mod parse;

@@ -1,6 +1,6 @@
 //! The NUMPY container (`.npy` 1.0 / 2.0 / 3.0) as cryosparc-tools writes it: FORMATS.md §3.
 
-use crate::dtype::{check_shape, parse_typestr, ByteOrder, Field, FieldType, Kind};
+use crate::dtype::{parse_typestr, ByteOrder, Field, FieldType, Kind};
 use crate::error::{Error, Result};
 use crate::input::Input;
 use crate::pyliteral::{self, PyValue};
@@ -191,7 +191,6 @@ fn parse_descr(descr: &PyValue) -> std::result::Result<(Vec<Field>, Vec<usize>, 
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()?,
         };
-        check_shape(&shape).map_err(|e| format!("field '{name}': {e}"))?;
         if fields.iter().any(|f| f.name == name) {
             return Err(format!("field '{name}' appears twice"));
         }
@@ -200,11 +199,12 @@ fn parse_descr(descr: &PyValue) -> std::result::Result<(Vec<Field>, Vec<usize>, 
         } else {
             order
         };
-        let ty = FieldType { kind, order, shape };
+        let ty =
+            FieldType::checked(kind, order, shape).map_err(|e| format!("field '{name}': {e}"))?;
         offsets.push(offset);
         offset = offset
             .checked_add(ty.size())
-            .ok_or_else(|| "record size overflows".to_string())?;
+            .ok_or_else(|| format!("field '{name}': the record size overflows 64 bits"))?;
         fields.push(Field { name, ty });
     }
     if fields.is_empty() {

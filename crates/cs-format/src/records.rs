@@ -30,11 +30,13 @@ pub struct RecordLayout {
 
 impl RecordLayout {
     /// The layout of `fields` (numbers stored little-endian) with string field `i` (any string
-    /// kind) stored `|S<widths[i]>`; `widths` is ignored for numbers.
-    pub fn new(fields: &[Field], widths: &[usize]) -> Self {
+    /// kind) stored `|S<widths[i]>`; `widths` is ignored for numbers. A record wider than
+    /// [`MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES) is refused (the error names the
+    /// field that makes it so).
+    pub fn new(fields: &[Field], widths: &[usize]) -> Result<Self> {
         let mut stored = Vec::with_capacity(fields.len());
         let mut offsets = Vec::with_capacity(fields.len());
-        let mut itemsize = 0;
+        let mut itemsize: usize = 0;
         for (i, f) in fields.iter().enumerate() {
             let kind = if f.ty.kind.is_string() {
                 Kind::Bytes(widths.get(i).copied().unwrap_or(1).max(1))
@@ -50,14 +52,15 @@ impl RecordLayout {
                 },
             };
             offsets.push(itemsize);
-            itemsize += field.ty.size();
+            itemsize = itemsize.saturating_add(field.ty.size());
             stored.push(field);
         }
-        RecordLayout {
+        crate::limits::check_record_bytes(&stored)?;
+        Ok(RecordLayout {
             fields: stored,
             offsets,
             itemsize,
-        }
+        })
     }
 
     /// The fields as stored.
@@ -267,7 +270,7 @@ impl NumpyRecordFile {
     /// A file for rows of `fields` (string fields: any string kind, first laid out at
     /// `widths[i]`), built in the folder `dir`.
     pub fn new(fields: Vec<Field>, widths: &[usize], dir: &Path) -> Result<Self> {
-        let layout = RecordLayout::new(&fields, widths);
+        let layout = RecordLayout::new(&fields, widths)?;
         let data_start = layout.header_len();
         let file = output_temp_file(dir)?;
         Ok(NumpyRecordFile {
@@ -321,7 +324,7 @@ impl NumpyRecordFile {
                 }
             })
             .collect();
-        self.lay_out(RecordLayout::new(&self.fields, &widths))
+        self.lay_out(RecordLayout::new(&self.fields, &widths)?)
     }
 
     /// Write the records again in `layout`, into a new temporary file.
@@ -366,7 +369,7 @@ impl NumpyRecordFile {
     /// rule), write the header, and hand over the complete temporary file.
     pub fn finish(mut self) -> Result<NamedTempFile> {
         let widths: Vec<usize> = self.longest.iter().map(|&n| n + 1).collect();
-        self.lay_out(RecordLayout::new(&self.fields, &widths))?;
+        self.lay_out(RecordLayout::new(&self.fields, &widths)?)?;
         let prefix = npy_prefix(self.layout.fields(), self.rows);
         if prefix.len() as u64 != self.data_start {
             return Err(Error::in_whole_file(

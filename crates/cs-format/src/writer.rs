@@ -137,6 +137,7 @@ impl RowSpool {
 
     fn write_numpy(&mut self, out: &mut impl Write) -> Result<()> {
         let stored = self.stored_fields(OutputFormat::Numpy);
+        crate::limits::check_record_bytes(&stored)?;
         out.write_all(&npy_prefix(&stored, self.rows))
             .map_err(io_err)?;
         let mut reader = self.reader()?;

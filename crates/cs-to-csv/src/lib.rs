@@ -81,9 +81,11 @@ pub fn run(args: Args) -> Outcome {
     let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;
     let writer = CsvRowWriter::new(delim);
+    // One column per element, with or without the header row.
+    let header = writer.header(&fields).map_err(|e| e.in_file(ds.name()))?;
     let mut out = cs_cli::stdout();
     if !args.no_header {
-        out.write_all(&writer.header(&fields))?;
+        out.write_all(&header)?;
     }
     let mut converter = ChunkConverter::default();
     converter.stream(

@@ -217,11 +217,16 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
             format!("{} does not exist", path.display()),
         ));
     }
-    if path.is_dir() {
-        return Err((
-            "not_a_file".into(),
-            format!("{} is a directory", path.display()),
-        ));
+    // A FIFO is refused before it is opened: opening one waits for a writer.
+    let meta = std::fs::metadata(path).map_err(|e| {
+        let what = cs_format::error::io_message(&e);
+        (
+            "unreadable".to_string(),
+            format!("{}: {what}", path.display()),
+        )
+    })?;
+    if let Some(what) = cs_format::dataset::not_regular(&meta) {
+        return Err(("not_a_file".into(), format!("{} {what}", path.display())));
     }
     let ds = Dataset::open(path, &name_of(path)).map_err(|e| {
         let code = if e.what.starts_with("not a .cs file") || e.what.starts_with("empty file") {

@@ -6,6 +6,7 @@ mod uid_check;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
+use cs_format::limits::{check_row_elements, MAX_PRESET_STRING_WIDTH};
 use cs_format::records::{NumpyRecordFile, RecordBuf, RecordLayout};
 use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
@@ -195,10 +196,12 @@ pub fn run(args: Args) -> Outcome {
                     copying.store(false, Ordering::Relaxed);
                     (fields, reader)
                 }
-                None => (
-                    rows::infer_fields(&mut reader)?,
-                    RowReader::new(open_file(&again)?, kind, delim, &input_name)?,
-                ),
+                None => {
+                    let fields = rows::infer_fields(&mut reader)?;
+                    check_inferred(&fields).map_err(|e| e.in_file(&input_name))?;
+                    let again = RowReader::new(open_file(&again)?, kind, delim, &input_name)?;
+                    (fields, again)
+                }
             }
         }
     };
@@ -217,12 +220,19 @@ pub fn run(args: Args) -> Outcome {
         )
     };
     let in_input = |e: Error| Failure::from(e.in_file(&input_name));
+    // A layout error names a field when the input's strings make records too wide; any other
+    // (an I/O error) is the temporary file's, in the output's folder.
+    let spool_name = spool_dir.display().to_string();
+    let layout_error = |e: Error| match e.place {
+        Place::Field(_) => in_input(e),
+        _ => Failure::from(e.in_file(&spool_name)),
+    };
     match args.write.output_format() {
         // numpy: each row is encoded straight into its record of the output file.
         OutputFormat::Numpy => {
             let widths: Vec<usize> = fields.iter().map(|f| first_width(f.ty.kind)).collect();
-            let mut file = NumpyRecordFile::new(fields, &widths, &spool_dir)
-                .map_err(|e| e.in_file(&spool_dir.display().to_string()))?;
+            let mut file =
+                NumpyRecordFile::new(fields, &widths, &spool_dir).map_err(layout_error)?;
             // The records of one batch are written (and their uids checked) while the next
             // batch is converted.
             let mut unwritten: Vec<RecordBuf> = Vec::new();
@@ -276,7 +286,7 @@ pub fn run(args: Args) -> Outcome {
                     .map(|k| target.longest_strings(batch, k))
                     .try_reduce(Vec::new, |a, b| Ok(elementwise_max(a, b)))
                     .map_err(in_input)?;
-                file.widen(&longest)?;
+                file.widen(&longest).map_err(layout_error)?;
             });
             // Rows converted before an error are checked first: an unknown uid early in the
             // input is reported before a later error.
@@ -288,7 +298,7 @@ pub fn run(args: Args) -> Outcome {
             for r in &unwritten {
                 file.append(r)?;
             }
-            out.deliver(args.force, file.finish()?)
+            out.deliver(args.force, file.finish().map_err(layout_error)?)
         }
         // CSDAT is column-major: rows are spooled, then written column by column.
         format @ OutputFormat::Csdat { .. } => {
@@ -329,17 +339,29 @@ pub fn run(args: Args) -> Outcome {
     }
 }
 
+/// Fields inferred from a header row or from JSON arrays: shapes within cryosparc-tools'
+/// limits, sizes that fit 64 bits, and elements per row within
+/// [`MAX_ROW_ELEMENTS`](cs_format::limits::MAX_ROW_ELEMENTS). The error names the field.
+fn check_inferred(fields: &[Field]) -> Result<(), Error> {
+    for f in fields {
+        FieldType::checked(f.ty.kind, f.ty.order, f.ty.shape.clone())
+            .map_err(|what| Error::new(Place::Field(f.name.clone()), what))?;
+    }
+    check_row_elements(fields)
+}
+
 /// The (line, uid) of each row of a piece.
 type LinesAndUids = Vec<(u64, u64)>;
 
 /// The width a string field is first laid out with: its declared `|S` width (a template's is
-/// usually exact), else 1 (the first rows widen it).
+/// usually exact) up to [`MAX_PRESET_STRING_WIDTH`], else 1 (the first rows widen it).
 fn first_width(kind: Kind) -> usize {
-    match kind {
+    let declared = match kind {
         Kind::Bytes(n) => n,
-        Kind::Ucs4(n) => n + 1,
+        Kind::Ucs4(n) => n.saturating_add(1),
         _ => 1,
-    }
+    };
+    declared.min(MAX_PRESET_STRING_WIDTH)
 }
 
 fn elementwise_max(mut a: Vec<usize>, b: Vec<usize>) -> Vec<usize> {
@@ -392,6 +414,7 @@ fn for_each_batch(
 /// The template's fields (numbers little-endian), and the template opened.
 fn template(path: &Path, name: &str) -> Result<(Vec<Field>, Dataset), Failure> {
     let ds = Dataset::open(path, name)?;
+    check_row_elements(&ds.schema().fields).map_err(|e| e.in_file(name))?;
     let fields: Vec<Field> = ds
         .schema()
         .fields
@@ -413,6 +436,7 @@ fn read_schema(path: &Path) -> Result<Vec<Field>, Failure> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
     let mut fields = Vec::new();
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -422,12 +446,25 @@ fn read_schema(path: &Path) -> Result<Vec<Field>, Failure> {
             .map_err(|e| Error::new(place.clone(), format!("not JSON: {e}")).in_file(&name))?;
         let f = Field::from_schema_json(&v).map_err(|e| Error::new(place, e).in_file(&name))?;
         fields.push(f);
+        lines.push(i as u64 + 1);
     }
     if fields.is_empty() {
         return Err(Error::in_whole_file("the schema lists no fields")
             .in_file(&name)
             .into());
     }
+    // The schema's lines are few; the columns its shapes would lay out must be too.
+    check_row_elements(&fields).map_err(|mut e| {
+        if let Place::Field(field) = &e.place {
+            let at = fields.iter().position(|f| &f.name == field);
+            let line = at.map_or(0, |i| lines[i]);
+            e.place = Place::LineField {
+                line,
+                field: field.clone(),
+            };
+        }
+        e.in_file(&name)
+    })?;
     Ok(fields)
 }
 

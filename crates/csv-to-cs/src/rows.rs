@@ -3,6 +3,7 @@
 use cs_cli::Failure;
 use cs_format::csv::split_column_name;
 use cs_format::known::known_field;
+use cs_format::limits::MAX_CSV_INDEX;
 use cs_format::parse::{element_from_text, f32_prefix, number_into, number_prefix};
 use cs_format::records::{RecordBuf, RecordLayout};
 use cs_format::writer::push_string_element;
@@ -1098,6 +1099,17 @@ impl CsvColumns {
         let mut field_of_column = Vec::with_capacity(headers.len());
         for h in headers {
             let (base, idx) = split_column_name(h);
+            if let Some(i) = idx.iter().find(|&&i| i > MAX_CSV_INDEX) {
+                return Err(Error::new(
+                    Place::LineField {
+                        line: 1,
+                        field: base.to_string(),
+                    },
+                    format!(
+                        "column '{h}': subarray index {i} is beyond {MAX_CSV_INDEX}, the last a .cs subarray can have"
+                    ),
+                ));
+            }
             let k = *index.entry(base.to_string()).or_insert_with(|| {
                 fields.push((base.to_string(), vec![0; idx.len()]));
                 fields.len() - 1
