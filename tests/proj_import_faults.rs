@@ -273,3 +273,86 @@ fn an_archive_import_stopped_dead_is_finished_by_running_it_again_in_the_same_fo
     );
     assert_complete(&instance.join("imports/CS-t20s-demo"), &instance, 1);
 }
+
+#[test]
+fn a_copy_of_an_interrupted_project_is_neither_finished_nor_rolled_back() {
+    let (keep, project) = project_tree();
+    let instance = keep.path().join("instance");
+    let o = import(&instance, &project, Some("file-1"));
+    assert_eq!(o.status.code(), Some(137));
+    let copy = keep.path().join("copy");
+    assert!(sh(&format!("cp -a {} {}", arg(&project), arg(&copy)))
+        .status
+        .success());
+    let original = snapshot(&project);
+    let copied = snapshot(&copy);
+    for args in [
+        vec!["rollback", &arg(&copy)],
+        vec![
+            "--instance",
+            &arg(&instance),
+            "--force",
+            "--steal-lock",
+            &arg(&copy),
+        ],
+    ] {
+        let o = Command::new(bin("proj-import"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&o).contains("is a copy or was moved"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(snapshot(&project), original);
+    assert_eq!(snapshot(&copy), copied);
+    // The original still finishes.
+    let o = import(&instance, &project, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_complete(&project, &instance, 1);
+}
+
+#[test]
+fn a_file_the_import_rewrites_that_is_a_symlink_is_refused_before_anything() {
+    let (keep, project) = project_tree();
+    let instance = keep.path().join("instance");
+    let job = project.join("J11/job.json");
+    std::fs::rename(&job, project.join("J11/job.real.json")).unwrap();
+    std::os::unix::fs::symlink("job.real.json", &job).unwrap();
+    let before = snapshot(keep.path());
+    let o = import(&instance, &project, None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is a symlink"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&instance);
+    assert_eq!(snapshot(keep.path()), before);
+}
+
+#[test]
+fn an_interrupted_import_from_standard_input_is_named_not_unpacked_again() {
+    let (keep, project) = project_tree();
+    let tarball = keep.path().join("P3.tar");
+    let o = sh(&format!(
+        "tar -C {} -cf {} CS-t20s-demo",
+        arg(keep.path()),
+        arg(&tarball)
+    ));
+    assert!(o.status.success());
+    let _ = project;
+    let instance = keep.path().join("instance");
+    let stdin_import = |fail: Option<&str>| {
+        let mut cmd = import_cmd(&instance, Path::new("-"), fail);
+        cmd.stdin(std::fs::File::open(&tarball).unwrap());
+        cmd.output().unwrap()
+    };
+    assert_eq!(stdin_import(Some("file-1")).status.code(), Some(137));
+    let o = stdin_import(None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("was interrupted in"), "{}", stderr(&o));
+    let imports: Vec<_> = std::fs::read_dir(instance.join("imports"))
+        .unwrap()
+        .collect();
+    assert_eq!(imports.len(), 1, "not unpacked a second time");
+}

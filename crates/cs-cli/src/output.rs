@@ -68,6 +68,11 @@ impl Output {
         match there {
             Some(m) if m.is_dir() => refuse("is a directory"),
             Some(m) if !m.is_file() => Ok(Output::Special(path)),
+            // /dev/stderr, /proc/self/fd/N and the like lead to whatever the stream is: written
+            // when that is a device or FIFO, never replaced.
+            _ if path.starts_with("/dev") || path.starts_with("/proc") => {
+                refuse("is under /dev or /proc and is not a device or FIFO: not replaced")
+            }
             _ if force => Ok(Output::File(path)),
             Some(_) if is_link => refuse(
                 "is a symlink to an existing file (use --force to replace the link; its target \
@@ -224,12 +229,13 @@ pub fn write_atomically(
 pub fn persist(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> Outcome {
     let name = path.display().to_string();
     let existing = std::fs::symlink_metadata(path).ok();
-    if let Some(m) = &existing {
-        if !m.is_file() && !m.file_type().is_symlink() {
-            return Err(Error::in_whole_file("is not a regular file; not replaced")
-                .in_file(&name)
-                .into());
-        }
+    // What is there, or what a link there leads to, must be a regular file (or nothing).
+    let leads_to = std::fs::metadata(path).ok();
+    let special = |m: &std::fs::Metadata| !m.is_file() && !m.file_type().is_symlink();
+    if existing.as_ref().is_some_and(special) || leads_to.as_ref().is_some_and(|m| !m.is_file()) {
+        return Err(Error::in_whole_file("is not a regular file; not replaced")
+            .in_file(&name)
+            .into());
     }
     // A temporary file is created private (0600); give the result the mode of the file it
     // replaces, or the usual 0644 of a new file, so that the lab can read it.

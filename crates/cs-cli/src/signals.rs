@@ -3,16 +3,30 @@
 //! [`Deferred`] guard is held: a step that must not stop half-way (a journaled project change)
 //! then sees the signal with [`pending`] and finishes or undoes its step first.
 
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-/// Guards held now.
-static DEFERRING: AtomicUsize = AtomicUsize::new(0);
-/// A signal that arrived while deferring (0: none).
-static PENDING: AtomicI32 = AtomicI32::new(0);
+/// Guards held now, and a signal that arrived while one was held (0: none). One lock, so that
+/// the signal thread never exits between a guard being taken and its step starting.
+struct State {
+    deferring: usize,
+    pending: i32,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    deferring: 0,
+    pending: 0,
+});
 static INSTALL: Once = Once::new();
+
+fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
+    let mut guard = match STATE.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    f(&mut guard)
+}
 
 /// Start handling the signals (once per process; later calls do nothing). If the handler
 /// cannot be installed the default actions stay.
@@ -25,11 +39,14 @@ pub fn install() {
             .name("signals".into())
             .spawn(move || {
                 for sig in signals.forever() {
-                    if DEFERRING.load(Ordering::SeqCst) > 0 {
-                        PENDING.store(sig, Ordering::SeqCst);
-                    } else {
-                        exit_on(sig);
-                    }
+                    // Exits while holding the state lock, so no guard can start meanwhile.
+                    with_state(|s| {
+                        if s.deferring > 0 {
+                            s.pending = sig;
+                        } else {
+                            exit_on(sig);
+                        }
+                    });
                 }
             });
     });
@@ -41,7 +58,8 @@ pub fn exit_on(sig: i32) -> ! {
     std::process::exit(128 + sig)
 }
 
-/// While held, signals wait for [`pending`] instead of stopping the process.
+/// While held, signals wait for [`pending`] instead of stopping the process; dropping the last
+/// guard with a signal pending exits.
 #[derive(Debug)]
 pub struct Deferred(());
 
@@ -49,19 +67,33 @@ impl Deferred {
     /// Hold signals until this guard is dropped.
     pub fn start() -> Deferred {
         install();
-        DEFERRING.fetch_add(1, Ordering::SeqCst);
+        with_state(|s| s.deferring += 1);
         Deferred(())
     }
 }
 
 impl Drop for Deferred {
     fn drop(&mut self) {
-        if DEFERRING.fetch_sub(1, Ordering::SeqCst) == 1 {
-            if let Some(sig) = pending() {
-                exit_on(sig);
+        with_state(|s| {
+            s.deferring = s.deferring.saturating_sub(1);
+            if s.deferring == 0 && s.pending != 0 {
+                exit_on(s.pending);
             }
-        }
+        });
     }
+}
+
+/// A signal that arrived while signals were deferred.
+pub fn pending() -> Option<i32> {
+    match with_state(|s| s.pending) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
+/// Forget a pending signal: the step it arrived during is complete and its result stands.
+pub fn forget_pending() {
+    with_state(|s| s.pending = 0);
 }
 
 /// Err (quietly) when a signal arrived while deferred: the caller undoes its step and returns;
@@ -70,13 +102,5 @@ pub fn stop_if_signalled() -> crate::Outcome {
     match pending() {
         Some(_) => Err(crate::Failure::Quiet),
         None => Ok(()),
-    }
-}
-
-/// A signal that arrived while signals were deferred.
-pub fn pending() -> Option<i32> {
-    match PENDING.load(Ordering::SeqCst) {
-        0 => None,
-        sig => Some(sig),
     }
 }

@@ -25,18 +25,51 @@ fn register(path: &Path) {
     }
 }
 
+/// Attempts at making a temporary file or folder that a concurrent sweep took between its
+/// creation and its lock.
+const ATTEMPTS: usize = 8;
+
+/// Whether the open file `held` is still what `path` names (same device and inode): a
+/// concurrent run may have removed or replaced it since it was opened.
+pub fn still_named(held: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (held.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Lock a just-made temporary entry through `handle`: true when it is ours (locked and still
+/// named by `path`), or when the file system has no flock (then sweep cannot lock it either).
+fn lock_new(handle: &File, path: &Path) -> bool {
+    match handle.try_lock() {
+        Ok(()) => still_named(handle, path),
+        Err(std::fs::TryLockError::WouldBlock) => false,
+        Err(std::fs::TryLockError::Error(_)) => true,
+    }
+}
+
+fn taken_by_a_sweep(dir: &Path) -> io::Error {
+    io::Error::other(format!(
+        "{}: temporary files keep being removed by another run",
+        dir.display()
+    ))
+}
+
 /// A new temporary file in `dir`, locked and registered; stale ones in `dir` are swept first.
 pub fn file_in(dir: &Path) -> io::Result<NamedTempFile> {
     sweep(dir);
-    let tmp = tempfile::Builder::new()
-        .prefix(PREFIX)
-        .suffix(SUFFIX)
-        .tempfile_in(dir)?;
-    // A file system without flock gives no lock; sweep then cannot take one either and leaves
-    // the file alone.
-    let _ = tmp.as_file().try_lock();
-    register(tmp.path());
-    Ok(tmp)
+    for _ in 0..ATTEMPTS {
+        let tmp = tempfile::Builder::new()
+            .prefix(PREFIX)
+            .suffix(SUFFIX)
+            .tempfile_in(dir)?;
+        register(tmp.path());
+        if lock_new(tmp.as_file(), tmp.path()) {
+            return Ok(tmp);
+        }
+    }
+    Err(taken_by_a_sweep(dir))
 }
 
 /// A temporary folder, locked (`flock` on the folder itself) for as long as it is held.
@@ -52,28 +85,37 @@ impl TempDir {
         self.dir.path()
     }
 
-    /// Keep the folder (it is about to be renamed into place); it is no longer removed on drop.
-    pub fn keep(self) -> PathBuf {
-        self.dir.keep()
+    /// Rename the folder to `dest` (it is then no longer removed on drop), holding its lock
+    /// until it no longer has a temporary name.
+    pub fn rename_to(self, dest: &Path) -> io::Result<()> {
+        let TempDir { dir, _lock } = self;
+        let path = dir.keep();
+        let renamed = std::fs::rename(&path, dest);
+        if renamed.is_err() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+        renamed
     }
 }
 
 /// A new temporary folder in `dir`, locked and registered; stale ones in `dir` are swept first.
 pub fn dir_in(dir: &Path) -> io::Result<TempDir> {
     sweep(dir);
-    let tmp = tempfile::Builder::new()
-        .prefix(PREFIX)
-        .suffix(SUFFIX)
-        .tempdir_in(dir)?;
-    let lock = File::open(tmp.path()).ok();
-    if let Some(l) = &lock {
-        let _ = l.try_lock();
+    for _ in 0..ATTEMPTS {
+        let tmp = tempfile::Builder::new()
+            .prefix(PREFIX)
+            .suffix(SUFFIX)
+            .tempdir_in(dir)?;
+        register(tmp.path());
+        let lock = File::open(tmp.path())?;
+        if lock_new(&lock, tmp.path()) {
+            return Ok(TempDir {
+                dir: tmp,
+                _lock: Some(lock),
+            });
+        }
     }
-    register(tmp.path());
-    Ok(TempDir {
-        dir: tmp,
-        _lock: lock,
-    })
+    Err(taken_by_a_sweep(dir))
 }
 
 /// Whether a name is one of ours.
@@ -92,10 +134,11 @@ pub fn sweep(dir: &Path) {
             continue;
         }
         let path = entry.path();
+        // Only files and folders: opening a FIFO or a device could block or act.
         let Ok(kind) = entry.file_type() else {
             continue;
         };
-        if kind.is_symlink() {
+        if !kind.is_file() && !kind.is_dir() {
             continue;
         }
         let Ok(handle) = File::open(&path) else {

@@ -253,7 +253,6 @@ fn build_then_swap(
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .map_err(|e| cs_cli::io_failure(&e, tmp.path()))?;
-    let built = tmp.keep();
     let old = if std::fs::symlink_metadata(final_dir).is_ok() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         std::fs::rename(final_dir, &old).map_err(|e| cs_cli::io_failure(&e, final_dir))?;
@@ -261,11 +260,10 @@ fn build_then_swap(
     } else {
         None
     };
-    if let Err(e) = std::fs::rename(&built, final_dir) {
+    if let Err(e) = tmp.rename_to(final_dir) {
         if let Some(old) = &old {
             let _ = std::fs::rename(old, final_dir);
         }
-        let _ = std::fs::remove_dir_all(&built);
         return Err(cs_cli::io_failure(&e, final_dir));
     }
     if let Some(old) = old {

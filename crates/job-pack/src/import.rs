@@ -381,11 +381,8 @@ fn create_job(
             "appeared while importing; nothing imported",
         ));
     }
-    let built = tmp.keep();
-    if let Err(e) = std::fs::rename(&built, &final_dir) {
-        let _ = std::fs::remove_dir_all(&built);
-        return Err(cs_cli::io_failure(&e, &final_dir));
-    }
+    tmp.rename_to(&final_dir)
+        .map_err(|e| cs_cli::io_failure(&e, &final_dir))?;
     Ok(json!({
         "job": uid, "project": target.uid, "type": job_type, "workspace": target.workspace,
         "from": source, "groups": imported.groups, "data_files": imported.files,
@@ -464,8 +461,8 @@ pub fn import_export(
                 k += 1;
             }
             if root == tmp.path() {
-                let kept = tmp.keep();
-                std::fs::rename(&kept, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
+                tmp.rename_to(&dest)
+                    .map_err(|e| cs_cli::io_failure(&e, &dest))?;
             } else {
                 std::fs::rename(&root, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
             }

@@ -121,25 +121,57 @@ fn io_failure(e: &std::io::Error, path: &Path) -> Failure {
     cs_cli::io_failure(e, path)
 }
 
-/// Look for a journal in `project`.
+/// Look for a journal in `project` (a canonical path).
 pub fn find(project: &Path) -> Result<Found, Failure> {
     let path = project.join(FILE_NAME);
-    let file = match File::open(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
-        Err(e) => return Err(io_failure(&e, &path)),
-        Ok(f) => f,
-    };
-    if file.try_lock().is_err() {
-        return Ok(Found::Live);
+    // An import that finishes while we look removes its journal; look again then.
+    for _ in 0..3 {
+        let mut file = match File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
+            Err(e) => return Err(io_failure(&e, &path)),
+            Ok(f) => f,
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(Found::Live),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_failure(&e, &path)),
+        }
+        if !cs_format::temp::still_named(&file, &path) {
+            continue;
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| io_failure(&e, &path))?;
+        let plan = parse(&text, project)
+            .map_err(|what| Failure::from(Error::in_whole_file(what).in_file(&shown(&path))))?;
+        return Ok(Found::Interrupted(Box::new(Journal { _lock: file, plan })));
     }
-    let doc = cs_format::project::read_json(&path)?;
-    let plan = Plan::from_json(&doc).ok_or_else(|| {
-        Failure::from(
-            Error::in_whole_file("is not a csutils import journal (remove it by hand if so)")
-                .in_file(&shown(&path)),
-        )
-    })?;
-    Ok(Found::Interrupted(Box::new(Journal { _lock: file, plan })))
+    Ok(Found::Nothing)
+}
+
+/// A journal's plan, if it is one, is about the folder it is in, and names only files in it.
+fn parse(text: &str, project: &Path) -> Result<Plan, String> {
+    let plan = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|doc| Plan::from_json(&doc))
+        .ok_or("is not a csutils import journal (remove it by hand if so)")?;
+    if Path::new(&plan.entry.dir) != project {
+        return Err(format!(
+            "is the journal of an import of {}, and this folder is a copy or was moved: move it \
+             back there to finish or roll back that import",
+            plan.entry.dir
+        ));
+    }
+    let inside = |rel: &str| {
+        let p = Path::new(rel);
+        !rel.is_empty()
+            && p.components().count() <= 2
+            && p.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+    };
+    if let Some(bad) = plan.files.iter().find(|f| !inside(&f.rel)) {
+        return Err(format!("names a file outside the project: {}", bad.rel));
+    }
+    Ok(plan)
 }
 
 /// Put the journal of `plan` in the project folder, which is at `now` (its final place, or a
@@ -160,7 +192,13 @@ pub fn create(plan: Plan, now: &Path) -> Result<Option<Journal>, Failure> {
     match linked {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
         Err(e) => Err(io_failure(&e, &path)),
-        Ok(()) => Ok(Some(Journal { _lock: lock, plan })),
+        Ok(()) => {
+            // The journal's name is on disk before any file it protects changes.
+            File::open(&project)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io_failure(&e, &project))?;
+            Ok(Some(Journal { _lock: lock, plan }))
+        }
     }
 }
 

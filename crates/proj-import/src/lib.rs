@@ -124,7 +124,12 @@ pub fn run(args: Args) -> Outcome {
                 active: args.force,
                 foreign_lock: args.steal_lock,
             };
-            let record = import(&source, &inst_dir, allow)?;
+            // A signal during the import undoes it (the guard's drop then exits 128 + signal); one
+            // that arrives once it is complete is forgotten: the import stands and is reported.
+            let inst = Instance::open(&inst_dir, true)?;
+            let _deferred = cs_cli::signals::Deferred::start();
+            let record = import(&source, inst, allow)?;
+            cs_cli::signals::forget_pending();
             let mut out = cs_cli::stdout();
             writeln!(out, "{record}")?;
             out.flush()?;
@@ -156,10 +161,13 @@ fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
 
 /// An import under way or interrupted, as a blocking problem.
 fn journal_problem(project: &Path) -> Result<Option<check::Problem>, Failure> {
-    let detail = match journal::find(project)? {
-        Found::Nothing => return Ok(None),
-        Found::Live => "an import of this project is running now".to_string(),
-        Found::Interrupted(j) => format!(
+    let project = std::fs::canonicalize(project).map_err(|e| cs_cli::io_failure(&e, project))?;
+    let detail = match journal::find(&project) {
+        Err(Failure::Data(e)) => format!("{e}"),
+        Err(f) => return Err(f),
+        Ok(Found::Nothing) => return Ok(None),
+        Ok(Found::Live) => "an import of this project is running now".to_string(),
+        Ok(Found::Interrupted(j)) => format!(
             "an import into the instance {} was interrupted: run it again to finish it, or \
              proj-import rollback to undo it",
             j.plan.instance_dir
@@ -250,8 +258,7 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
 }
 
 /// Import a project folder or archive into the instance; returns the record to print.
-fn import(source: &str, inst_dir: &Path, allow: Allow) -> Result<Value, Failure> {
-    let mut inst = Instance::open(inst_dir, true)?;
+fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failure> {
     let src = Path::new(source);
     if source != "-" && src.is_dir() {
         let project = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
@@ -262,7 +269,17 @@ fn import(source: &str, inst_dir: &Path, allow: Allow) -> Result<Value, Failure>
     let imports = inst.dir.join("imports");
     std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
     let imports = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    if let Some(journal) = interrupted_import_of(&imports, &key)? {
+    if let Some(journal) = interrupted_import_of(&imports, &key) {
+        if key == "-" {
+            // Standard input cannot be recognised again: finish that import by its folder.
+            let dir = journal.plan.entry.dir.clone();
+            return Err(Error::in_whole_file(format!(
+                "an import from standard input was interrupted in {dir}: run proj-import {dir} \
+                 to finish it, or proj-import rollback {dir} to undo it, then import again"
+            ))
+            .in_file("-")
+            .into());
+        }
         return resume(&mut inst, journal, allow);
     }
     let tmp = cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
@@ -312,13 +329,8 @@ fn archive_key(source: &str) -> String {
 
 /// The interrupted import of the archive `key` under `imports/` (its project is at most one
 /// folder down), if any.
-fn interrupted_import_of(imports: &Path, key: &str) -> Result<Option<Journal>, Failure> {
-    if key == "-" {
-        return Ok(None);
-    }
-    let Ok(entries) = std::fs::read_dir(imports) else {
-        return Ok(None);
-    };
+fn interrupted_import_of(imports: &Path, key: &str) -> Option<Journal> {
+    let entries = std::fs::read_dir(imports).ok()?;
     for entry in entries.flatten() {
         let dir = entry.path();
         if !dir.is_dir() || cs_format::temp::is_temp_name(&entry.file_name().to_string_lossy()) {
@@ -331,14 +343,15 @@ fn interrupted_import_of(imports: &Path, key: &str) -> Result<Option<Journal>, F
             if !candidate.join(journal::FILE_NAME).is_file() {
                 continue;
             }
-            if let Found::Interrupted(j) = journal::find(&candidate)? {
+            // A journal that cannot be read is another import's problem (check reports it).
+            if let Ok(Found::Interrupted(j)) = journal::find(&candidate) {
                 if j.plan.source == key {
-                    return Ok(Some(*j));
+                    return Some(*j);
                 }
             }
         }
     }
-    Ok(None)
+    None
 }
 
 /// A folder name for an archive's contents: its file name without `.tar…`.
@@ -415,13 +428,12 @@ impl Unpacked {
     /// Move the unpacked folder to its place under `imports/`.
     fn move_into_place(self) -> Result<(), Failure> {
         let moved = if self.top == self.tmp.path() {
-            let kept = self.tmp.keep();
-            std::fs::rename(&kept, &self.dest).and_then(|()| {
-                std::fs::set_permissions(
-                    &self.dest,
-                    std::os::unix::fs::PermissionsExt::from_mode(0o755),
-                )
-            })
+            // The mode first: a kill after the rename must not leave the project private.
+            std::fs::set_permissions(
+                self.tmp.path(),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .and_then(|()| self.tmp.rename_to(&self.dest))
         } else {
             std::fs::rename(&self.top, &self.dest)
         };
@@ -506,8 +518,14 @@ fn import_folder(
         .in_file(&shown(&project))
         .into())
     };
+    // An unpacked copy goes again only when nothing refers to it: its import was undone (no
+    // journal) and it is not registered.
     if let (Err(_), Some(dest)) = (&result, placed) {
-        let _ = std::fs::remove_dir_all(dest);
+        let undone = !project.join(journal::FILE_NAME).exists()
+            && inst.registered_at(&project.display().to_string()).is_none();
+        if undone {
+            let _ = std::fs::remove_dir_all(dest);
+        }
     }
     result
 }
@@ -569,6 +587,8 @@ fn commit(inst: &mut Instance, journal: Journal) -> Result<Value, Failure> {
             None => Ok(()),
         }
     });
+    // A signal during the last file is seen here: undo rather than stop with the change made.
+    let written = written.and_then(|()| cs_cli::signals::stop_if_signalled());
     if let Err(f) = written {
         undo(inst, &journal)?;
         journal.remove()?;
@@ -747,6 +767,14 @@ fn plan_import(
 /// A file's change: its current text (None when it does not exist) and its new one.
 fn change(now: &Path, rel: &str, new: String) -> Result<FileChange, Failure> {
     let path = now.join(rel);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::in_whole_file(
+            "is a symlink: an import replaces this file and would replace the link (put a copy \
+             of its target in its place first)",
+        )
+        .in_file(&shown(&path))
+        .into());
+    }
     let original = match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
