@@ -492,6 +492,8 @@ fn import_folder(
     }
     let plan = plan_import(inst, &now, &project, allow, key)?;
     let _deferred = cs_cli::signals::Deferred::start();
+    // A signal during the check stops here, before anything is written.
+    cs_cli::signals::stop_if_signalled()?;
     if !inst.dir.join("instance.json").exists() {
         // A new instance's id is written before a journal or cs.lock names it.
         inst.save()?;
