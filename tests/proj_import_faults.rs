@@ -98,6 +98,15 @@ fn an_import_stopped_dead_at_any_step_is_finished_by_running_it_again() {
             project.join(".csutils-import-journal.json").is_file(),
             "{step}"
         );
+        if *step != "journal" {
+            // Registered already: list says the import is not finished.
+            let o = Command::new(bin("proj-import"))
+                .args(["--instance", &arg(&instance), "list"])
+                .output()
+                .unwrap();
+            let listed = stdout(&o);
+            assert!(listed.contains("\"import_finished\":false"), "{listed}");
+        }
         let o = import(&instance, &project, None);
         assert!(o.status.success(), "{step}: {}", stderr(&o));
         let record: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
@@ -120,14 +129,10 @@ fn an_import_stopped_dead_at_any_step_is_undone_by_rollback_byte_for_byte() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(1));
+        let listed = stdout(&o);
         assert!(
-            stdout(&o)
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .contains("\"interrupted_import\""),
-            "{step}: {}",
-            stdout(&o)
+            listed.lines().count() == 1 && listed.contains("\"interrupted_import\""),
+            "{step}: the one problem to act on: {listed}"
         );
         let o = Command::new(bin("proj-import"))
             .args(["rollback", &arg(&project)])

@@ -144,10 +144,15 @@ fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
             .in_file(&shown(project))
             .into());
     }
-    let mut checked = check(project, peek_id(inst_dir).as_deref(), Allow::default());
-    if let Some(problem) = journal_problem(project)? {
-        checked.problems.insert(0, problem);
-    }
+    // An interrupted import is the one thing to act on: the other problems describe a
+    // half-rewritten tree, and finishing or rolling back needs no flags.
+    let checked = match journal_problem(project)? {
+        Some(problem) => check::Checked {
+            problems: vec![problem],
+            ..Default::default()
+        },
+        None => check(project, peek_id(inst_dir).as_deref(), Allow::default()),
+    };
     let mut out = cs_cli::stdout();
     for p in &checked.problems {
         writeln!(out, "{}", p.to_json())?;
@@ -193,19 +198,23 @@ fn list(inst_dir: &Path, table: bool) -> Outcome {
     }
     for p in &inst.projects {
         let exists = Path::new(&p.dir).join("project.json").is_file();
+        // An import still under way, or killed half-way (its journal is there).
+        let importing = Path::new(&p.dir).join(journal::FILE_NAME).exists();
         if table {
+            let note = match (exists, importing) {
+                (false, _) => " (missing)",
+                (true, true) => " (import not finished: run it again, or proj-import rollback)",
+                (true, false) => "",
+            };
             writeln!(
                 out,
-                "{:<6} {:<30} {:<25} {}{}",
-                p.uid,
-                p.title,
-                p.imported_at,
-                p.dir,
-                if exists { "" } else { " (missing)" }
+                "{:<6} {:<30} {:<25} {}{note}",
+                p.uid, p.title, p.imported_at, p.dir
             )?;
         } else {
             let mut v = registered_json(p);
             v["exists"] = json!(exists);
+            v["import_finished"] = json!(!importing);
             writeln!(out, "{v}")?;
         }
     }
