@@ -212,6 +212,19 @@ fn kill_9_at_random_moments_then_running_again_gives_a_complete_import() {
     }
 }
 
+/// The fixture tree and a plain tar of its project made by GNU tar (`P3.tar` beside it).
+fn fixture_tarball() -> (tempfile::TempDir, PathBuf) {
+    let (keep, _project) = project_tree();
+    let tarball = keep.path().join("P3.tar");
+    let o = sh(&format!(
+        "tar -C {} -cf {} CS-t20s-demo",
+        arg(keep.path()),
+        arg(&tarball)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    (keep, tarball)
+}
+
 /// The fixture project with no lock and no active job: importable without flags.
 fn unlocked_project() -> (tempfile::TempDir, PathBuf) {
     let (keep, project) = project_tree();
@@ -253,15 +266,7 @@ fn two_instances_importing_one_unlocked_project_at_once_exactly_one_wins() {
 
 #[test]
 fn an_archive_import_stopped_dead_is_finished_by_running_it_again_in_the_same_folder() {
-    let (keep, project) = project_tree();
-    let tarball = keep.path().join("P3.tar");
-    let o = sh(&format!(
-        "tar -C {} -cf {} CS-t20s-demo",
-        arg(keep.path()),
-        arg(&tarball)
-    ));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let _ = project;
+    let (keep, tarball) = fixture_tarball();
     let instance = keep.path().join("instance");
     let o = import(&instance, &tarball, Some("file-1"));
     assert_eq!(o.status.code(), Some(137), "{}", stderr(&o));
@@ -337,15 +342,7 @@ fn a_file_the_import_rewrites_that_is_a_symlink_is_refused_before_anything() {
 
 #[test]
 fn an_interrupted_import_from_standard_input_is_named_not_unpacked_again() {
-    let (keep, project) = project_tree();
-    let tarball = keep.path().join("P3.tar");
-    let o = sh(&format!(
-        "tar -C {} -cf {} CS-t20s-demo",
-        arg(keep.path()),
-        arg(&tarball)
-    ));
-    assert!(o.status.success());
-    let _ = project;
+    let (keep, tarball) = fixture_tarball();
     let instance = keep.path().join("instance");
     let stdin_import = |fail: Option<&str>| {
         let mut cmd = import_cmd(&instance, Path::new("-"), fail);

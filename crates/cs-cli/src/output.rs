@@ -276,6 +276,14 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
     fn resolve(path: &Path, force: bool) -> Result<Output, Failure> {
         Output::text(path.to_str().unwrap(), force)
     }
@@ -294,11 +302,7 @@ mod tests {
     fn a_fifo_or_a_link_to_one_is_special_with_or_without_force() {
         let d = tempfile::tempdir().unwrap();
         let fifo = d.path().join("pipe");
-        let ok = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        mkfifo(&fifo);
         let link = d.path().join("link");
         std::os::unix::fs::symlink(&fifo, &link).unwrap();
         for force in [false, true] {
@@ -333,11 +337,7 @@ mod tests {
     fn persist_never_replaces_a_fifo_even_with_force() {
         let d = tempfile::tempdir().unwrap();
         let fifo = d.path().join("job.json");
-        let ok = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        mkfifo(&fifo);
         let r = write_atomically(&fifo, true, |w| {
             w.write_all(b"{}").map_err(|e| Error::io(&e, Place::File))
         });

@@ -261,11 +261,6 @@ pub fn output_temp_file(dir: &Path) -> Result<NamedTempFile> {
     crate::temp::file_in(dir).map_err(io_err)
 }
 
-/// True for a name [`output_temp_file`] gives.
-pub fn is_output_temp_name(name: &str) -> bool {
-    crate::temp::is_temp_name(name)
-}
-
 impl NumpyRecordFile {
     /// A file for rows of `fields` (string fields: any string kind, first laid out at
     /// `widths[i]`), built in the folder `dir`.

@@ -56,14 +56,18 @@ fn taken_by_a_sweep(dir: &Path) -> io::Error {
     ))
 }
 
+/// How our temporary entries are named.
+fn named() -> tempfile::Builder<'static, 'static> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(PREFIX).suffix(SUFFIX);
+    b
+}
+
 /// A new temporary file in `dir`, locked and registered; stale ones in `dir` are swept first.
 pub fn file_in(dir: &Path) -> io::Result<NamedTempFile> {
     sweep(dir);
     for _ in 0..ATTEMPTS {
-        let tmp = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .suffix(SUFFIX)
-            .tempfile_in(dir)?;
+        let tmp = named().tempfile_in(dir)?;
         register(tmp.path());
         if lock_new(tmp.as_file(), tmp.path()) {
             return Ok(tmp);
@@ -76,7 +80,7 @@ pub fn file_in(dir: &Path) -> io::Result<NamedTempFile> {
 #[derive(Debug)]
 pub struct TempDir {
     dir: tempfile::TempDir,
-    _lock: Option<File>,
+    _lock: File,
 }
 
 impl TempDir {
@@ -102,16 +106,13 @@ impl TempDir {
 pub fn dir_in(dir: &Path) -> io::Result<TempDir> {
     sweep(dir);
     for _ in 0..ATTEMPTS {
-        let tmp = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .suffix(SUFFIX)
-            .tempdir_in(dir)?;
+        let tmp = named().tempdir_in(dir)?;
         register(tmp.path());
         let lock = File::open(tmp.path())?;
         if lock_new(&lock, tmp.path()) {
             return Ok(TempDir {
                 dir: tmp,
-                _lock: Some(lock),
+                _lock: lock,
             });
         }
     }

@@ -297,13 +297,13 @@ impl OwnFiles {
     }
 }
 
-/// The temporary outputs (`.csutils.*.tmp` regular files) in a folder, by (device, inode).
+/// The temporary outputs (`.csutils-*.tmp` regular files) in a folder, by (device, inode).
 fn temp_outputs(folder: &Path) -> Exclude {
     let Ok(list) = std::fs::read_dir(folder) else {
         return Exclude::new();
     };
     list.filter_map(|e| e.ok())
-        .filter(|e| cs_format::records::is_output_temp_name(&e.file_name().to_string_lossy()))
+        .filter(|e| cs_format::temp::is_temp_name(&e.file_name().to_string_lossy()))
         .filter_map(|e| std::fs::symlink_metadata(e.path()).ok())
         .filter(|m| m.is_file())
         .map(|m| (m.dev(), m.ino()))

@@ -169,6 +169,13 @@ impl Instance {
         })
     }
 
+    /// The instance folder, resolved (as journals name it).
+    pub fn canonical_dir(&self) -> Result<String, Failure> {
+        std::fs::canonicalize(&self.dir)
+            .map(|d| d.display().to_string())
+            .map_err(|e| cs_cli::io_failure(&e, &self.dir))
+    }
+
     /// The registered project in `dir`, if any.
     pub fn registered_at(&self, dir: &str) -> Option<&Registered> {
         self.projects.iter().find(|p| p.dir == dir)

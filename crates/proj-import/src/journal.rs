@@ -6,7 +6,7 @@
 //! import is rolled forward by running it again, or undone by `proj-import rollback`.
 
 use crate::instance::{registered_json, Registered};
-use cs_cli::Failure;
+use cs_cli::{io_failure, Failure};
 use cs_format::job::to_json_text;
 use cs_format::project::shown;
 use cs_format::{Error, Place};
@@ -115,10 +115,6 @@ pub enum Found {
     Live,
     /// An import was interrupted; its journal is now locked by us.
     Interrupted(Box<Journal>),
-}
-
-fn io_failure(e: &std::io::Error, path: &Path) -> Failure {
-    cs_cli::io_failure(e, path)
 }
 
 /// Look for a journal in `project` (a canonical path).

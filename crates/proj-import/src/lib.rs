@@ -500,8 +500,8 @@ fn import_folder(
         }
     }
     let plan = plan_import(inst, &now, &project, allow, key)?;
-    let _deferred = cs_cli::signals::Deferred::start();
-    // A signal during the check stops here, before anything is written.
+    // Signals are deferred by the caller for the whole import; one during the check stops
+    // here, before anything is written.
     cs_cli::signals::stop_if_signalled()?;
     if !inst.dir.join("instance.json").exists() {
         // A new instance's id is written before a journal or cs.lock names it.
@@ -545,10 +545,7 @@ fn import_folder(
 fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, Failure> {
     let plan = journal.plan.clone();
     let project = plan.project().to_path_buf();
-    let here = std::fs::canonicalize(&inst.dir)
-        .map_err(|e| cs_cli::io_failure(&e, &inst.dir))?
-        .display()
-        .to_string();
+    let here = inst.canonical_dir()?;
     if plan.instance_dir != here {
         return Err(Error::in_whole_file(format!(
             "holds an interrupted import into the instance {0}: run proj-import --instance {0} \
@@ -559,7 +556,6 @@ fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, 
         .in_file(&shown(&project))
         .into());
     }
-    let _deferred = cs_cli::signals::Deferred::start();
     let uid_taken = inst
         .projects
         .iter()
@@ -761,10 +757,7 @@ fn plan_import(
         "killed": killed,
         "warnings": warnings,
     });
-    let instance_dir = std::fs::canonicalize(&inst.dir)
-        .map_err(|e| cs_cli::io_failure(&e, &inst.dir))?
-        .display()
-        .to_string();
+    let instance_dir = inst.canonical_dir()?;
     Ok(Plan {
         instance_dir,
         source: key.to_string(),
