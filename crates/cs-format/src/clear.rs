@@ -178,6 +178,7 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
         .filter_map(|m| project_relative(m, &project.dir))
         .collect();
 
+    let named_by_unusable = named_by_unusable(project);
     let mut plan = ClearPlan::default();
     // Per job: metafiles that go (with reasons).
     let mut metafiles_going: Vec<BTreeMap<String, String>> = Vec::new();
@@ -197,6 +198,13 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
             .unwrap_or(true);
         if pj.job.is_active() {
             clear.skipped = Some(format!("active job (status {})", pj.job.status));
+        } else if pj.job.status.is_empty() {
+            clear.skipped = Some("job.json has no status: the job may be running".to_string());
+        } else if let Some(by) = named_by_unusable.get(&pj.job.uid) {
+            clear.skipped = Some(format!(
+                "{by}/job.json cannot be used and names {}: a version it takes may be among those cleared",
+                pj.job.uid
+            ));
         } else if folder_is_link {
             clear.skipped = Some("the job folder is a symlink".to_string());
         } else {
@@ -280,6 +288,36 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
     plan.unreadable_metafiles.sort();
     plan.unreadable_metafiles.dedup();
     plan
+}
+
+/// The job uids (`"J6"`, as a JSON string) that the text of each unusable `job.json` names, as
+/// far as the text can be read: the jobs whose versions it may take by number. Each maps to the
+/// first unusable job folder that names it.
+fn named_by_unusable(project: &Project) -> BTreeMap<String, String> {
+    let mut named = BTreeMap::new();
+    for u in &project.unusable {
+        let path = project.dir.join(&u.folder).join("job.json");
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        for uid in quoted_job_uids(&String::from_utf8_lossy(&bytes)) {
+            named.entry(uid).or_insert_with(|| u.folder.clone());
+        }
+    }
+    named
+}
+
+/// Every `"J<n>"` (quotes included) in a text, without the quotes.
+fn quoted_job_uids(text: &str) -> BTreeSet<String> {
+    let mut uids = BTreeSet::new();
+    for (i, _) in text.match_indices("\"J") {
+        let rest = &text[i + 2..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && rest.as_bytes().get(digits) == Some(&b'"') {
+            uids.insert(format!("J{}", &rest[..digits]));
+        }
+    }
+    uids
 }
 
 /// For one job: which versions go (into `clear`), which are kept for others, and the metafiles

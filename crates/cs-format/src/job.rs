@@ -102,15 +102,17 @@ pub struct InputResult {
 pub struct Job {
     /// Layout of the file.
     pub format: JobFormat,
-    /// `J42`.
+    /// `J42` (empty when the document has none; [`crate::project::Project::open`] then uses the
+    /// folder's name).
     pub uid: String,
-    /// `P3`.
+    /// `P3`, or empty.
     pub project_uid: String,
-    /// Job type: `homo_refine_new`.
+    /// Job type: `homo_refine_new` (from `type` or its alias `job_type`), or empty.
     pub job_type: String,
     /// Title, or empty.
     pub title: String,
-    /// Status: `completed`, `running`, …
+    /// Status: `completed`, `running`, … (empty when the document has none: unknown, so
+    /// possibly running).
     pub status: String,
     /// cryoSPARC version that ran the job (`v4.6.0`), or empty.
     pub version: String,
@@ -207,35 +209,38 @@ impl Job {
             .find(|r| r.group == group && r.name == name)
     }
 
-    /// Parse a `job.json` text (either layout).
+    /// Parse a `job.json` text (either layout), reading what is there ([`Job::from_value`]).
     pub fn parse(text: &str) -> Result<Job> {
         let doc: Value = serde_json::from_str(text)
             .map_err(|e| Error::new(Place::Line(e.line() as u64), format!("not JSON: {e}")))?;
         Job::from_value(&doc)
     }
 
-    /// Read a parsed `job.json` document.
+    /// Read a parsed `job.json` document (either layout; FORMATS.md §8.3). Only what a result
+    /// needs is required: `uid`, the type (`type` or its alias `job_type`), `status`,
+    /// `project_uid`, `title` and `version` may be missing or null (they are then empty), and
+    /// so may every list (`output_results: null` is no outputs). A key that is there with the
+    /// wrong kind of value, and an output or connection that lacks what names it, is an error
+    /// naming the key.
     pub fn from_value(doc: &Value) -> Result<Job> {
         let top = doc
             .as_object()
             .ok_or_else(|| Error::in_whole_file("is not a JSON object"))?;
-        let spec = top.get("spec").and_then(Value::as_object);
-        let format = if spec.is_some() {
-            JobFormat::V5
-        } else {
-            JobFormat::V4
-        };
-        let job_type = match spec {
-            Some(s) => string(s, "type", "spec.type")?,
-            None => string(top, "type", "type")?,
+        let spec = match top.get("spec") {
+            None | Some(Value::Null) => None,
+            Some(s) => Some(object(s, "spec")?),
         };
         let mut job = Job {
-            format,
-            uid: string(top, "uid", "uid")?,
+            format: if spec.is_some() {
+                JobFormat::V5
+            } else {
+                JobFormat::V4
+            },
+            uid: optional(top, "uid", "uid")?,
             project_uid: optional_string(top, "project_uid"),
-            job_type,
+            job_type: job_type(top, spec)?,
             title: optional_string(top, "title"),
-            status: string(top, "status", "status")?,
+            status: optional(top, "status", "status")?,
             version: optional_string(top, "version"),
             groups: Vec::new(),
             outputs: Vec::new(),
@@ -246,10 +251,64 @@ impl Job {
             Some(spec) => read_v5(spec, &mut job)?,
             None => read_v4(top, &mut job)?,
         }
-        if let Some(p) = top.get(PENDING_KEY) {
+        if let Some(p) = top.get(PENDING_KEY).filter(|p| !p.is_null()) {
             job.pending_deletions = strings(p, PENDING_KEY)?;
         }
         Ok(job)
+    }
+
+    /// Read a parsed `job.json` that must be a whole job document: as [`Job::from_value`], and
+    /// it must name its `uid`, its type (`type` or `job_type`) and its `status` (what an
+    /// imported or exported job needs).
+    pub fn from_document(doc: &Value) -> Result<Job> {
+        let job = Job::from_value(doc)?;
+        let missing = if job.uid.is_empty() {
+            "uid"
+        } else if job.job_type.is_empty() {
+            "type"
+        } else if job.status.is_empty() {
+            "status"
+        } else {
+            return Ok(job);
+        };
+        let what = match missing {
+            "type" => "is missing (neither \"type\" nor \"job_type\" is there)",
+            _ => "is missing",
+        };
+        Err(Error::new(Place::Key(missing.into()), what))
+    }
+}
+
+/// The keys that name a job's type, in the order they are taken: v5's `spec.type` (and
+/// `spec.job_type`), then the top-level `type` and its alias `job_type` (cryosparc-tools treats
+/// them as one; when both are there and differ, `type` wins).
+const TYPE_KEYS: [(bool, &str, &str); 4] = [
+    (true, "type", "spec.type"),
+    (true, "job_type", "spec.job_type"),
+    (false, "type", "type"),
+    (false, "job_type", "job_type"),
+];
+
+/// The job type: the first of [`TYPE_KEYS`] that holds a string, or empty when none is there.
+fn job_type(top: &Map<String, Value>, spec: Option<&Map<String, Value>>) -> Result<String> {
+    for (in_spec, key, place) in TYPE_KEYS {
+        let obj = if in_spec { spec } else { Some(top) };
+        if let Some(obj) = obj {
+            let found = optional(obj, key, place)?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(String::new())
+}
+
+/// A string key that may be missing or null (then empty), but not of another kind.
+fn optional(obj: &Map<String, Value>, key: &str, place: &str) -> Result<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(Error::new(Place::Key(place.into()), "is not a string")),
     }
 }
 
@@ -310,8 +369,8 @@ fn versions(obj: &Map<String, Value>, place: &str) -> Result<(Vec<u64>, Vec<Stri
         })
         .collect::<Result<_>>()?;
     let metafiles = match obj.get("metafiles") {
+        None | Some(Value::Null) => Vec::new(),
         Some(v) => strings(v, &format!("{place}.metafiles"))?,
-        None => Vec::new(),
     };
     if metafiles.len() != versions.len() {
         return Err(Error::new(
@@ -409,7 +468,7 @@ fn read_v4(top: &Map<String, Value>, job: &mut Job) -> Result<()> {
 }
 
 fn read_v5(spec: &Map<String, Value>, job: &mut Job) -> Result<()> {
-    if let Some(outputs) = spec.get("outputs") {
+    if let Some(outputs) = spec.get("outputs").filter(|v| !v.is_null()) {
         for (group, output) in object(outputs, "spec.outputs")? {
             let oplace = format!("spec.outputs.{group}");
             let output = object(output, &oplace)?;
@@ -439,7 +498,7 @@ fn read_v5(spec: &Map<String, Value>, job: &mut Job) -> Result<()> {
             }
         }
     }
-    if let Some(inputs) = spec.get("inputs") {
+    if let Some(inputs) = spec.get("inputs").filter(|v| !v.is_null()) {
         for (name, input) in object(inputs, "spec.inputs")? {
             let iplace = format!("spec.inputs.{name}");
             let input = object(input, &iplace)?;

@@ -11,9 +11,15 @@ pub fn is_project_dir(dir: &Path) -> bool {
     dir.join("project.json").is_file()
 }
 
-/// True when `dir` holds a `job.json`.
+/// True when `dir` holds a `job.json` that is a file.
 pub fn is_job_dir(dir: &Path) -> bool {
     dir.join("job.json").is_file()
+}
+
+/// True when `dir` holds an entry named `job.json` of any kind (a file, or a folder, a link or
+/// anything else in its place, which then cannot be used): a job folder, usable or not.
+pub fn has_job_json(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join("job.json")).is_ok()
 }
 
 /// A job folder of a project and its document.
@@ -25,6 +31,17 @@ pub struct ProjectJob {
     pub job: Job,
 }
 
+/// A job folder of a project whose `job.json` cannot be used (missing, unreadable, not UTF-8,
+/// not JSON, not an object, or a key the tools need holds the wrong kind of value).
+#[derive(Debug, Clone)]
+pub struct UnusableJob {
+    /// The folder's name inside the project (`J7`); it also names the job, as cryoSPARC names
+    /// job folders after their uid.
+    pub folder: String,
+    /// Why, naming the file relative to the project folder (`J7/job.json: line 3: …`).
+    pub error: Error,
+}
+
 /// A project folder and its jobs.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -34,8 +51,11 @@ pub struct Project {
     pub uid: String,
     /// The title (empty when unknown).
     pub title: String,
-    /// Job folders, in job-number order.
+    /// Job folders whose `job.json` could be read, in job-number order.
     pub jobs: Vec<ProjectJob>,
+    /// Job folders whose `job.json` cannot be used, in job-number order. Each tool reports
+    /// them, one by one, and goes on with the others.
+    pub unusable: Vec<UnusableJob>,
 }
 
 /// A path for messages.
@@ -45,10 +65,17 @@ pub fn shown(path: &Path) -> String {
 
 /// Read and parse a JSON document, with errors naming the file.
 pub fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(&e, Place::File).in_file(&shown(path)))?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::new(Place::Line(e.line() as u64), format!("not JSON: {e}")).in_file(&shown(path))
+    read_json_named(path, &shown(path))
+}
+
+/// Read and parse a JSON document, with errors naming the file as `name`: a byte offset for
+/// text that is not UTF-8, a line for text that is not JSON.
+fn read_json_named(path: &Path, name: &str) -> Result<Value> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(&e, Place::File).in_file(name))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| Error::at_byte(e.valid_up_to() as u64, "is not UTF-8 text").in_file(name))?;
+    serde_json::from_str(text).map_err(|e| {
+        Error::new(Place::Line(e.line() as u64), format!("not JSON: {e}")).in_file(name)
     })
 }
 
@@ -86,11 +113,36 @@ pub fn read_project_doc(dir: &Path) -> Result<Value> {
     }
 }
 
-/// Read a job folder's `job.json`.
+/// Read a job folder's `job.json`, taking what is there ([`Job::from_value`]); errors name
+/// the file.
 pub fn read_job(dir: &Path) -> Result<Job> {
     let path = dir.join("job.json");
+    read_job_named(&path, &shown(&path))
+}
+
+/// Read a job folder's `job.json`, which must be a whole job document with a uid, a type and a
+/// status ([`Job::from_document`]); errors name the file.
+pub fn read_job_document(dir: &Path) -> Result<Job> {
+    let path = dir.join("job.json");
     let doc = read_json(&path)?;
-    Job::from_value(&doc).map_err(|e| e.in_file(&shown(&path)))
+    Job::from_document(&doc).map_err(|e| e.in_file(&shown(&path)))
+}
+
+/// Read the `job.json` of job folder `folder` inside `parent` (a project folder), taking what
+/// is there ([`Job::from_value`]); errors name the file as `FOLDER/job.json`. A job.json
+/// without a `uid` is known by its folder's name.
+pub fn read_job_in(parent: &Path, folder: &str) -> Result<Job> {
+    let name = format!("{folder}/job.json");
+    let mut job = read_job_named(&parent.join(&name), &name)?;
+    if job.uid.is_empty() {
+        job.uid = folder.to_string();
+    }
+    Ok(job)
+}
+
+fn read_job_named(path: &Path, name: &str) -> Result<Job> {
+    let doc = read_json_named(path, name)?;
+    Job::from_value(&doc).map_err(|e| e.in_file(name))
 }
 
 /// The number in a job folder name (`J12` → 12).
@@ -98,9 +150,42 @@ pub fn job_number(name: &str) -> Option<u64> {
     name.strip_prefix('J')?.parse().ok()
 }
 
+/// The order of job folders in a project: by job number, then folders not named `J<n>` by name.
+pub fn folder_order(a: &str, b: &str) -> std::cmp::Ordering {
+    (job_number(a).is_none(), job_number(a), a).cmp(&(job_number(b).is_none(), job_number(b), b))
+}
+
+/// The job folders of a project, in [`folder_order`]: sub-folders that hold an entry named
+/// `job.json`, and `J<n>` folders where that entry cannot even be looked for (a folder that
+/// cannot be read).
+fn job_folders(dir: &Path) -> Result<Vec<String>> {
+    let mut folders = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !path.is_dir() {
+            continue;
+        }
+        let is_job = match std::fs::symlink_metadata(path.join("job.json")) {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(_) => job_number(&name).is_some(),
+        };
+        if is_job {
+            folders.push(name);
+        }
+    }
+    folders.sort_by(|a, b| folder_order(a, b));
+    Ok(folders)
+}
+
 impl Project {
     /// Open a project folder: its `project.json` (which must be a project document) and every
-    /// sub-folder that holds a `job.json`.
+    /// job folder, job by job ([`read_job_in`]): each `job.json` is read into [`Project::jobs`]
+    /// or, when it cannot be used, into [`Project::unusable`] with the reason.
     pub fn open(dir: &Path) -> Result<Project> {
         let doc = read_project_doc(dir)?;
         let text = |k: &str| {
@@ -109,41 +194,30 @@ impl Project {
                 .unwrap_or_default()
                 .to_string()
         };
-        let mut folders = Vec::new();
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&e, Place::File).in_file(&shown(dir)))?;
-            let path = entry.path();
-            if path.is_dir() && is_job_dir(&path) {
-                folders.push(entry.file_name().to_string_lossy().into_owned());
-            }
-        }
-        folders.sort_by(|a, b| {
-            (job_number(a).is_none(), job_number(a), a).cmp(&(
-                job_number(b).is_none(),
-                job_number(b),
-                b,
-            ))
-        });
-        let jobs = folders
-            .into_iter()
-            .map(|folder| {
-                let job = read_job(&dir.join(&folder))?;
-                Ok(ProjectJob { folder, job })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Project {
+        let mut project = Project {
             dir: dir.to_path_buf(),
             uid: text("uid"),
             title: text("title"),
-            jobs,
-        })
+            jobs: Vec::new(),
+            unusable: Vec::new(),
+        };
+        for folder in job_folders(dir)? {
+            match read_job_in(dir, &folder) {
+                Ok(job) => project.jobs.push(ProjectJob { folder, job }),
+                Err(error) => project.unusable.push(UnusableJob { folder, error }),
+            }
+        }
+        Ok(project)
     }
 
     /// The job with this uid.
     pub fn job(&self, uid: &str) -> Option<&ProjectJob> {
         self.jobs.iter().find(|j| j.job.uid == uid)
+    }
+
+    /// The unusable job folder named `folder`.
+    pub fn unusable_job(&self, folder: &str) -> Option<&UnusableJob> {
+        self.unusable.iter().find(|u| u.folder == folder)
     }
 }
 

@@ -6,7 +6,7 @@ use cs_format::clear::project_relative;
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::job::{to_json_text, Job, Version};
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{link_out, read_job, read_json, read_project_doc, shown};
+use cs_format::project::{link_out, read_job_document, read_json, read_project_doc, shown};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
@@ -57,7 +57,7 @@ fn resolved_folder(path: &Path) -> Result<PathBuf, Failure> {
 /// project that holds the link.
 pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
     let abs = resolved_folder(job_dir)?;
-    let job = read_job(job_dir)?;
+    let job = read_job_document(job_dir)?;
     let folder = abs
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

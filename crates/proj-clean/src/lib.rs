@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser};
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::clear::{self, ClearPlan, JobClear};
 use cs_format::job::{remove_versions, to_json_text, PENDING_KEY};
-use cs_format::project::{is_project_dir, read_json, shown, Project};
+use cs_format::project::{is_project_dir, read_json, shown, Project, UnusableJob};
 use cs_format::{Error, Place};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -24,10 +24,14 @@ For every non-passthrough result with more than one version, the final version i
 every version another job's input names by number. A metafile goes when no kept version uses it; a \
 data file goes when a metafile that goes names it, it lies inside that job's folder, and no surviving \
 registered metafile of the project names it. Active jobs (launched, started, running, waiting, \
-queued) are skipped, and so are jobs whose folder is a symlink or whose job.json leads out of the \
-project. Only regular files inside the job folder are removed: never a symlink, never a file reached \
+queued) are skipped, and so are jobs whose job.json has no status, jobs whose folder is a symlink or \
+whose job.json leads out of the project, and jobs that a job.json which cannot be used names (it may \
+take their versions). A job whose job.json cannot be used (missing, not JSON, a key with the wrong \
+kind of value) is left alone and reported in an \"unusable\" record; the others are cleared; stderr \
+counts such jobs and the exit status is 1. A job.json may name its type \"type\" or \"job_type\"; \
+keys the clear does not need may be missing, and keys csutils does not know are kept. Only regular files inside the job folder are removed: never a symlink, never a file reached \
 through one. A project.json that is not a project document is refused.\n\n\
-Output, JSON-lines: one \"keep\" record per intermediate version kept for another job, one \
+Output, JSON-lines: one \"unusable\" record per job whose job.json cannot be used, one \"keep\" record per intermediate version kept for another job, one \
 \"delete\" record per file (\"deleted\" with --yes), then a \"summary\".\n\n\
 With --yes, each job.json is first rewritten (atomically) to list only what remains, with the files \
 still to remove under \"csutils_clear_pending\"; then the files are removed and that key dropped. A \
@@ -37,7 +41,8 @@ what it removed.",
     after_help = "Examples:\n  proj-clean CS-t20s-demo                 # what would go, as JSON-lines\n  \
 proj-clean CS-t20s-demo J8 J9 | jq -r 'select(.kind == \"delete\") | .path'\n  \
 proj-clean --yes CS-t20s-demo J8\n\n\
-Exit status: 0 on success, 1 on a bad document or a file that could not be removed, 2 on bad usage."
+Exit status: 0 on success, 1 on a bad document, a job.json that cannot be used or a file that could not \
+be removed, 2 on bad usage."
 )]
 pub struct Args {
     /// The project folder (it holds project.json).
@@ -84,7 +89,7 @@ pub fn run(args: Args) -> Outcome {
     }
     let project = Project::open(dir)?;
     for uid in &args.jobs {
-        if project.job(uid).is_none() {
+        if project.job(uid).is_none() && project.unusable_job(uid).is_none() {
             return Err(Error::in_whole_file(format!("has no job {uid}"))
                 .in_file(&shown(dir))
                 .into());
@@ -102,6 +107,9 @@ pub fn run(args: Args) -> Outcome {
         .into());
     }
     let mut out = cs_cli::stdout();
+    for u in &project.unusable {
+        writeln!(out, "{}", unusable_record(u))?;
+    }
     for job in &plan.jobs {
         for k in &job.kept {
             writeln!(
@@ -130,12 +138,30 @@ pub fn run(args: Args) -> Outcome {
             }
         }
     }
-    writeln!(out, "{}", summary(&plan, args.yes))?;
+    writeln!(out, "{}", summary(&project, &plan, args.yes))?;
     out.flush()?;
-    if failed {
+    if !project.unusable.is_empty() {
+        let n = project.unusable.len();
+        let jobs = if n == 1 { "job" } else { "jobs" };
+        cs_cli::report(
+            "proj-clean",
+            &format!("{n} {jobs} could not be read and were left alone (see the records with \"unusable\")"),
+        );
+    }
+    if failed || !project.unusable.is_empty() {
         return Err(Failure::Quiet);
     }
     Ok(())
+}
+
+/// The record of a job whose `job.json` cannot be used (nothing of it is touched).
+fn unusable_record(u: &UnusableJob) -> Value {
+    json!({
+        "kind": "unusable",
+        "job": u.folder,
+        "folder": u.folder,
+        "unusable": u.error.to_string(),
+    })
 }
 
 fn delete_record(kind: &str, job: &JobClear, d: &clear::Deletion) -> Value {
@@ -148,7 +174,7 @@ fn delete_record(kind: &str, job: &JobClear, d: &clear::Deletion) -> Value {
     })
 }
 
-fn summary(plan: &ClearPlan, removed: bool) -> Value {
+fn summary(project: &Project, plan: &ClearPlan, removed: bool) -> Value {
     let files: usize = plan.jobs.iter().map(|j| j.delete.len()).sum();
     let bytes: u64 = plan.jobs.iter().map(JobClear::bytes).sum();
     let freed: u64 = plan
@@ -166,6 +192,7 @@ fn summary(plan: &ClearPlan, removed: bool) -> Value {
         "jobs": plan.jobs.iter().filter(|j| !j.delete.is_empty()).map(|j| j.job.clone()).collect::<Vec<_>>(),
         "skipped": plan.jobs.iter().filter_map(|j| j.skipped.as_ref().map(|why| json!({"job": j.job, "why": why}))).collect::<Vec<_>>(),
         "unreadable_metafiles": plan.unreadable_metafiles.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+        "unusable": project.unusable.iter().map(|u| u.folder.clone()).collect::<Vec<_>>(),
     })
 }
 

@@ -5,7 +5,8 @@ use cs_cli::{Failure, Generate, Outcome, Progress};
 use cs_format::clear;
 use cs_format::job::to_json_text;
 use cs_format::project::{
-    is_job_dir, is_project_dir, read_job, read_project_doc, shown, Project, ProjectJob,
+    folder_order, has_job_json, is_project_dir, read_job_in, read_project_doc, shown, Project,
+    ProjectJob, UnusableJob,
 };
 use cs_format::walk::{entry_names, union, walk_each, Walk};
 use cs_format::{Error, Place};
@@ -35,12 +36,16 @@ A link to / or to a folder that holds the project is not followed (it would walk
 it is named on stderr and listed in links_not_followed. Links to anything else, such as raw data \
 under another folder, are followed.\n\n\
 A project.json that is not a project document (a JSON object with a uid) is refused before anything \
-is walked or written. Entries that cannot be read are reported on stderr and the walk goes on; the \
-exit status is then 1.",
+is walked or written. A job whose job.json cannot be used (missing, not JSON, a key with the wrong \
+kind of value) is still measured, and its record says why under \"unusable\" (type and status are \
+null); the other jobs are measured as usual, stderr counts such jobs, and the exit status is 1. A \
+job.json may name its type \"type\" or \"job_type\"; keys the figures do not need may be missing. \
+Entries that cannot be read are reported on stderr and the walk goes on; the exit status is then 1.",
     after_help = "Examples:\n  proj-du /data/cryosparc_projects/CS-t20s-demo\n  proj-du --table /data/cryosparc_projects\n  \
 proj-du /data/cryosparc_projects | jq -c 'select(.kind == \"job\" and .intermediate_bytes > 1e9)'\n  \
 proj-du --update CS-t20s-demo     # write the size into project.json, as cryoSPARC does\n\n\
-Exit status: 0 on success, 1 when an entry could not be read or a document is bad, 2 on bad usage."
+Exit status: 0 on success, 1 when an entry or a job.json could not be read or a document is bad, 2 on \
+bad usage."
 )]
 pub struct Args {
     /// Project folders, job folders or folders of projects.
@@ -79,6 +84,9 @@ pub fn command() -> clap::Command {
 struct JobStats {
     project: String,
     job: String,
+    folder: String,
+    /// Why its `job.json` cannot be used (its folder is still measured).
+    unusable: Option<String>,
     job_type: String,
     status: String,
     bytes: u64,
@@ -103,6 +111,7 @@ struct ProjectStats {
     bytes_outside: u64,
     intermediate_bytes: u64,
     active_jobs: Vec<String>,
+    unusable_jobs: Vec<String>,
     dangling: Vec<String>,
     not_followed: Vec<String>,
     unreadable: u64,
@@ -148,6 +157,7 @@ pub fn run(args: Args) -> Outcome {
         measured.push(m);
     }
     drop(progress);
+    let unusable = measured.iter().map(Measured::unusable_jobs).sum::<usize>();
     let mut out = cs_cli::stdout();
     if args.table {
         print_table(&measured, &mut out)?;
@@ -167,10 +177,29 @@ pub fn run(args: Args) -> Outcome {
         }
     }
     out.flush()?;
-    if unreadable {
+    if unusable > 0 {
+        cs_cli::report("proj-du", &unusable_count(unusable));
+    }
+    if unreadable || unusable > 0 {
         return Err(Failure::Quiet);
     }
     Ok(())
+}
+
+/// The stderr line that counts the jobs whose `job.json` could not be used.
+fn unusable_count(n: usize) -> String {
+    let jobs = if n == 1 { "job" } else { "jobs" };
+    format!("{n} {jobs} could not be read (see the records with \"unusable\")")
+}
+
+impl Measured {
+    /// How many jobs measured here have a `job.json` that cannot be used.
+    fn unusable_jobs(&self) -> usize {
+        match self {
+            Measured::Project(jobs, _) => jobs.iter().filter(|j| j.unusable.is_some()).count(),
+            Measured::Job(j) => usize::from(j.unusable.is_some()),
+        }
+    }
 }
 
 enum Target {
@@ -188,14 +217,15 @@ enum Opened {
 struct JobFolder {
     /// The folder holding the job folder.
     parent: PathBuf,
-    /// The job, under its folder name.
-    job: ProjectJob,
+    /// The job, under its folder name, or why its `job.json` cannot be used.
+    job: Result<ProjectJob, UnusableJob>,
     /// The parent project (or a stand-in holding only this job).
     project: Project,
 }
 
-/// Read a target's documents (a bad `project.json` or `job.json` stops the run here). With
-/// `update`, a `project.json` that is a link out of the project is refused.
+/// Read a target's documents (a bad `project.json` stops the run here; a `job.json` that
+/// cannot be used is reported for its job). With `update`, a `project.json` that is a link out
+/// of the project is refused.
 fn open_target(target: Target, update: bool) -> Result<Opened, Failure> {
     match target {
         Target::Project(dir) => {
@@ -234,7 +264,7 @@ fn targets(path: &Path) -> Result<Vec<Target>, Failure> {
     if is_project_dir(path) {
         return Ok(vec![Target::Project(path.to_path_buf())]);
     }
-    if is_job_dir(path) {
+    if has_job_json(path) {
         return Ok(vec![Target::Job(path.to_path_buf())]);
     }
     let names = entry_names(path).map_err(|e| Error::io(&e, Place::File).in_file(&shown(path)))?;
@@ -285,6 +315,8 @@ fn job_stats(project: &str, pj: &ProjectJob, walk: &Walk, intermediate: u64) -> 
             pj.job.project_uid.clone()
         },
         job: pj.job.uid.clone(),
+        folder: pj.folder.clone(),
+        unusable: None,
         job_type: pj.job.job_type.clone(),
         status: pj.job.status.clone(),
         bytes: walk.bytes(),
@@ -292,6 +324,25 @@ fn job_stats(project: &str, pj: &ProjectJob, walk: &Walk, intermediate: u64) -> 
         dangling: walk.dangling.clone(),
         not_followed: not_followed(walk),
         intermediate_bytes: intermediate,
+        unreadable: walk.unreadable.len() as u64,
+    }
+}
+
+/// Figures of a job folder whose `job.json` cannot be used: its folder is measured all the
+/// same; it has no type or status, and nothing a clear would free.
+fn unusable_stats(project: &str, u: &UnusableJob, walk: &Walk) -> JobStats {
+    JobStats {
+        project: project.to_string(),
+        job: u.folder.clone(),
+        folder: u.folder.clone(),
+        unusable: Some(u.error.to_string()),
+        job_type: String::new(),
+        status: String::new(),
+        bytes: walk.bytes(),
+        files: walk.files.len() as u64,
+        dangling: walk.dangling.clone(),
+        not_followed: not_followed(walk),
+        intermediate_bytes: 0,
         unreadable: walk.unreadable.len() as u64,
     }
 }
@@ -314,15 +365,19 @@ fn measure_project(
         .map(|c| (c.job.as_str(), c.bytes()))
         .collect();
     let empty = Walk::default();
-    let jobs: Vec<JobStats> = project
+    let walk_of = |folder: &str| by_name.get(folder).copied().unwrap_or(&empty);
+    let mut jobs: Vec<JobStats> = project
         .jobs
         .iter()
         .map(|pj| {
-            let walk = by_name.get(pj.folder.as_str()).copied().unwrap_or(&empty);
             let bytes = intermediate.get(pj.job.uid.as_str()).copied().unwrap_or(0);
-            job_stats(&project.uid, pj, walk, bytes)
+            job_stats(&project.uid, pj, walk_of(&pj.folder), bytes)
         })
         .collect();
+    for u in &project.unusable {
+        jobs.push(unusable_stats(&project.uid, u, walk_of(&u.folder)));
+    }
+    jobs.sort_by(|a, b| folder_order(&a.folder, &b.folder));
     let all = union(&walks.iter().collect::<Vec<_>>());
     let bad = warn_unreadable(&project.dir, &all);
     let unique = all.bytes();
@@ -344,6 +399,7 @@ fn measure_project(
             .filter(|pj| pj.job.is_active())
             .map(|pj| pj.job.uid.clone())
             .collect(),
+        unusable_jobs: project.unusable.iter().map(|u| u.folder.clone()).collect(),
         dangling: all.dangling.clone(),
         not_followed: not_followed(&all),
         unreadable: all.unreadable.len() as u64,
@@ -363,21 +419,24 @@ fn open_job_folder(dir: &Path) -> Result<JobFolder, Failure> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let parent = cs_cli::folder_of(&dir);
-    let job = read_job(&dir)?;
+    let job = match read_job_in(&parent, &folder) {
+        Ok(job) => Ok(ProjectJob { folder, job }),
+        Err(error) => Err(UnusableJob { folder, error }),
+    };
     let project = if is_project_dir(&parent) {
         Project::open(&parent)?
     } else {
         Project {
             dir: parent.clone(),
-            uid: job.project_uid.clone(),
+            uid: job
+                .as_ref()
+                .map(|pj| pj.job.project_uid.clone())
+                .unwrap_or_default(),
             title: String::new(),
-            jobs: vec![ProjectJob {
-                folder: folder.clone(),
-                job: job.clone(),
-            }],
+            jobs: job.iter().cloned().collect(),
+            unusable: Vec::new(),
         }
     };
-    let job = ProjectJob { folder, job };
     Ok(JobFolder {
         parent,
         job,
@@ -387,7 +446,15 @@ fn open_job_folder(dir: &Path) -> Result<JobFolder, Failure> {
 
 /// Walk one job folder (its project, when the parent folder is one, decides what a clear frees).
 fn measure_job_folder(jf: &JobFolder, entries: &std::sync::atomic::AtomicU64) -> (JobStats, bool) {
-    let pj = &jf.job;
+    let pj = match &jf.job {
+        Ok(pj) => pj,
+        Err(u) => {
+            let walk = walk_each(&jf.parent, std::slice::from_ref(&u.folder), entries);
+            let walk = walk.into_iter().next().unwrap_or_default();
+            let bad = warn_unreadable(&jf.parent, &walk);
+            return (unusable_stats(&jf.project.uid, u, &walk), bad);
+        }
+    };
     let (walks, plan) = rayon::join(
         || walk_each(&jf.parent, std::slice::from_ref(&pj.folder), entries),
         || clear::plan(&jf.project, std::slice::from_ref(&pj.job.uid)),
@@ -423,19 +490,26 @@ fn update_size(dir: &Path, bytes: u64) -> Outcome {
 }
 
 fn job_json(j: &JobStats) -> Value {
-    json!({
+    // Unknown (an unusable job.json, or a key the document lacks) is null.
+    let known = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let mut record = json!({
         "kind": "job",
         "project": j.project,
         "job": j.job,
-        "type": j.job_type,
-        "status": j.status,
+        "folder": j.folder,
+        "type": known(&j.job_type),
+        "status": known(&j.status),
         "bytes": j.bytes,
         "files": j.files,
         "dangling_links": j.dangling,
         "links_not_followed": j.not_followed,
         "intermediate_bytes": j.intermediate_bytes,
         "unreadable": j.unreadable,
-    })
+    });
+    if let (Some(why), Some(obj)) = (&j.unusable, record.as_object_mut()) {
+        obj.insert("unusable".into(), json!(why));
+    }
+    record
 }
 
 fn project_json(p: &ProjectStats) -> Value {
@@ -452,13 +526,14 @@ fn project_json(p: &ProjectStats) -> Value {
         "bytes_outside": p.bytes_outside,
         "intermediate_bytes": p.intermediate_bytes,
         "active_jobs": p.active_jobs,
+        "unusable_jobs": p.unusable_jobs,
         "dangling_links": p.dangling,
         "links_not_followed": p.not_followed,
         "unreadable": p.unreadable,
     })
 }
 
-const CSV_HEADER: [&str; 15] = [
+const CSV_HEADER: [&str; 16] = [
     "kind",
     "project",
     "job",
@@ -474,6 +549,7 @@ const CSV_HEADER: [&str; 15] = [
     "bytes_outside",
     "active_jobs",
     "unreadable",
+    "unusable",
 ];
 
 fn print_csv(measured: &[Measured], out: &mut impl Write) -> Outcome {
@@ -502,6 +578,7 @@ fn print_csv(measured: &[Measured], out: &mut impl Write) -> Outcome {
             String::new(),
             String::new(),
             j.unreadable.to_string(),
+            j.unusable.clone().unwrap_or_default(),
         ]
     };
     for m in measured {
@@ -526,6 +603,7 @@ fn print_csv(measured: &[Measured], out: &mut impl Write) -> Outcome {
                     p.bytes_outside.to_string(),
                     p.active_jobs.join(" "),
                     p.unreadable.to_string(),
+                    p.unusable_jobs.join(" "),
                 ])
                 .map_err(csv_err)?;
             }
@@ -543,6 +621,10 @@ fn print_table(measured: &[Measured], out: &mut impl Write) -> Outcome {
         "SIZE", "FILES", "CLEARABLE", "PROJECT", "JOB", "TYPE"
     )?;
     let job_line = |out: &mut dyn Write, j: &JobStats| -> std::io::Result<()> {
+        let status = match &j.unusable {
+            Some(why) => format!("unusable: {why}"),
+            None => j.status.clone(),
+        };
         writeln!(
             out,
             "{:>8} {:>8} {:>9}  {:<8} {:<6} {:<32} {}",
@@ -551,8 +633,12 @@ fn print_table(measured: &[Measured], out: &mut impl Write) -> Outcome {
             cs_cli::human_bytes(j.intermediate_bytes),
             j.project,
             j.job,
-            j.job_type,
-            j.status
+            if j.job_type.is_empty() {
+                "?"
+            } else {
+                &j.job_type
+            },
+            status
         )
     };
     for m in measured {

@@ -158,7 +158,7 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
     for folder in folders {
         let jj = format!("{folder}/job.json");
         let job = match read_json(&dir.join(&jj)) {
-            Ok(doc) => match Job::from_value(&doc) {
+            Ok(doc) => match Job::from_document(&doc) {
                 Ok(job) => job,
                 Err(e) => {
                     add(
