@@ -4,8 +4,11 @@
 //! one and every version another job's connection names by number. A metafile is deleted when
 //! no kept (result, version) uses it; a data file is deleted when a deleted metafile names it,
 //! it lies inside that job's folder, and no surviving registered metafile anywhere in the
-//! project names it. Active jobs are skipped, and so are jobs whose folder is a symlink or whose
-//! `job.json` leads out of the project (clearing rewrites it). Only regular files inside the
+//! project names it. Active jobs are skipped, and so are jobs whose `job.json` has no status
+//! (they may be running), jobs whose folder is a symlink or whose `job.json` leads out of the
+//! project (clearing rewrites it), and jobs that the text of an unusable `job.json` names (its
+//! connections, unknown, may take their versions by number). A job whose `job.json` cannot be
+//! used is never part of a plan. Only regular files inside the
 //! job folder are ever listed: never a symlink, never a file reached through one.
 
 use crate::dataset::Dataset;
@@ -363,4 +366,16 @@ fn versions_to_clear(
         }
     }
     going
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_quoted_job_uids_are_taken_from_a_text() {
+        let text = r#"{"uid": "J9", "parents": ["J6", "J08"], "t": "J7x", "n": "J+5", "x": J4, "J"#;
+        let found: Vec<String> = quoted_job_uids(text).into_iter().collect();
+        assert_eq!(found, ["J08", "J6", "J9"]);
+    }
 }

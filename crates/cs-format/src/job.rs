@@ -616,6 +616,46 @@ mod tests {
     }
 
     #[test]
+    fn type_and_job_type_are_aliases_and_type_wins() {
+        let only_alias = V4.replace(
+            r#""type":"homo_refine_new""#,
+            r#""job_type":"homo_refine_new""#,
+        );
+        assert_eq!(Job::parse(&only_alias).unwrap().job_type, "homo_refine_new");
+        let both = V4.replace(r#""type":"#, r#""job_type":"other","type":"#);
+        assert_eq!(Job::parse(&both).unwrap().job_type, "homo_refine_new");
+        let v5 = r#"{"uid":"J1","spec":{"job_type":"class_2D_new"},"type":"ignored"}"#;
+        assert_eq!(Job::parse(v5).unwrap().job_type, "class_2D_new");
+        let e = Job::parse(r#"{"uid":"J1","job_type":7}"#).unwrap_err();
+        assert_eq!(e.place, Place::Key("job_type".into()));
+    }
+
+    #[test]
+    fn only_what_a_result_needs_is_required() {
+        let job = Job::parse(r#"{"output_results":null,"input_slot_groups":null}"#).unwrap();
+        assert_eq!((job.uid.as_str(), job.status.as_str()), ("", ""));
+        assert!(job.outputs.is_empty() && job.inputs.is_empty());
+        let v5 =
+            r#"{"spec":{"type":"t","outputs":null,"inputs":null},"csutils_clear_pending":null}"#;
+        assert_eq!(Job::parse(v5).unwrap().format, JobFormat::V5);
+        let e = Job::parse(r#"{"output_results":[{"name":"blob"}]}"#).unwrap_err();
+        assert_eq!(e.place, Place::Key("output_results[0].group_name".into()));
+    }
+
+    #[test]
+    fn a_job_document_needs_a_uid_a_type_and_a_status() {
+        let doc: Value = serde_json::from_str(V4).unwrap();
+        assert!(Job::from_document(&doc).is_ok());
+        for key in ["uid", "type", "status"] {
+            let mut d = doc.clone();
+            d.as_object_mut().unwrap().remove(key);
+            let e = Job::from_document(&d).unwrap_err();
+            assert_eq!(e.place, Place::Key(key.into()), "{key}");
+            assert!(e.what.starts_with("is missing"), "{e}");
+        }
+    }
+
+    #[test]
     fn mismatched_lists_name_the_key() {
         let bad = V4.replace(r#""J9/b.cs","#, "");
         let e = Job::parse(&bad).unwrap_err();
