@@ -300,7 +300,7 @@ fn proj_clean_clears_every_other_job_and_leaves_a_job_with_a_truncated_job_json_
         stderr(&o),
         format!(
             "proj-clean: 1 job {}\n",
-            ONE_UNUSABLE.replace("read", "read and were left alone")
+            ONE_UNUSABLE.replace("read", "read and was left alone")
         )
     );
     let all = json_lines(&o);
@@ -325,6 +325,31 @@ fn proj_clean_clears_every_other_job_and_leaves_a_job_with_a_truncated_job_json_
         expected_projects()["clear_intermediate_results"]["total_bytes"]
     );
     assert_eq!(tree_snapshot(&project.join("J11")), before);
+    // Named on its own, it is reported the same way (not "has no job J11").
+    let o = run("proj-clean", &[&arg(&project), "J11"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let all = json_lines(&o);
+    assert_eq!(records(&all, "unusable")[0]["job"], "J11");
+    assert!(records(&all, "delete").is_empty());
+}
+
+#[test]
+fn proj_du_update_still_writes_the_size_when_a_job_json_cannot_be_used() {
+    let (_keep, project) = project_tree();
+    std::fs::write(
+        project.join("J4/job.json"),
+        "{\"uid\": \"J4\",\n  \"status\": }",
+    )
+    .unwrap();
+    let o = run("proj-du", &["--update", &arg(&project)], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let all = json_lines(&o);
+    let p = records(&all, "project")[0];
+    assert_eq!(read(&project.join("project.json"))["size"], p["bytes"]);
+    assert_eq!(
+        job_records(&all)["J4"]["unusable"],
+        "J4/job.json: line 2: not JSON: expected value at line 2 column 13"
+    );
 }
 
 #[test]

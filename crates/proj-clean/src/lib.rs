@@ -142,10 +142,14 @@ pub fn run(args: Args) -> Outcome {
     out.flush()?;
     if !project.unusable.is_empty() {
         let n = project.unusable.len();
-        let jobs = if n == 1 { "job" } else { "jobs" };
+        let (jobs, verb) = if n == 1 {
+            ("job", "was")
+        } else {
+            ("jobs", "were")
+        };
         cs_cli::report(
             "proj-clean",
-            &format!("{n} {jobs} could not be read and were left alone (see the records with \"unusable\")"),
+            &format!("{n} {jobs} could not be read and {verb} left alone (see the records with \"unusable\")"),
         );
     }
     if failed || !project.unusable.is_empty() {
