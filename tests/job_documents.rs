@@ -409,6 +409,8 @@ fn each_kind_of_unusable_job_json_is_named_with_its_place() {
     edit_job_json(&jj("J7"), |d| d["status"] = json!(3));
     std::fs::remove_file(jj("J11")).unwrap();
     std::os::unix::fs::symlink("gone.json", jj("J11")).unwrap();
+    // A half-deleted job: its folder is there, its job.json is not.
+    std::fs::remove_file(jj("J9")).unwrap();
     let before = tree_snapshot(&project);
 
     let expected = [
@@ -417,11 +419,12 @@ fn each_kind_of_unusable_job_json_is_named_with_its_place() {
         ("J4", "J4/job.json: is not a JSON object"),
         ("J5", "J5/job.json: key output_results: is not a list"),
         ("J7", "J7/job.json: key status: is not a string"),
+        ("J9", "J9/job.json: No such file or directory"),
         ("J11", "J11/job.json: No such file or directory"),
     ];
     let o = run("proj-du", &[&arg(&project)], None);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(stderr(&o), format!("proj-du: 6 jobs {ONE_UNUSABLE}\n"));
+    assert_eq!(stderr(&o), format!("proj-du: 7 jobs {ONE_UNUSABLE}\n"));
     let all = json_lines(&o);
     let jobs = job_records(&all);
     assert_eq!(jobs.len(), 11);
@@ -430,7 +433,7 @@ fn each_kind_of_unusable_job_json_is_named_with_its_place() {
     }
     // J5's and J7's texts still name J6 and J8 (their parents and children): a clear leaves
     // those alone, so they have nothing to free.
-    let named = ["J2", "J3", "J4", "J5", "J7", "J11", "J6", "J8"];
+    let named = ["J2", "J3", "J4", "J5", "J7", "J9", "J11", "J6", "J8"];
     assert_expected_jobs(&all, &named, &BTreeMap::new());
     for job in ["J6", "J8"] {
         assert_eq!(jobs[job]["intermediate_bytes"], 0, "{job}");

@@ -156,8 +156,7 @@ pub fn folder_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// The job folders of a project, in [`folder_order`]: sub-folders that hold an entry named
-/// `job.json`, and `J<n>` folders where that entry cannot even be looked for (a folder that
-/// cannot be read).
+/// `job.json`, and every `J<n>` folder (one without a usable job.json is an unusable job).
 fn job_folders(dir: &Path) -> Result<Vec<String>> {
     let mut folders = Vec::new();
     let entries =
@@ -169,11 +168,9 @@ fn job_folders(dir: &Path) -> Result<Vec<String>> {
         if !path.is_dir() {
             continue;
         }
-        let is_job = match std::fs::symlink_metadata(path.join("job.json")) {
-            Ok(_) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(_) => job_number(&name).is_some(),
-        };
+        // A `J<n>` folder is a job even when its job.json is missing (a half-deleted job).
+        let is_job =
+            std::fs::symlink_metadata(path.join("job.json")).is_ok() || job_number(&name).is_some();
         if is_job {
             folders.push(name);
         }
