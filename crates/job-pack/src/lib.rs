@@ -97,6 +97,10 @@ pub enum Command {
         /// Link the data files instead of copying them.
         #[arg(long)]
         link: bool,
+        /// Import even when data files the metadata names are missing (their paths are kept as
+        /// they were; a warning gives the count and the first).
+        #[arg(long)]
+        allow_missing: bool,
     },
     /// "Import Result Group": a new import_result_group job holding a .csg group.
     ImportGroup {
@@ -111,6 +115,10 @@ pub enum Command {
         /// Link the data files instead of copying them.
         #[arg(long)]
         link: bool,
+        /// Import even when data files the metadata names are missing (their paths are kept as
+        /// they were; a warning gives the count and the first).
+        #[arg(long)]
+        allow_missing: bool,
     },
     /// Print a job's event log (events.bson) as JSON-lines (relaxed extended JSON).
     Events {
@@ -177,8 +185,10 @@ pub fn run(args: Args) -> Outcome {
             into,
             workspace,
             link,
+            allow_missing,
         } => {
-            let record = import::import_export(&src, &into, workspace.as_deref(), link)?;
+            let record =
+                import::import_export(&src, &into, workspace.as_deref(), link, allow_missing)?;
             print_records(&[record])
         }
         Command::ImportGroup {
@@ -186,8 +196,10 @@ pub fn run(args: Args) -> Outcome {
             into,
             workspace,
             link,
+            allow_missing,
         } => {
-            let record = import::import_group(&csg, &into, workspace.as_deref(), link)?;
+            let record =
+                import::import_group(&csg, &into, workspace.as_deref(), link, allow_missing)?;
             print_records(&[record])
         }
         Command::Events { path } => events(path),
