@@ -231,6 +231,22 @@ fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
         .find(|c| c.is_file())
 }
 
+/// A data path whose file is missing (`at`: the file, row and field that name it, and the
+/// path): an error, or with `--allow-missing` noted for the warning at the end.
+fn missing_data(opts: &DataOptions, imported: &mut Imported, at: Error) -> cs_format::Result<()> {
+    if !opts.allow_missing {
+        let what = format!(
+            "data file {} is missing (give --allow-missing to import anyway)",
+            at.what
+        );
+        return Err(Error { what, ..at });
+    }
+    if imported.first_missing.is_none() {
+        imported.first_missing = Some(at.to_string());
+    }
+    Ok(())
+}
+
 /// Put one data file at `dest`: a link to it (`--link`); a hard link when it lies in the
 /// unpacked archive (ours, on the same file system: one copy of the data, not two); else a
 /// copy (a folder the user gave is not ours to move).
@@ -326,22 +342,13 @@ fn import_one_group(
                 to_copy.entry(rel.to_string()).or_insert(src);
                 Some(format!("{job_uid}/imported/{rel}"))
             });
-            let Some(value) = gone else { continue };
-            let file = holder.get(&field.name).cloned().unwrap_or_default();
-            let place = Place::Cell {
-                row,
-                field: field.name.clone(),
-            };
-            if !opts.allow_missing {
-                return Err(Error::new(
-                    place,
-                    format!("data file {value} is missing (give --allow-missing to import anyway)"),
-                )
-                .in_file(&file));
-            }
-            if imported.first_missing.is_none() {
-                let at = Error::new(place, value).in_file(&file);
-                imported.first_missing = Some(at.to_string());
+            if let Some(value) = gone {
+                let place = Place::Cell {
+                    row,
+                    field: field.name.clone(),
+                };
+                let file = holder.get(&field.name).map_or("", String::as_str);
+                missing_data(opts, imported, Error::new(place, value).in_file(file))?;
             }
         }
         row += 1;

@@ -85,16 +85,20 @@ pub enum Command {
         strict: bool,
     },
     /// Import an export (folder, tar file or "-") into a project as a new job.
+    ///
+    /// A tar is unpacked into PROJECT/imports/jobs/ and kept there; the job's data files are
+    /// hard links to the unpacked ones (one copy on disk). From a folder they are copied.
     Import {
         /// An export folder, a tar (.tar, .tar.gz, .tar.zst) or "-" for a tar on standard input.
         src: String,
         /// The project folder to import into.
         #[arg(long, value_name = "PROJECT")]
         into: PathBuf,
-        /// Workspace the new job joins (default: the project's first).
+        /// Workspace the new job joins, listed in workspaces.json (default: the project's
+        /// first; a project without workspaces.json has only W1).
         #[arg(long, value_name = "W")]
         workspace: Option<String>,
-        /// Link the data files instead of copying them.
+        /// Link the data files (by absolute path) instead of copying or hard-linking them.
         #[arg(long)]
         link: bool,
         /// Import even when data files the metadata names are missing (their paths are kept as
@@ -109,7 +113,8 @@ pub enum Command {
         /// The project folder to import into.
         #[arg(long, value_name = "PROJECT")]
         into: PathBuf,
-        /// Workspace the new job joins (default: the project's first).
+        /// Workspace the new job joins, listed in workspaces.json (default: the project's
+        /// first; a project without workspaces.json has only W1).
         #[arg(long, value_name = "W")]
         workspace: Option<String>,
         /// Link the data files instead of copying them.
