@@ -619,6 +619,19 @@ fn an_export_whose_job_json_is_not_a_job_document_is_refused_naming_the_key() {
 }
 
 #[test]
+fn an_export_whose_job_json_is_not_json_is_refused_naming_the_entry() {
+    let (keep, project) = project_tree();
+    let export = j8_export_copy(keep.path(), &project);
+    std::fs::write(export.join("job.json"), "{\"uid\": ").unwrap();
+    let archive = gnu_tar(&export);
+    let before = tree_snapshot(&project);
+    let o = import(&project, &[&arg(&archive)]);
+    let file = format!("{}: entry P3_J8_homo_refine_new/job.json", arg(&archive));
+    refused(&o, "job-pack", &file, &["line 1", "not JSON"]);
+    assert_eq!(tree_snapshot(&project), before);
+}
+
+#[test]
 fn job_type_is_an_alias_of_type_and_unknown_keys_are_kept() {
     let (keep, project) = project_tree();
     let export = j8_export_copy(keep.path(), &project);
