@@ -71,6 +71,32 @@ fn export_of_a_job_with_a_dangling_link_warns_with_the_path_and_exports_the_rest
 }
 
 #[test]
+fn export_of_a_job_whose_imported_folder_is_a_dangling_link_names_that_link() {
+    let (_keep, project) = project_tree();
+    let imported = project.join("J1/imported");
+    std::fs::remove_dir_all(&imported).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/csutils-gone-disk", &imported).unwrap();
+    let o = run("job-pack", &["export", &arg(&project.join("J1"))], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = stderr(&o);
+    let link = arg(&project.canonicalize().unwrap().join("J1/imported"));
+    // One line per data file (six movies and the gain reference), each naming the gone link.
+    assert_eq!(e.lines().count(), 7, "{e}");
+    for l in e.lines() {
+        assert!(
+            l.starts_with("job-pack: warning: ")
+                && l.ends_with(&format!(
+                    ": missing: {link} -> /nonexistent/csutils-gone-disk: the link's target is missing; not exported"
+                )),
+            "{l}"
+        );
+    }
+    let group = project.join("exports/jobs/P3_J1_import_movies/P3_J1_imported_movies");
+    assert!(group.join("P3_J1_imported_movies_exported.cs").is_file());
+    assert!(!group.join("J1").exists(), "nothing to link");
+}
+
+#[test]
 fn export_of_a_dangling_link_in_gridfs_data_warns_and_leaves_it_out() {
     let (_keep, project) = project_tree();
     let gridfs = project.join("J8/gridfs_data");

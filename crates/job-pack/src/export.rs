@@ -225,7 +225,19 @@ pub(crate) fn warn_not_exported(path: &Path) {
         Err(_) if std::fs::symlink_metadata(path).is_ok() => {
             format!("{}: not a regular file; not exported", shown(path))
         }
-        Err(_) => format!("{}: missing; not exported", shown(path)),
+        Err(_) => match path
+            .ancestors()
+            .skip(1)
+            .find(|a| crate::archive::dangling(a))
+        {
+            Some(link) => format!(
+                "{}: missing: {} -> {}: the link's target is missing; not exported",
+                shown(path),
+                shown(link),
+                std::fs::read_link(link).unwrap_or_default().display()
+            ),
+            None => format!("{}: missing; not exported", shown(path)),
+        },
     };
     cs_cli::report("job-pack", &format!("warning: {what}"));
 }
