@@ -87,7 +87,11 @@ fn export_of_j8_matches_the_fixture_export() {
     let exp = expected_projects();
     let e = &exp["exports"]["exports/jobs/P3_J8_homo_refine_new"];
     let (_keep, project) = project_tree();
-    let o = run("job-pack", &["export", &arg(&project.join("J8"))], None);
+    let o = run(
+        "job-pack",
+        &["export", "--force", &arg(&project.join("J8"))],
+        None,
+    );
     assert!(o.status.success());
     let text = std::fs::read_to_string(project.join("exports/jobs/P3_J8_homo_refine_new/job.json"))
         .unwrap();
@@ -131,7 +135,7 @@ fn re_export_replaces_the_old_export_and_leaves_nothing_behind() {
     )
     .unwrap();
     for _ in 0..2 {
-        let o = run("job-pack", &["export", &j8], None);
+        let o = run("job-pack", &["export", "--force", &j8], None);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let names: Vec<String> = std::fs::read_dir(project.join("exports/jobs"))
@@ -163,7 +167,7 @@ fn export_tar_import_gives_a_new_job_with_j8s_rows_and_uids() {
     let (keep, source) = project_tree();
     let tarball = keep.path().join("J8.tar.zst");
     let o = sh(&format!(
-        "job-pack export {j} > /dev/null && job-pack tar {e} -o {t}",
+        "job-pack export --force {j} > /dev/null && job-pack tar {e} -o {t}",
         j = arg(&source.join("J8")),
         e = arg(&source.join("exports/jobs/P3_J8_homo_refine_new")),
         t = arg(&tarball)
@@ -421,7 +425,11 @@ fn hostile_archives_are_refused_and_nothing_is_written() {
 fn a_failed_import_leaves_the_project_as_it_was() {
     let (keep, project) = project_tree();
     // An export whose particle data are missing.
-    let o = run("job-pack", &["export", &arg(&project.join("J8"))], None);
+    let o = run(
+        "job-pack",
+        &["export", "--force", &arg(&project.join("J8"))],
+        None,
+    );
     assert!(o.status.success());
     let export = keep.path().join("copy");
     sh(&format!(
@@ -475,7 +483,7 @@ fn tar_piped_into_import_from_stdin() {
     assert!(!target.join("J12").exists());
 
     let o = sh(&format!(
-        "job-pack export {j} > /dev/null && job-pack tar --zstd {e} | job-pack import - --into {t} --link",
+        "job-pack export --force {j} > /dev/null && job-pack tar --zstd {e} | job-pack import - --into {t} --link",
         j = arg(&source.join("J8")),
         e = arg(&source.join("exports/jobs/P3_J8_homo_refine_new")),
         t = arg(&target)

@@ -152,22 +152,20 @@ fn metafile_rows(project: &Path) -> BTreeMap<String, String> {
 fn archives_with_and_without_dereferencing_import_with_the_same_figures() {
     let (keep, project) = project_tree();
     mark_finished(&project, "J10");
+    // `job-pack tar` stores the fixture's one dangling link as a link leading out of the archive,
+    // which an import refuses (tests/job_pack.rs covers tar and dangling links): remove it.
+    sh(&format!("find {} -xtype l -delete", arg(&project)));
     let (jobs_before, project_before) = du(&project);
     let rows_before = metafile_rows(&project);
 
-    // Links followed: the project alone, self-contained (the dangling link is reported).
+    // Links followed: the project alone, self-contained.
     let deref = keep.path().join("deref.tar.zst");
     let o = run(
         "job-pack",
         &["tar", &arg(&project), "-o", &arg(&deref)],
         None,
     );
-    assert_eq!(o.status.code(), Some(1), "the dangling link is reported");
-    assert!(
-        stderr(&o).contains("009412124076831753401"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(deref.exists());
     // Links kept: the project with the raw data beside it.
     let kept = keep.path().join("kept.tar");

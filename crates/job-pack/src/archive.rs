@@ -43,6 +43,8 @@ pub struct TarReport {
     pub not_followed: Vec<(String, String)>,
     /// Files left out because they are the archive being written.
     pub left_out: Vec<String>,
+    /// Links whose targets are missing, stored as links: (link, target).
+    pub dangling: Vec<(String, String)>,
     /// Entries that could not be read or followed: (path, why).
     pub skipped: Vec<(String, String)>,
     /// Files written.
@@ -128,7 +130,8 @@ impl<W: Write> Tar<'_, W> {
         Ok(())
     }
 
-    /// Store one entry: a link as a link (no-dereference mode), else what it leads to.
+    /// Store one entry: a link as a link (no-dereference mode, or when its target is missing),
+    /// else what it leads to.
     fn add_entry(&mut self, path: &Path, name: &Path, rel: &Path) -> Result<(), Failure> {
         let lmd = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
@@ -144,6 +147,7 @@ impl<W: Write> Tar<'_, W> {
         let md = if is_link {
             match std::fs::metadata(path) {
                 Ok(m) => m,
+                Err(_) if dangling(path) => return self.add_link(path, name, rel, &lmd),
                 Err(e) => {
                     self.skip(path, cs_format::error::io_message(&e));
                     return Ok(());
@@ -187,7 +191,11 @@ impl<W: Write> Tar<'_, W> {
     ) -> Result<(), Failure> {
         let target = std::fs::read_link(path).map_err(|e| cs_cli::io_failure(&e, path))?;
         let folder = rel.parent().unwrap_or(Path::new(""));
-        if !cs_cli::unpack::stays_inside(folder, &target) {
+        if dangling(path) {
+            self.report
+                .dangling
+                .push((shown(path), target.display().to_string()));
+        } else if !cs_cli::unpack::stays_inside(folder, &target) {
             self.report
                 .left_behind
                 .push((shown(rel), target.display().to_string()));
@@ -244,6 +252,62 @@ impl<W: Write> Tar<'_, W> {
             .fetch_add(md.len(), Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// True when `path` is a symbolic link whose target is missing.
+pub fn dangling(path: &Path) -> bool {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    is_link && std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// The first link (in the order a tar run stores entries) under `dir` whose target is missing,
+/// and that target: what `tar --strict` refuses before writing anything. Links are followed
+/// into folders as [`write_tar`] follows them.
+pub fn first_dangling(dir: &Path, dereference: bool) -> Option<(PathBuf, PathBuf)> {
+    let root = std::fs::canonicalize(dir).ok()?;
+    let mut visited = HashSet::new();
+    let md = std::fs::metadata(dir).ok()?;
+    visited.insert((md.dev(), md.ino()));
+    find_dangling(dir, dereference, &root, &mut visited)
+}
+
+fn find_dangling(
+    dir: &Path,
+    dereference: bool,
+    root: &Path,
+    visited: &mut HashSet<(u64, u64)>,
+) -> Option<(PathBuf, PathBuf)> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(name);
+        let Ok(lmd) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let is_link = lmd.file_type().is_symlink();
+        if is_link && dangling(&path) {
+            let target = std::fs::read_link(&path).unwrap_or_default();
+            return Some((path, target));
+        }
+        if is_link && !dereference {
+            continue;
+        }
+        let Ok(md) = std::fs::metadata(&path) else {
+            continue;
+        };
+        let holds_root =
+            is_link && std::fs::canonicalize(&path).is_ok_and(|t| cs_format::walk::holds(&t, root));
+        if md.is_dir() && !holds_root && visited.insert((md.dev(), md.ino())) {
+            if let Some(found) = find_dangling(&path, dereference, root, visited) {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 /// The files of the archive being written, so that a tree that holds the output never

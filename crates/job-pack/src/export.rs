@@ -135,15 +135,16 @@ pub fn export_group(
         datasets.push(Dataset::open(&path, &shown(&path))?);
     }
     // Data files named in `…/path` fields become `>path`, linked beside the .cs.
+    // A path whose file is gone (a dangling link: a movie on a disk that is gone) keeps its
+    // value and is named once on stderr.
     let mut linked = BTreeSet::new();
+    let mut gone = BTreeSet::new();
     let project_dir = place.project_dir.clone();
     let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
         rewrite_data_paths(fields, cells, &mut |text| {
             let rel = project_relative(text, &project_dir).filter(|r| r == text)?;
-            let exists = std::fs::symlink_metadata(project_dir.join(&rel))
-                .map(|m| m.is_file() || m.file_type().is_symlink())
-                .unwrap_or(false);
-            if !exists {
+            if !project_dir.join(&rel).is_file() {
+                gone.insert(rel);
                 return None;
             }
             let new = format!(">{rel}");
@@ -153,6 +154,9 @@ pub fn export_group(
         Ok(())
     };
     let spool = join_on_uid(datasets, dest, JoinMode::Inner, &mut edit)?;
+    for rel in &gone {
+        warn_not_exported(&project_dir.join(rel));
+    }
     let rows = spool.rows();
     let cs_name = format!("{prefix}_exported.cs");
     let cs_path = dest.join(&cs_name);
@@ -209,6 +213,35 @@ pub fn export_group(
     Ok(rows)
 }
 
+/// Warn that the data file at `path` (missing, a link whose target is missing, or not a
+/// regular file) is left out of the export.
+pub(crate) fn warn_not_exported(path: &Path) {
+    let what = match std::fs::read_link(path) {
+        Ok(target) => format!(
+            "{} -> {}: the link's target is missing; not exported",
+            shown(path),
+            target.display()
+        ),
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => {
+            format!("{}: not a regular file; not exported", shown(path))
+        }
+        Err(_) => match path
+            .ancestors()
+            .skip(1)
+            .find(|a| crate::archive::dangling(a))
+        {
+            Some(link) => format!(
+                "{}: missing: {} -> {}: the link's target is missing; not exported",
+                shown(path),
+                shown(link),
+                std::fs::read_link(link).unwrap_or_default().display()
+            ),
+            None => format!("{}: missing; not exported", shown(path)),
+        },
+    };
+    cs_cli::report("job-pack", &format!("warning: {what}"));
+}
+
 fn file_record(path: &Path, rel: &str) -> Value {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     json!({"kind": "file", "path": rel, "bytes": bytes})
@@ -231,6 +264,35 @@ fn refuse_link_out(place: &JobPlace, dest_rel: &str) -> Result<(), Failure> {
                 .in_file(&shown(&place.project_dir))
                 .into(),
         ),
+    }
+}
+
+/// Refuse to replace an earlier export at `final_dir` without `force`.
+fn refuse_earlier_export(final_dir: &Path, force: bool) -> Result<(), Failure> {
+    if force || std::fs::symlink_metadata(final_dir).is_err() {
+        return Ok(());
+    }
+    Err(Error::in_whole_file(
+        "an earlier export is there; give --force to replace it (nothing written)",
+    )
+    .in_file(&shown(final_dir))
+    .into())
+}
+
+/// Warn that an active job (launched, started, running, waiting, queued) is exported as it is
+/// on disk: cryoSPARC writes a job's folder up to date only once it completes.
+fn warn_if_active(place: &JobPlace) {
+    let job = &place.job;
+    if job.is_active() {
+        cs_cli::report(
+            "job-pack",
+            &format!(
+                "warning: {}: {} is {}; cryoSPARC updates a job on disk only when it completes, so this export may not be up to date",
+                shown(&place.project_dir.join(&place.folder)),
+                job.uid,
+                job.status
+            ),
+        );
     }
 }
 
@@ -283,13 +345,20 @@ fn groups_with_results(job: &Job) -> Vec<String> {
     out
 }
 
-/// Export a whole job into `exports/jobs/<P>_<J>_<type>/`.
-pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Failure> {
+/// Export a whole job into `exports/jobs/<P>_<J>_<type>/` (replacing an earlier export only
+/// with `force`).
+pub fn export_job(
+    place: &JobPlace,
+    force: bool,
+    records: &mut Records,
+) -> Result<PathBuf, Failure> {
     let job = &place.job;
     let name = format!("{}_{}_{}", place.project_uid, job.uid, job.job_type);
     let dest_rel = format!("exports/jobs/{name}");
     refuse_link_out(place, &dest_rel)?;
     let final_dir = place.project_dir.join(&dest_rel);
+    refuse_earlier_export(&final_dir, force)?;
+    warn_if_active(place);
     let job_dir = place.project_dir.join(&place.folder);
     let mut groups = Vec::new();
     build_then_swap(&final_dir, |tmp| {
@@ -341,16 +410,20 @@ pub fn export_job(place: &JobPlace, records: &mut Records) -> Result<PathBuf, Fa
     Ok(final_dir)
 }
 
-/// Export one output group into `exports/groups/<P>_<J>_<group>/`.
+/// Export one output group into `exports/groups/<P>_<J>_<group>/` (replacing an earlier export
+/// only with `force`).
 pub fn export_one_group(
     place: &JobPlace,
     group: &str,
+    force: bool,
     records: &mut Records,
 ) -> Result<PathBuf, Failure> {
     let prefix = format!("{}_{}_{group}", place.project_uid, place.job.uid);
     let dest_rel = format!("exports/groups/{prefix}");
     refuse_link_out(place, &dest_rel)?;
     let final_dir = place.project_dir.join(&dest_rel);
+    refuse_earlier_export(&final_dir, force)?;
+    warn_if_active(place);
     let mut rows = 0;
     build_then_swap(&final_dir, |tmp| {
         rows = export_group(place, group, tmp, &dest_rel, &prefix, records)?;

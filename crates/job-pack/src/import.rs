@@ -27,6 +27,43 @@ struct GroupSource {
     csg_path: PathBuf,
 }
 
+/// Where the export being imported came from, for messages and for placing its data.
+#[derive(Default)]
+struct Source {
+    /// An archive's name and the folder it was unpacked to, with the name of that folder's
+    /// top-level entry in the archive ("" when the archive had none).
+    unpacked: Option<(String, PathBuf, String)>,
+}
+
+impl Source {
+    /// How messages name `path`: a file of an unpacked archive as `ARCHIVE: entry NAME`, any
+    /// other file by its path.
+    fn name(&self, path: &Path) -> String {
+        if let Some((archive, dir, top)) = &self.unpacked {
+            if let Ok(rel) = path.strip_prefix(dir) {
+                let entry = Path::new(top).join(rel);
+                return format!("{archive}: entry {}", entry.display());
+            }
+        }
+        shown(path)
+    }
+
+    /// The unpacked folder (ours to hard-link from), if the export came from an archive.
+    fn unpacked_dir(&self) -> Option<&Path> {
+        self.unpacked.as_ref().map(|(_, dir, _)| dir.as_path())
+    }
+}
+
+/// How an import treats the data files its groups name.
+struct DataOptions<'a> {
+    /// Link to the data instead of copying them.
+    link: bool,
+    /// Import even when data files are missing (their paths kept as they were).
+    allow_missing: bool,
+    /// Where the export came from.
+    source: &'a Source,
+}
+
 /// The target project.
 struct Target {
     dir: PathBuf,
@@ -53,35 +90,56 @@ fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failur
         .and_then(Value::as_u64)
         .or_else(|| uid.strip_prefix('P').and_then(|n| n.parse().ok()))
         .unwrap_or(0);
-    let ws_path = project.join("workspaces.json");
-    let workspaces: Vec<String> = if ws_path.is_file() {
-        read_json(&ws_path)?
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|w| w.get("uid").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let workspace = match workspace {
-        Some(w) if workspaces.iter().any(|x| x == w) || workspaces.is_empty() => w.to_string(),
-        Some(w) => {
-            return Err(bad(
-                &ws_path,
-                format!("has no workspace {w} (it has {})", workspaces.join(", ")),
-            ))
-        }
-        None => workspaces.first().cloned().unwrap_or_else(|| "W1".into()),
-    };
+    let workspace = choose_workspace(project, workspace)?;
     Ok(Target {
         dir: project.to_path_buf(),
         uid,
         uid_num,
         workspace,
     })
+}
+
+/// The workspace uids `workspaces.json` lists (None when the project has no such file).
+fn listed_workspaces(ws_path: &Path) -> Result<Option<Vec<String>>, Failure> {
+    if std::fs::symlink_metadata(ws_path).is_err() {
+        return Ok(None);
+    }
+    let doc = read_json(ws_path)?;
+    let list = doc.as_array().ok_or_else(|| {
+        bad(
+            ws_path,
+            "is not a list of workspace documents (a JSON array)",
+        )
+    })?;
+    Ok(Some(
+        list.iter()
+            .filter_map(|w| w.get("uid").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+    ))
+}
+
+/// The workspace the new job joins: `asked` if `workspaces.json` lists it, else the first
+/// listed. A project without `workspaces.json` (or with an empty list, as sync scripts write
+/// it) has only `W1`, the workspace cryoSPARC makes with every project.
+fn choose_workspace(project: &Path, asked: Option<&str>) -> Result<String, Failure> {
+    let ws_path = project.join("workspaces.json");
+    let listed = listed_workspaces(&ws_path)?;
+    let known = match &listed {
+        Some(l) if !l.is_empty() => l.clone(),
+        _ => vec!["W1".to_string()],
+    };
+    match asked {
+        None => Ok(known[0].clone()),
+        Some(w) if known.iter().any(|x| x == w) => Ok(w.to_string()),
+        Some(w) => {
+            let why = match listed {
+                None => "the file is not there: the project has only W1".to_string(),
+                Some(l) if l.is_empty() => "it lists none: the project has only W1".to_string(),
+                Some(l) => format!("it has {}", l.join(", ")),
+            };
+            Err(bad(&ws_path, format!("has no workspace {w} ({why})")))
+        }
+    }
 }
 
 /// Refuse a folder an import writes into (`rel` in the project) that is, or lies behind, a link
@@ -161,7 +219,8 @@ fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
     }
     let p = Path::new(value);
     if p.is_absolute() {
-        return p.is_file().then(|| p.to_path_buf());
+        let clean = !p.components().any(|c| c == std::path::Component::ParentDir);
+        return (clean && p.is_file()).then(|| p.to_path_buf());
     }
     if !clean_relative(p) {
         return None;
@@ -172,12 +231,60 @@ fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
         .find(|c| c.is_file())
 }
 
+/// A data path whose file is missing (`at`: the file, row and field that name it, and the
+/// path): an error, or with `--allow-missing` noted for the warning at the end.
+fn missing_data(opts: &DataOptions, imported: &mut Imported, at: Error) -> cs_format::Result<()> {
+    if !opts.allow_missing {
+        let what = format!(
+            "data file {} is missing (give --allow-missing to import anyway)",
+            at.what
+        );
+        return Err(Error { what, ..at });
+    }
+    if imported.first_missing.is_none() {
+        imported.first_missing = Some(at.to_string());
+    }
+    Ok(())
+}
+
+/// Put one data file at `dest`: a link to it (`--link`); a hard link when it lies in the
+/// unpacked archive (ours, on the same file system: one copy of the data, not two); else a
+/// copy (a folder the user gave is not ours to move).
+fn place_data_file(
+    src: &Path,
+    dest: &Path,
+    opts: &DataOptions,
+    imported: &mut Imported,
+) -> Result<(), Failure> {
+    let abs = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
+    if opts.link {
+        return std::os::unix::fs::symlink(&abs, dest).map_err(|e| cs_cli::io_failure(&e, dest));
+    }
+    let ours = opts
+        .source
+        .unpacked_dir()
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .is_some_and(|d| abs.starts_with(d));
+    if ours && std::fs::hard_link(&abs, dest).is_ok() {
+        imported.hard_linked += 1;
+        return Ok(());
+    }
+    imported.bytes += std::fs::copy(&abs, dest).map_err(|e| cs_cli::io_failure(&e, src))?;
+    Ok(())
+}
+
 /// Figures of an import, for its record.
 #[derive(Default)]
 struct Imported {
     groups: Vec<Value>,
     files: u64,
     bytes: u64,
+    /// Data files hard-linked from the unpacked archive (not copied).
+    hard_linked: u64,
+    /// Data paths whose files are missing (kept as they were, `--allow-missing`), each once.
+    missing: std::collections::BTreeSet<String>,
+    /// The first of them, where it was named.
+    first_missing: Option<String>,
 }
 
 /// Write one group into the new job folder `job_tmp` (to become `J<n>`): the joined `.cs`
@@ -187,7 +294,7 @@ fn import_one_group(
     g: &GroupSource,
     job_uid: &str,
     job_tmp: &Path,
-    link: bool,
+    opts: &DataOptions,
     result_counter: &mut u64,
     imported: &mut Imported,
 ) -> Result<(Vec<Value>, Value), Failure> {
@@ -207,37 +314,47 @@ fn import_one_group(
     }
     let datasets = files
         .iter()
-        .map(|p| Dataset::open(p, &shown(p)))
+        .map(|p| Dataset::open(p, &opts.source.name(p)))
         .collect::<Result<Vec<_>, _>>()?;
+    // Which file each joined field comes from (the last that has it), for messages.
+    let mut holder: BTreeMap<String, String> = BTreeMap::new();
+    for (d, p) in datasets.iter().zip(&files) {
+        for f in &d.schema().fields {
+            holder.insert(f.name.clone(), opts.source.name(p));
+        }
+    }
     let mut to_copy: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut missing: Option<String> = None;
     let group_dir = g.dir.clone();
+    let mut row = 0u64;
     let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
-        rewrite_data_paths(fields, cells, &mut |text| {
-            let rel = text.trim_start_matches('>').to_string();
-            match data_source(&group_dir, text) {
-                Some(src) if !text.is_empty() => {
-                    let new = format!("{job_uid}/imported/{rel}");
-                    to_copy.entry(rel).or_insert(src);
-                    Some(new)
+        for (i, field) in fields.iter().enumerate() {
+            let mut gone = None;
+            rewrite_data_paths(&fields[i..=i], &mut cells[i..=i], &mut |text| {
+                if text.is_empty() {
+                    return None;
                 }
-                _ => {
-                    if text.starts_with('>') && missing.is_none() {
-                        missing = Some(text.to_string());
-                    }
-                    None
-                }
+                let Some(src) = data_source(&group_dir, text) else {
+                    gone.get_or_insert_with(|| text.to_string());
+                    imported.missing.insert(text.to_string());
+                    return None;
+                };
+                let rel = text.trim_start_matches('>').trim_start_matches('/');
+                to_copy.entry(rel.to_string()).or_insert(src);
+                Some(format!("{job_uid}/imported/{rel}"))
+            });
+            if let Some(value) = gone {
+                let place = Place::Cell {
+                    row,
+                    field: field.name.clone(),
+                };
+                let file = holder.get(&field.name).map_or("", String::as_str);
+                missing_data(opts, imported, Error::new(place, value).in_file(file))?;
             }
-        });
+        }
+        row += 1;
         Ok(())
     };
     let spool = join_on_uid(datasets, job_tmp, JoinMode::Inner, &mut edit)?;
-    if let Some(m) = missing {
-        return Err(bad(
-            &g.csg_path,
-            format!("names data file {m}, which is missing"),
-        ));
-    }
     let rows = spool.rows();
     let cs_name = format!("{job_uid}_imported_{group}.cs");
     let cs_path = job_tmp.join(&cs_name);
@@ -251,12 +368,7 @@ fn import_one_group(
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|e| cs_cli::io_failure(&e, parent))?;
         }
-        if link {
-            let abs = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
-            std::os::unix::fs::symlink(&abs, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
-        } else {
-            imported.bytes += std::fs::copy(src, &dest).map_err(|e| cs_cli::io_failure(&e, src))?;
-        }
+        place_data_file(src, &dest, opts, imported)?;
         imported.files += 1;
     }
     // The job's own .csg, and its output_results.
@@ -306,7 +418,7 @@ fn create_job(
     job_type: &str,
     groups: &[GroupSource],
     carried: &[PathBuf],
-    link: bool,
+    opts: &DataOptions,
     source: Value,
 ) -> Result<Value, Failure> {
     let n = next_job_number(&target.dir)?;
@@ -319,7 +431,7 @@ fn create_job(
     let mut counter = 0;
     for g in groups {
         cs_cli::signals::stop_if_signalled()?;
-        let (r, gd) = import_one_group(g, &uid, tmp.path(), link, &mut counter, &mut imported)?;
+        let (r, gd) = import_one_group(g, &uid, tmp.path(), opts, &mut counter, &mut imported)?;
         results.extend(r);
         group_docs.push(gd);
     }
@@ -342,7 +454,10 @@ fn create_job(
     set(&mut base, "uid_num", json!(n));
     set(&mut base, "project_uid", json!(target.uid));
     set(&mut base, "project_uid_num", json!(target.uid_num));
-    if !base.contains_key("type") {
+    if !["type", "job_type", "spec"]
+        .iter()
+        .any(|k| base.contains_key(*k))
+    {
         set(&mut base, "type", json!(job_type));
         set(&mut base, "job_type", json!(job_type));
     }
@@ -383,10 +498,20 @@ fn create_job(
     }
     tmp.rename_to(&final_dir)
         .map_err(|e| cs_cli::io_failure(&e, &final_dir))?;
+    if let Some(first) = &imported.first_missing {
+        cs_cli::report(
+            "job-pack",
+            &format!(
+                "warning: {} data file(s) named in the metadata are missing; their paths are kept as they were (--allow-missing); the first: {first}",
+                imported.missing.len()
+            ),
+        );
+    }
     Ok(json!({
         "job": uid, "project": target.uid, "type": job_type, "workspace": target.workspace,
         "from": source, "groups": imported.groups, "data_files": imported.files,
-        "bytes_copied": imported.bytes, "linked": link,
+        "bytes_copied": imported.bytes, "hard_linked": imported.hard_linked,
+        "missing_data_files": imported.missing.len(), "linked": opts.link,
     }))
 }
 
@@ -420,12 +545,67 @@ fn v5_outputs(groups: &[Value], results: &[Value]) -> Value {
     Value::Object(outputs)
 }
 
+/// An export's `job.json` as a job document, and its type: a JSON object with a `uid`, a type
+/// (`type` or its alias `job_type`; in the v5 layout `spec.type`) and a `status`, each a
+/// non-empty string. Other keys, known or not, are kept. `name` is how messages name the file.
+fn job_document(doc: Value, name: &str) -> Result<(Map<String, Value>, String), Failure> {
+    let refuse = |place: Place, what: &str| -> Failure {
+        Error::new(
+            place,
+            format!("{what}; a job document has a uid, a type and a status"),
+        )
+        .in_file(name)
+        .into()
+    };
+    let Value::Object(base) = doc else {
+        return Err(refuse(Place::File, "is not a JSON object"));
+    };
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    if text(base.get("uid")).is_none() {
+        return Err(refuse(
+            Place::Key("uid".into()),
+            "missing, empty or not a string",
+        ));
+    }
+    // The first of the keys that is there names the type, and must be a string.
+    let spec_type = base.get("spec").and_then(|s| s.get("type"));
+    let found = [
+        ("type", base.get("type")),
+        ("job_type", base.get("job_type")),
+        ("spec.type", spec_type),
+    ]
+    .into_iter()
+    .find_map(|(k, v)| v.map(|v| (k, text(Some(v)))));
+    let job_type = match found {
+        Some((_, Some(t))) => t,
+        Some((k, None)) => return Err(refuse(Place::Key(k.into()), "empty or not a string")),
+        None => {
+            return Err(refuse(
+                Place::Key("type".into()),
+                "missing (nor job_type, nor spec.type)",
+            ))
+        }
+    };
+    if text(base.get("status")).is_none() {
+        return Err(refuse(
+            Place::Key("status".into()),
+            "missing or not a string",
+        ));
+    }
+    Ok((base, job_type))
+}
+
 /// `job-pack import SRC --into PROJECT`.
 pub fn import_export(
     src: &str,
     project: &Path,
     workspace: Option<&str>,
     link: bool,
+    allow_missing: bool,
 ) -> Result<Value, Failure> {
     let target = open_target(project, workspace)?;
     // A signal stops the import between files; what it placed is removed, then the process exits.
@@ -439,6 +619,7 @@ pub fn import_export(
     let created_imports = !imports.exists();
     // What this import put under imports/jobs/, removed again if the import fails.
     let mut placed: Option<PathBuf> = None;
+    let mut from = Source::default();
     let result = (|| -> Result<Value, Failure> {
         let export_dir = if src != "-" && src_path.is_dir() {
             src_path.to_path_buf()
@@ -447,6 +628,7 @@ pub fn import_export(
             let tmp =
                 cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
             safe_unpack(tar_reader(src)?, tmp.path(), src)?;
+            let tmp_path = tmp.path().to_path_buf();
             // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
             let root = export_root(tmp.path());
             let name = root
@@ -467,17 +649,25 @@ pub fn import_export(
                 std::fs::rename(&root, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
             }
             placed = Some(dest.clone());
+            let top = if root == tmp_path {
+                String::new()
+            } else {
+                name
+            };
+            from.unpacked = Some((src.to_string(), dest.clone(), top));
             dest
         };
         let jj = export_dir.join("job.json");
         if !jj.is_file() {
             return Err(bad(&export_dir, "is not a job export (it has no job.json)"));
         }
-        let doc = read_json(&jj)?;
-        let base = doc
-            .as_object()
-            .cloned()
-            .ok_or_else(|| bad(&jj, "is not a JSON object"))?;
+        let doc = read_json(&jj).map_err(|e| {
+            Failure::from(cs_format::Error {
+                file: Some(from.name(&jj)),
+                ..e
+            })
+        })?;
+        let (base, job_type) = job_document(doc, &from.name(&jj))?;
         let text = |k: &str| {
             base.get(k)
                 .and_then(Value::as_str)
@@ -485,10 +675,6 @@ pub fn import_export(
                 .to_string()
         };
         let (old_uid, old_project) = (text("uid"), text("project_uid"));
-        let job_type = match text("type") {
-            t if t.is_empty() => "imported_job".to_string(),
-            t => t,
-        };
         let groups = export_groups(&export_dir)?;
         let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
             .iter()
@@ -496,7 +682,12 @@ pub fn import_export(
             .filter(|p| p.exists())
             .collect();
         let source = json!({"source": src, "job": old_uid, "project": old_project});
-        create_job(&target, base, &job_type, &groups, &carried, link, source)
+        let opts = DataOptions {
+            link,
+            allow_missing,
+            source: &from,
+        };
+        create_job(&target, base, &job_type, &groups, &carried, &opts, source)
     })();
     if result.is_err() {
         if let Some(p) = placed {
@@ -516,6 +707,7 @@ pub fn import_group(
     project: &Path,
     workspace: Option<&str>,
     link: bool,
+    allow_missing: bool,
 ) -> Result<Value, Failure> {
     let target = open_target(project, workspace)?;
     let _deferred = cs_cli::signals::Deferred::start();
@@ -528,7 +720,11 @@ pub fn import_group(
         "import_result_group",
         std::slice::from_ref(&group),
         &[],
-        link,
+        &DataOptions {
+            link,
+            allow_missing,
+            source: &Source::default(),
+        },
         source,
     )
 }

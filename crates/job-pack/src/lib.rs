@@ -41,17 +41,26 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Consolidate a job (or one output group) into PROJECT/exports/; prints what it wrote.
+    ///
+    /// A data file that is not there (a link whose target is missing) is named on stderr and
+    /// left out; an active job is exported with a warning; an earlier export is replaced only
+    /// with --force.
     Export {
         /// The job folder (inside a project folder).
         job_dir: PathBuf,
         /// Export only this output group, into exports/groups/.
         #[arg(long, value_name = "NAME")]
         group: Option<String>,
+        /// Replace an earlier export of the job (or group).
+        #[arg(long)]
+        force: bool,
     },
     /// Write a tar of an export folder, a job or a project (links dereferenced unless told).
     ///
-    /// A link to / or to a folder that holds DIR is not followed (a warning names it); an
-    /// archive written inside DIR leaves itself (and its temporary file) out.
+    /// A link to / or to a folder that holds DIR is not followed (a warning names it); a link
+    /// whose target is missing is stored as a link, with a warning (--strict: refused before
+    /// anything is written); an archive written inside DIR leaves itself (and its temporary
+    /// file) out.
     Tar {
         /// The folder to archive.
         dir: PathBuf,
@@ -70,20 +79,32 @@ pub enum Command {
         /// Replace FILE if it exists.
         #[arg(long)]
         force: bool,
+        /// Refuse (before writing anything) when a link's target is missing; without it such a
+        /// link is stored as the link it is, with a warning.
+        #[arg(long)]
+        strict: bool,
     },
     /// Import an export (folder, tar file or "-") into a project as a new job.
+    ///
+    /// A tar is unpacked into PROJECT/imports/jobs/ and kept there; the job's data files are
+    /// hard links to the unpacked ones (one copy on disk). From a folder they are copied.
     Import {
         /// An export folder, a tar (.tar, .tar.gz, .tar.zst) or "-" for a tar on standard input.
         src: String,
         /// The project folder to import into.
         #[arg(long, value_name = "PROJECT")]
         into: PathBuf,
-        /// Workspace the new job joins (default: the project's first).
+        /// Workspace the new job joins, listed in workspaces.json (default: the project's
+        /// first; a project without workspaces.json has only W1).
         #[arg(long, value_name = "W")]
         workspace: Option<String>,
-        /// Link the data files instead of copying them.
+        /// Link the data files (by absolute path) instead of copying or hard-linking them.
         #[arg(long)]
         link: bool,
+        /// Import even when data files the metadata names are missing (their paths are kept as
+        /// they were; a warning gives the count and the first).
+        #[arg(long)]
+        allow_missing: bool,
     },
     /// "Import Result Group": a new import_result_group job holding a .csg group.
     ImportGroup {
@@ -92,12 +113,17 @@ pub enum Command {
         /// The project folder to import into.
         #[arg(long, value_name = "PROJECT")]
         into: PathBuf,
-        /// Workspace the new job joins (default: the project's first).
+        /// Workspace the new job joins, listed in workspaces.json (default: the project's
+        /// first; a project without workspaces.json has only W1).
         #[arg(long, value_name = "W")]
         workspace: Option<String>,
         /// Link the data files instead of copying them.
         #[arg(long)]
         link: bool,
+        /// Import even when data files the metadata names are missing (their paths are kept as
+        /// they were; a warning gives the count and the first).
+        #[arg(long)]
+        allow_missing: bool,
     },
     /// Print a job's event log (events.bson) as JSON-lines (relaxed extended JSON).
     Events {
@@ -127,12 +153,16 @@ pub fn run(args: Args) -> Outcome {
         ));
     };
     match command {
-        Command::Export { job_dir, group } => {
+        Command::Export {
+            job_dir,
+            group,
+            force,
+        } => {
             let place = export::locate(&job_dir)?;
             let mut records = Vec::new();
             match group {
-                Some(g) => export::export_one_group(&place, &g, &mut records)?,
-                None => export::export_job(&place, &mut records)?,
+                Some(g) => export::export_one_group(&place, &g, force, &mut records)?,
+                None => export::export_job(&place, force, &mut records)?,
             };
             print_records(&records)
         }
@@ -143,14 +173,27 @@ pub fn run(args: Args) -> Outcome {
             gzip,
             zstd,
             force,
-        } => tar(dir, output, !no_dereference, gzip, zstd, force),
+            strict,
+        } => tar(
+            dir,
+            output,
+            TarOptions {
+                dereference: !no_dereference,
+                gzip,
+                zstd,
+                force,
+                strict,
+            },
+        ),
         Command::Import {
             src,
             into,
             workspace,
             link,
+            allow_missing,
         } => {
-            let record = import::import_export(&src, &into, workspace.as_deref(), link)?;
+            let record =
+                import::import_export(&src, &into, workspace.as_deref(), link, allow_missing)?;
             print_records(&[record])
         }
         Command::ImportGroup {
@@ -158,8 +201,10 @@ pub fn run(args: Args) -> Outcome {
             into,
             workspace,
             link,
+            allow_missing,
         } => {
-            let record = import::import_group(&csg, &into, workspace.as_deref(), link)?;
+            let record =
+                import::import_group(&csg, &into, workspace.as_deref(), link, allow_missing)?;
             print_records(&[record])
         }
         Command::Events { path } => events(path),
@@ -167,7 +212,8 @@ pub fn run(args: Args) -> Outcome {
 }
 
 /// Copy a folder's regular files (following links), recursively, in name order; `copied` hears
-/// of each file written (its path, and `rel/…` its name under `rel`).
+/// of each file written (its path, and `rel/…` its name under `rel`). A link whose target is
+/// missing is named on stderr and left out.
 pub(crate) fn copy_tree(
     from: &std::path::Path,
     to: &std::path::Path,
@@ -184,7 +230,14 @@ pub(crate) fn copy_tree(
         let src = from.join(&name);
         let dst = to.join(&name);
         let child = format!("{rel}/{}", name.to_string_lossy());
-        let md = std::fs::metadata(&src).map_err(|e| cs_cli::io_failure(&e, &src))?;
+        let md = match std::fs::metadata(&src) {
+            Ok(md) => md,
+            Err(_) if archive::dangling(&src) => {
+                export::warn_not_exported(&src);
+                continue;
+            }
+            Err(e) => return Err(cs_cli::io_failure(&e, &src)),
+        };
         if md.is_dir() {
             copy_tree(&src, &dst, &child, copied)?;
         } else if md.is_file() {
@@ -235,14 +288,23 @@ fn into_error(f: Failure) -> Error {
     }
 }
 
-fn tar(
-    dir: PathBuf,
-    output: Option<String>,
+/// The switches of `job-pack tar`.
+struct TarOptions {
     dereference: bool,
     gzip: bool,
     zstd: bool,
     force: bool,
-) -> Outcome {
+    strict: bool,
+}
+
+fn tar(dir: PathBuf, output: Option<String>, opts: TarOptions) -> Outcome {
+    let TarOptions {
+        dereference,
+        gzip,
+        zstd,
+        force,
+        strict,
+    } = opts;
     if !dir.is_dir() {
         return Err(Error::in_whole_file("is not a folder")
             .in_file(&shown(&dir))
@@ -257,6 +319,16 @@ fn tar(
         archive::Compression::from_name(&out_name)
     };
     let target = cs_cli::Output::binary(&out_name, force)?;
+    if strict {
+        if let Some((link, to)) = archive::first_dangling(&dir, dereference) {
+            return Err(Error::in_whole_file(format!(
+                "a link to {}, which is missing; nothing written (--strict)",
+                to.display()
+            ))
+            .in_file(&shown(&link))
+            .into());
+        }
+    }
     let own = archive::OwnFiles::before(&target);
     let progress = Progress::start("job-pack tar", "bytes");
     let mut report = None;
@@ -278,6 +350,12 @@ fn tar(
 
 /// Tell on stderr what a tar run left out or could not store.
 fn tell(report: &archive::TarReport) {
+    for (link, target) in &report.dangling {
+        cs_cli::report(
+            "job-pack",
+            &format!("warning: {link} -> {target}: the link's target is missing; stored as a link"),
+        );
+    }
     for (link, target) in &report.left_behind {
         cs_cli::report(
             "job-pack",
