@@ -369,10 +369,12 @@ fn archive_stem(source: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let stem = [".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext))
-        .unwrap_or(&name);
+    let stem = [
+        ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar",
+    ]
+    .iter()
+    .find_map(|ext| name.strip_suffix(ext))
+    .unwrap_or(&name);
     if stem.is_empty() || source == "-" {
         "archive".to_string()
     } else {
