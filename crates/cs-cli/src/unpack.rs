@@ -199,7 +199,11 @@ pub fn for_each_entry(
     for entry in entries {
         crate::signals::stop_if_signalled()?;
         let mut entry = entry.map_err(|e| tar_err(name, &e))?;
-        let shown = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let sparse = pax_sparse_name(&mut entry).map_err(|e| tar_err(name, &e))?;
+        let shown = match &sparse {
+            Some(real) => real.clone(),
+            None => String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+        };
         let refuse = |what: &str| -> Failure {
             Error::new(Place::Entry(shown.clone()), what.to_string())
                 .in_file(name)
@@ -208,7 +212,7 @@ pub fn for_each_entry(
         let Some(kind) = kind_of(entry.header().entry_type()).map_err(|w| refuse(&w))? else {
             continue;
         };
-        if is_pax_sparse(&mut entry).map_err(|e| tar_err(name, &e))? {
+        if sparse.is_some() {
             return Err(refuse(
                 "refused: a sparse file (only files, folders and links are read)",
             ));
@@ -251,17 +255,23 @@ pub fn for_each_entry(
     Ok(())
 }
 
-/// True for a pax-format sparse file (GNU tar's `--sparse --format=pax`).
-fn is_pax_sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<bool> {
+/// For a pax-format sparse file (GNU tar's `--sparse --format=pax`), its real name (the entry's
+/// own is `…/GNUSparseFile.N/NAME`).
+fn pax_sparse_name<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<Option<String>> {
     let Some(extensions) = entry.pax_extensions()? else {
-        return Ok(false);
+        return Ok(None);
     };
+    let mut sparse = false;
+    let mut real = None;
     for ext in extensions {
-        if ext?.key_bytes().starts_with(b"GNU.sparse.") {
-            return Ok(true);
+        let ext = ext?;
+        sparse |= ext.key_bytes().starts_with(b"GNU.sparse.");
+        if ext.key_bytes() == b"GNU.sparse.name" {
+            real = Some(String::from_utf8_lossy(ext.value_bytes()).into_owned());
         }
     }
-    Ok(false)
+    Ok(sparse
+        .then(|| real.unwrap_or_else(|| String::from_utf8_lossy(&entry.path_bytes()).into_owned())))
 }
 
 /// The link of a (symbolic or hard) link entry, checked: `Err(Ok(why))` refuses it.

@@ -248,6 +248,13 @@ impl ProjectFiles for ArchiveFiles {
                 std::str::from_utf8(bytes).map_err(|_| io(not_utf8()))?
             }
             Some(Node::Dir) => return Err(io(Self::is_a_dir())),
+            Some(Node::File(_)) => {
+                return Err(Error::in_whole_file(
+                    "not read from the archive (check reads project.json, workspaces.json, \
+                     cs.lock, job.json and .csg files)",
+                )
+                .in_file(&self.shown(rel)))
+            }
             _ => return Err(io(Self::not_found())),
         };
         serde_json::from_str(text).map_err(|e| {
@@ -261,6 +268,9 @@ impl ProjectFiles for ArchiveFiles {
             Some(Node::File(Data::Kept(bytes))) => {
                 String::from_utf8(bytes.clone()).map_err(|_| not_utf8().to_string())
             }
+            Some(Node::File(_)) => Err("not read from the archive (check reads project.json, \
+                                         workspaces.json, cs.lock, job.json and .csg files)"
+                .into()),
             _ => Err(Self::not_found().to_string()),
         }
     }
