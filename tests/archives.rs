@@ -344,6 +344,16 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str, &'static str)> {
             "refused: a link to /etc leads outside the archive",
         ),
         (
+            "links-together.tar",
+            raw_tar(&[
+                job.clone(),
+                tar_entry("E/b", b'2', "a/a/../../x", b"", None),
+                tar_entry("E/a", b'2', ".", b"", None),
+            ]),
+            "entry E/b",
+            "refused: a link to a/a/../../x leads outside the archive through its other links",
+        ),
+        (
             "hardlink-out.tar",
             raw_tar(&[tar_entry("E/h", b'1', "/etc/passwd", b"", None)]),
             "entry E/h",

@@ -103,6 +103,8 @@ enum Seen {
 #[derive(Default)]
 struct Index {
     seen: HashMap<PathBuf, Seen>,
+    /// Each symlink's text, and its name as stored.
+    links: HashMap<PathBuf, (PathBuf, String)>,
 }
 
 impl Index {
@@ -149,6 +151,46 @@ impl Index {
             Some(Seen::Dir) => Err("refused: the archive holds a folder of this name".into()),
             Some(Seen::File) => Err("refused: the archive holds this name twice".into()),
         }
+    }
+
+    /// The first link (its name as stored, and its text) that, followed through the other links
+    /// of the archive, climbs above the archive's top (`a -> .` then `b -> a/a/../..`): each
+    /// link's own text stays inside, together they need not.
+    fn link_leaving(&self) -> Option<(&str, &Path)> {
+        let mut links: Vec<_> = self.links.iter().collect();
+        links.sort();
+        links
+            .into_iter()
+            .find(|(path, _)| self.climbs_out(path))
+            .map(|(_, (target, shown))| (shown.as_str(), target.as_path()))
+    }
+
+    fn climbs_out(&self, link: &Path) -> bool {
+        let Some((target, _)) = self.links.get(link) else {
+            return false;
+        };
+        let mut todo: Vec<Component> = target.components().rev().collect();
+        let mut at = link.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut hops = 0;
+        while let Some(c) = todo.pop() {
+            match c {
+                Component::ParentDir if !at.pop() => return true,
+                Component::Normal(part) => {
+                    let next = at.join(part);
+                    match self.links.get(&next) {
+                        // A loop of links leads nowhere: harmless.
+                        Some(_) if hops >= 40 => return false,
+                        Some((more, _)) => {
+                            hops += 1;
+                            todo.extend(more.components().rev());
+                        }
+                        None => at = next,
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     fn is_file(&self, path: &Path) -> bool {
@@ -232,6 +274,11 @@ pub fn for_each_entry(
         if !index.admit(&path, kind).map_err(|w| refuse(&w))? {
             continue;
         }
+        if let (Kind::Symlink, Some(target)) = (kind, &link) {
+            index
+                .links
+                .insert(path.clone(), (target.clone(), shown.clone()));
+        }
         let size = entry.size();
         let mut checked = Entry {
             path,
@@ -251,6 +298,17 @@ pub fn for_each_entry(
                 checked.read
             )));
         }
+    }
+    if let Some((link, target)) = index.link_leaving() {
+        return Err(Error::new(
+            Place::Entry(link.to_string()),
+            format!(
+                "refused: a link to {} leads outside the archive through its other links",
+                target.display()
+            ),
+        )
+        .in_file(name)
+        .into());
     }
     Ok(())
 }
@@ -605,6 +663,43 @@ mod tests {
             let e = listed(&archive(entries)).unwrap_err();
             assert!(e.starts_with("x.tar: ") && e.contains(want), "{e} / {want}");
         }
+    }
+
+    #[test]
+    fn links_that_leave_together_are_refused() {
+        let tar = archive(&[
+            ("d/b", T::Symlink, "a/a/a/../../../x", b""),
+            ("d/a", T::Symlink, ".", b""),
+        ]);
+        let e = listed(&tar).unwrap_err();
+        assert!(
+            e.contains("entry d/b: refused: a link to a/a/a/../../../x leads outside the archive"),
+            "{e}"
+        );
+        let fine = archive(&[
+            ("d/a", T::Symlink, ".", b""),
+            ("d/b", T::Symlink, "a/a/x", b""),
+        ]);
+        assert_eq!(listed(&fine).unwrap().len(), 2);
+        let looped = archive(&[("a", T::Symlink, "b", b""), ("b", T::Symlink, "a/x", b"")]);
+        assert_eq!(listed(&looped).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_pax_size_counts_over_the_header_size() {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([("size", b"5".as_slice())])
+            .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_path("P/big.bin").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        b.get_mut().extend_from_slice(h.as_bytes());
+        b.get_mut().extend_from_slice(&[9u8; 512]);
+        let tar = b.into_inner().unwrap();
+        let got = listed(&tar).unwrap();
+        assert_eq!(got[0].0, "P/big.bin");
+        assert_eq!(got[0].3, vec![9u8; 5]);
     }
 
     #[test]
