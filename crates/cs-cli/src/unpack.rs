@@ -238,9 +238,16 @@ pub fn for_each_entry(
     let mut archive = tar::Archive::new(input);
     let entries = archive.entries().map_err(|e| tar_err(name, &e))?;
     let mut index = Index::default();
-    for entry in entries {
+    for (n, entry) in entries.enumerate() {
         crate::signals::stop_if_signalled()?;
-        let mut entry = entry.map_err(|e| tar_err(name, &e))?;
+        let mut entry = entry.map_err(|e| match n {
+            0 => Error::in_whole_file(format!(
+                "is not a tar archive (plain, gzip, zstd, bzip2 or xz): {e}"
+            ))
+            .in_file(name)
+            .into(),
+            _ => tar_err(name, &e),
+        })?;
         let sparse = pax_sparse_name(&mut entry).map_err(|e| tar_err(name, &e))?;
         let shown = match &sparse {
             Some(real) => real.clone(),
@@ -700,6 +707,12 @@ mod tests {
         let got = listed(&tar).unwrap();
         assert_eq!(got[0].0, "P/big.bin");
         assert_eq!(got[0].3, vec![9u8; 5]);
+    }
+
+    #[test]
+    fn what_is_not_a_tar_is_called_so() {
+        let e = listed(b"hello\n").unwrap_err();
+        assert!(e.starts_with("x.tar: is not a tar archive"), "{e}");
     }
 
     #[test]
