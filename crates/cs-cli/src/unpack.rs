@@ -710,6 +710,29 @@ mod tests {
     }
 
     #[test]
+    fn long_names_and_long_link_targets_are_read() {
+        let long = format!("./P/{}/{}", "a".repeat(120), "f.cs");
+        let target = format!("../{}/f.cs", "a".repeat(120));
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        b.append_data(&mut h, &long, &b"ok"[..]).unwrap();
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(T::Symlink);
+        l.set_size(0);
+        b.append_link(&mut l, "P/b/link", &target).unwrap();
+        let mut hl = tar::Header::new_gnu();
+        hl.set_entry_type(T::Link);
+        hl.set_size(0);
+        b.append_link(&mut hl, "P/b/hard", &long).unwrap();
+        let got = listed(&b.into_inner().unwrap()).unwrap();
+        let want = long.trim_start_matches("./");
+        assert_eq!(got[0].0, want);
+        assert_eq!(got[1].2.as_deref(), Some(target.as_str()));
+        assert_eq!(got[2].2.as_deref(), Some(want));
+    }
+
+    #[test]
     fn what_is_not_a_tar_is_called_so() {
         let e = listed(b"hello\n").unwrap_err();
         assert!(e.starts_with("x.tar: is not a tar archive"), "{e}");
