@@ -8,6 +8,9 @@ need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need cc gcc              # builds the zstd library
 need jq jq               # the end-to-end pipelines (jq 1.6 is what Debian 12 ships)
 need zstd zstd           # tar --zstd archives in the job-pack and proj-import tests
+need bzip2 bzip2         # tar -j archives (tests/archives.rs)
+need xz xz-utils         # tar -J archives (tests/archives.rs)
+need bsdtar libarchive-tools  # archives as bsdtar makes them (tests/archives.rs)
 need setpriv util-linux  # runs a test as an unprivileged user
 need script bsdutils     # gives a test a terminal (pty)
 need python3 python3     # the differential tests' virtualenv (cryosparc-tools, PyYAML, pyarrow, starfile)

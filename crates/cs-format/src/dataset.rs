@@ -78,6 +78,13 @@ impl Dataset {
         Self::from_input(Input::file(file, meta.len()), name).map_err(|e| e.in_file(name))
     }
 
+    /// A dataset known by its first bytes (`head`) and its length `len` only, as a file inside
+    /// an archive is: its header and row count, checked as [`Dataset::open`] checks them.
+    /// Reading rows past `head` fails.
+    pub fn from_head(head: Vec<u8>, len: u64, name: &str) -> Result<Self> {
+        Self::from_input(Input::head(head, len), name).map_err(|e| e.in_file(name))
+    }
+
     /// Read an open file from its start (a spooled copy of standard input, a temporary
     /// join). `name` is how errors refer to it.
     pub fn from_file(file: File, name: &str) -> Result<Self> {

@@ -19,6 +19,8 @@ pub enum Place {
     Line(u64),
     /// A field on a 1-based line of a text input (shown as `FILE:LINE: field NAME`).
     LineField { line: u64, field: String },
+    /// An entry (member) of an archive, by its name as stored.
+    Entry(String),
 }
 
 impl fmt::Display for Place {
@@ -31,6 +33,7 @@ impl fmt::Display for Place {
             Place::Key(k) => write!(f, "key {k}"),
             Place::Line(l) => write!(f, "line {l}"),
             Place::LineField { line, field } => write!(f, "line {line}, field {field}"),
+            Place::Entry(name) => write!(f, "entry {name}"),
         }
     }
 }

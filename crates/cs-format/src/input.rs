@@ -57,6 +57,14 @@ impl Input {
         }
     }
 
+    /// The first bytes of a file of `len` bytes (its header, say), positioned at 0: reading
+    /// past them fails as for a truncated file, while length checks see the whole file.
+    pub(crate) fn head(bytes: Vec<u8>, len: u64) -> Self {
+        let mut input = Self::memory(bytes, 0);
+        input.len = Some(len);
+        input
+    }
+
     pub(crate) fn stream(reader: Box<dyn Read + Send>) -> Self {
         Input {
             raw: Raw::Stream(reader),
@@ -139,6 +147,16 @@ impl Input {
                         "truncated inside {what}: needs {n} bytes, the file ends at byte {len}"
                     ),
                 ));
+            }
+            // A head of a file (`Input::head`) holds fewer bytes than its length.
+            if let Raw::Memory(c) = &self.raw {
+                let held = c.get_ref().len() as u64;
+                if self.pos.saturating_add(n) > held {
+                    return Err(Error::at_byte(
+                        self.pos,
+                        format!("{what} ({n} bytes) goes past the first {held} bytes read"),
+                    ));
+                }
             }
             let size = usize::try_from(n)
                 .map_err(|_| Error::at_byte(self.pos, format!("{what} is too large")))?;

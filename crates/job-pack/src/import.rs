@@ -174,6 +174,42 @@ fn export_root(unpacked: &Path) -> PathBuf {
     }
 }
 
+/// The name an export folder has, for an archive made from inside one (`tar -C EXPORT -cf
+/// x.tar .`): `<project>_<job>_<type>` from its job.json, else the archive's name without its
+/// `.tar…` ending, else `export`.
+fn export_name(root: &Path, src: &str) -> String {
+    let doc = read_json(&root.join("job.json")).unwrap_or_default();
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| doc.get(*k).and_then(Value::as_str))
+            .filter(|t| clean_relative(Path::new(t)) && !t.contains('/'))
+            .map(str::to_string)
+    };
+    let parts = [
+        text(&["project_uid"]),
+        text(&["uid"]),
+        text(&["type", "job_type"]),
+    ];
+    if let [Some(p), Some(j), Some(t)] = parts {
+        return format!("{p}_{j}_{t}");
+    }
+    let file = Path::new(src)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = [
+        ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar",
+    ]
+    .iter()
+    .find_map(|ext| file.strip_suffix(ext))
+    .unwrap_or(&file);
+    if src == "-" || !clean_relative(Path::new(stem)) {
+        "export".into()
+    } else {
+        stem.to_string()
+    }
+}
+
 /// The `.csg` groups of an export folder: `<prefix>/<prefix>_exported.csg`, sorted.
 fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
     let mut out = Vec::new();
@@ -631,11 +667,10 @@ pub fn import_export(
             let tmp_path = tmp.path().to_path_buf();
             // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
             let root = export_root(tmp.path());
-            let name = root
-                .file_name()
-                .filter(|_| root != tmp.path())
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "export".into());
+            let name = match root.file_name().filter(|_| root != tmp.path()) {
+                Some(n) => n.to_string_lossy().into_owned(),
+                None => export_name(&root, src),
+            };
             let mut dest = imports.join(&name);
             let mut k = 2;
             while std::fs::symlink_metadata(&dest).is_ok() {

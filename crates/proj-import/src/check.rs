@@ -2,11 +2,13 @@
 
 use cs_format::csg::Csg;
 use cs_format::job::{Job, Version};
-use cs_format::project::{job_number, link_out, read_json, read_project_doc, shown};
+use cs_format::project::{job_number, link_out, not_a_project_document, read_json, shown, LinkOut};
 use cs_format::Dataset;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 
 /// One problem of a project folder.
 #[derive(Debug, Clone)]
@@ -58,17 +60,129 @@ pub struct Allow {
     pub foreign_lock: bool,
 }
 
-/// Rows of a `.cs` file, or why it cannot be read.
-fn rows_of(path: &Path, cache: &mut HashMap<String, Result<u64, String>>) -> Result<u64, String> {
-    let key = shown(path);
-    cache
-        .entry(key.clone())
-        .or_insert_with(|| {
-            Dataset::open(path, &key)
-                .map(|d| d.rows())
-                .map_err(|e| e.to_string())
-        })
-        .clone()
+/// What a walk of the project found among its links and entries.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Symlinks that lead nowhere, by path.
+    pub dangling: Vec<String>,
+    /// Entries that could not be read: (path, why).
+    pub unreadable: Vec<(String, String)>,
+    /// Links not followed because they lead to a folder that holds the project: (path, target).
+    pub not_followed: Vec<(String, String)>,
+}
+
+/// The files of a project as a check reads them: a folder on disk ([`Folder`]) or an archive
+/// read as a stream ([`crate::archive_files::ArchiveFiles`]). Paths are relative to the
+/// project folder; links are followed.
+pub trait ProjectFiles {
+    /// How messages name the file `rel`.
+    fn shown(&self, rel: &Path) -> String;
+    /// `rel` parsed as JSON.
+    fn read_json(&self, rel: &Path) -> Result<Value, cs_format::Error>;
+    /// `rel` as text.
+    fn read_text(&self, rel: &Path) -> Result<String, String>;
+    /// True when `rel` is a regular file.
+    fn is_file(&self, rel: &Path) -> bool;
+    /// True when something (even a link that leads nowhere) is at `rel`.
+    fn exists(&self, rel: &Path) -> bool;
+    /// The names of the project's top-level folders (and links to folders).
+    fn top_folders(&self) -> Vec<String>;
+    /// The `.csg` files of a folder, as paths relative to the project.
+    fn csgs_in(&self, folder: &str) -> Vec<PathBuf>;
+    /// The rows of the `.cs` file at `rel` (relative, or absolute as a `.csg` may name it), or
+    /// why it cannot be read.
+    fn rows_of(&self, rel: &Path) -> Result<u64, String>;
+    /// The first link on the way to `rel` that leads out of the project.
+    fn link_out(&self, rel: &str) -> Result<Option<LinkOut>, cs_format::Error>;
+    /// Links that lead nowhere or back to the project, entries that cannot be read.
+    fn walk(&self) -> Walked;
+}
+
+/// A project folder on disk.
+pub struct Folder<'a> {
+    dir: &'a Path,
+    rows: RefCell<HashMap<String, Result<u64, String>>>,
+}
+
+impl<'a> Folder<'a> {
+    /// The project folder `dir`.
+    pub fn new(dir: &'a Path) -> Self {
+        Folder {
+            dir,
+            rows: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl ProjectFiles for Folder<'_> {
+    fn shown(&self, rel: &Path) -> String {
+        shown(&self.dir.join(rel))
+    }
+
+    fn read_json(&self, rel: &Path) -> Result<Value, cs_format::Error> {
+        read_json(&self.dir.join(rel))
+    }
+
+    fn read_text(&self, rel: &Path) -> Result<String, String> {
+        std::fs::read_to_string(self.dir.join(rel)).map_err(|e| e.to_string())
+    }
+
+    fn is_file(&self, rel: &Path) -> bool {
+        self.dir.join(rel).is_file()
+    }
+
+    fn exists(&self, rel: &Path) -> bool {
+        self.dir.join(rel).exists()
+    }
+
+    fn top_folders(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir)
+            .map(|l| {
+                l.filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn csgs_in(&self, folder: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.join(folder))
+            .map(|l| {
+                l.filter_map(|e| e.ok())
+                    .map(|e| Path::new(folder).join(e.file_name()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "csg"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn rows_of(&self, rel: &Path) -> Result<u64, String> {
+        let path = self.dir.join(rel);
+        let key = shown(&path);
+        self.rows
+            .borrow_mut()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Dataset::open(&path, &key)
+                    .map(|d| d.rows())
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+
+    fn link_out(&self, rel: &str) -> Result<Option<LinkOut>, cs_format::Error> {
+        link_out(self.dir, rel)
+    }
+
+    fn walk(&self) -> Walked {
+        let w = cs_format::walk::walk_following(self.dir, "", &AtomicU64::new(0));
+        Walked {
+            dangling: w.dangling,
+            unreadable: w.unreadable,
+            not_followed: w.not_followed,
+        }
+    }
 }
 
 /// The files an import rewrites: `project.json`, `workspaces.json`, `cs.lock` and each job
@@ -82,10 +196,10 @@ fn rewritten(folders: &[String]) -> Vec<String> {
 /// A blocking problem for each file an import would rewrite through a link that leads out of
 /// the project (a job folder linked into another project, a `job.json` that is a link): the
 /// import would change the other tree's files.
-fn links_out(dir: &Path, folders: &[String]) -> Vec<Problem> {
+fn links_out(files: &dyn ProjectFiles, folders: &[String]) -> Vec<Problem> {
     let mut found: Vec<Problem> = Vec::new();
     for file in rewritten(folders) {
-        let (path, detail) = match link_out(dir, &file) {
+        let (path, detail) = match files.link_out(&file) {
             Ok(None) => continue,
             Ok(Some(l)) => {
                 let to = l.target.display();
@@ -109,6 +223,11 @@ fn links_out(dir: &Path, folders: &[String]) -> Vec<Problem> {
 /// Check a project folder. `our_instance` is the id of the instance importing it (a `cs.lock`
 /// with another id is foreign).
 pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
+    check_files(&Folder::new(dir), our_instance, allow)
+}
+
+/// Check a project's files (a folder's, or an archive's).
+pub fn check_files(files: &dyn ProjectFiles, our_instance: Option<&str>, allow: Allow) -> Checked {
     let mut out = Checked::default();
     let mut add = |problem, path: &str, detail: String, blocking| {
         out.problems.push(Problem {
@@ -118,7 +237,14 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             blocking,
         })
     };
-    match read_project_doc(dir) {
+    let project_doc = files.read_json(Path::new("project.json")).and_then(|doc| {
+        match not_a_project_document(&doc) {
+            None => Ok(doc),
+            Some(what) => Err(cs_format::Error::in_whole_file(what)
+                .in_file(&files.shown(Path::new("project.json")))),
+        }
+    });
+    match project_doc {
         Ok(doc) => out.project = Some(doc),
         Err(e) => {
             // Not a project: nothing else is looked at (not even walked).
@@ -126,7 +252,7 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             return out;
         }
     }
-    match read_json(&dir.join("workspaces.json")) {
+    match files.read_json(Path::new("workspaces.json")) {
         Ok(doc) if doc.is_array() => {}
         Ok(_) => add(
             "bad_workspaces_json",
@@ -141,30 +267,25 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             true,
         ),
     }
-    let mut folders: Vec<String> = std::fs::read_dir(dir)
-        .map(|l| {
-            l.filter_map(|e| e.ok())
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| job_number(n).is_some())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut folders: Vec<String> = files
+        .top_folders()
+        .into_iter()
+        .filter(|n| job_number(n).is_some())
+        .collect();
     folders.sort_by_key(|n| job_number(n));
-    for p in links_out(dir, &folders) {
+    for p in links_out(files, &folders) {
         add(p.problem, &p.path, p.detail, p.blocking);
     }
-    let mut cache = HashMap::new();
     for folder in folders {
         let jj = format!("{folder}/job.json");
-        let job = match read_json(&dir.join(&jj)) {
+        let job = match files.read_json(Path::new(&jj)) {
             Ok(doc) => match Job::from_document(&doc) {
                 Ok(job) => job,
                 Err(e) => {
                     add(
                         "bad_job_json",
                         &jj,
-                        e.in_file(&shown(&dir.join(&jj))).to_string(),
+                        e.in_file(&files.shown(Path::new(&jj))).to_string(),
                         true,
                     );
                     continue;
@@ -190,8 +311,8 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             let Some(m) = r.metafile(Version::Final) else {
                 continue;
             };
-            let path = dir.join(m);
-            if !path.is_file() {
+            let path = Path::new(m);
+            if !files.is_file(path) {
                 add(
                     "missing_metafile",
                     m,
@@ -203,7 +324,7 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
                 );
                 continue;
             }
-            match rows_of(&path, &mut cache) {
+            match files.rows_of(path) {
                 Err(why) => add("unreadable_metafile", m, why, true),
                 Ok(rows) => {
                     if let Some(n) = r.num_items.filter(|&n| n != rows && !r.passthrough) {
@@ -221,23 +342,13 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
             }
         }
         // The job's .csg files against their .cs files.
-        let job_dir = dir.join(&folder);
-        let mut csgs: Vec<_> = std::fs::read_dir(&job_dir)
-            .map(|l| {
-                l.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "csg"))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let job_dir = Path::new(&folder);
+        let mut csgs = files.csgs_in(&folder);
         csgs.sort();
         for csg_path in csgs {
-            let rel = format!(
-                "{folder}/{}",
-                csg_path.file_name().unwrap_or_default().to_string_lossy()
-            );
-            let parsed = std::fs::read_to_string(&csg_path)
-                .map_err(|e| e.to_string())
+            let rel = csg_path.display().to_string();
+            let parsed = files
+                .read_text(&csg_path)
                 .and_then(|t| Csg::parse(&t).map_err(|e| e.to_string()));
             let csg = match parsed {
                 Ok(c) => c,
@@ -247,14 +358,14 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
                 }
             };
             for (slot, r) in &csg.results {
-                let meta = match Csg::resolve(&job_dir, &r.metafile) {
+                let meta = match Csg::resolve(job_dir, &r.metafile) {
                     Ok(p) => p,
                     Err(why) => {
                         add("bad_csg", &rel, format!("{slot}: {why}"), true);
                         continue;
                     }
                 };
-                match rows_of(&meta, &mut cache) {
+                match files.rows_of(&meta) {
                     Err(why) => add("bad_csg", &rel, format!("{slot}: {why}"), true),
                     Ok(rows) if rows != r.num_items => add(
                         "bad_csg",
@@ -272,7 +383,7 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
         out.jobs.push((folder, job));
     }
     // Links that lead nowhere: raw data that did not travel with the project.
-    let walk = cs_format::walk::walk_following(dir, "", &std::sync::atomic::AtomicU64::new(0));
+    let walk = files.walk();
     for d in &walk.dangling {
         add(
             "dangling_link",
@@ -289,8 +400,11 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
         add("link_not_followed", p, detail, false);
     }
     // The lock.
-    if dir.join("cs.lock").exists() {
-        let holder = crate::instance::lock_holder(dir);
+    if files.exists(Path::new("cs.lock")) {
+        let holder = files
+            .read_json(Path::new("cs.lock"))
+            .ok()
+            .and_then(|l| l.get("instance_id")?.as_str().map(str::to_string));
         let ours = holder.is_some() && holder.as_deref() == our_instance;
         if !ours {
             let who = holder.unwrap_or_else(|| "an unknown instance".into());

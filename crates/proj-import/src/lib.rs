@@ -1,6 +1,7 @@
 //! `proj-import`: check a project folder, import it into an instance under a new project uid,
 //! list the instance's projects, detach one.
 
+mod archive_files;
 mod check;
 mod instance;
 mod journal;
@@ -34,7 +35,7 @@ proj-import rollback PROJECT undoes it instead.\n\n\
 The instance is a folder (--instance DIR, else $CSUTILS_INSTANCE, else \
 $XDG_DATA_HOME/csutils/instance) holding instance.json; commands on one instance take turns \
 (a file lock).",
-    after_help = "Examples:\n  proj-import check /data/old/CS-t20s-demo\n  \
+    after_help = "Examples:\n  proj-import check /data/old/CS-t20s-demo\n  proj-import check P47.tar\n  \
 proj-import /data/old/CS-t20s-demo\n  proj-import --instance /data/instance project.tar.zst\n  \
 proj-import list --table\n  proj-import detach P7\n  proj-import rollback /data/old/CS-t20s-demo\n\n\
 Exit status: 0 on success, 1 when the project cannot be imported or on bad data (nothing is \
@@ -44,7 +45,8 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The project folder, or a .tar / .tar.gz / .tar.zst of one ("-": a tar on standard input).
+    /// The project folder, or a .tar / .tar.gz / .tar.zst / .tar.bz2 / .tar.xz of one ("-": a tar
+    /// on standard input).
     #[arg(value_name = "PROJECT|ARCHIVE")]
     pub source: Option<String>,
 
@@ -68,9 +70,12 @@ pub struct Args {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the problems of a project folder as JSON-lines; exit 1 if it cannot be imported.
+    /// List the problems of a project folder, or of a tar of one (read as a stream, nothing
+    /// written), as JSON-lines; exit 1 if it cannot be imported.
     Check {
-        /// The project folder.
+        /// The project folder, or a .tar / .tar.gz / .tar.zst / .tar.bz2 / .tar.xz of one ("-": a
+        /// tar on standard input).
+        #[arg(value_name = "PROJECT|ARCHIVE")]
         project: PathBuf,
     },
     /// The instance's projects as JSON-lines.
@@ -139,19 +144,32 @@ pub fn run(args: Args) -> Outcome {
 }
 
 fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
-    if !project.is_dir() {
-        return Err(Error::in_whole_file("is not a folder")
-            .in_file(&shown(project))
-            .into());
-    }
     // An interrupted import is the one thing to act on: the other problems describe a
     // half-rewritten tree, and finishing or rolling back needs no flags.
-    let checked = match journal_problem(project)? {
-        Some(problem) => check::Checked {
-            problems: vec![problem],
-            ..Default::default()
-        },
-        None => check(project, peek_id(inst_dir).as_deref(), Allow::default()),
+    let only = |problem| check::Checked {
+        problems: vec![problem],
+        ..Default::default()
+    };
+    let checked = if project.is_dir() {
+        match journal_problem(project)? {
+            Some(problem) => only(problem),
+            None => check(project, peek_id(inst_dir).as_deref(), Allow::default()),
+        }
+    } else {
+        let files = archive_files::ArchiveFiles::read(&project.display().to_string())?;
+        if files.holds(journal::FILE_NAME) {
+            only(check::Problem {
+                problem: "interrupted_import",
+                path: journal::FILE_NAME.to_string(),
+                detail: "the project was archived during an import: finish it or roll it back \
+                         where it was, then archive it again"
+                    .into(),
+                blocking: true,
+            })
+        } else {
+            let id = peek_id(inst_dir);
+            check::check_files(&files, id.as_deref(), Allow::default())
+        }
     };
     let mut out = cs_cli::stdout();
     for p in &checked.problems {
@@ -369,10 +387,12 @@ fn archive_stem(source: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let stem = [".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext))
-        .unwrap_or(&name);
+    let stem = [
+        ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar",
+    ]
+    .iter()
+    .find_map(|ext| name.strip_suffix(ext))
+    .unwrap_or(&name);
     if stem.is_empty() || source == "-" {
         "archive".to_string()
     } else {
