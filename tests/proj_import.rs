@@ -281,7 +281,7 @@ fn an_already_registered_folder_is_refused() {
     let o = import(&instance, &["--force", "--steal-lock", &arg(&project)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("is already registered in this instance as P1"),
+        stderr(&o).contains("is already imported as P1 at "),
         "{}",
         stderr(&o)
     );
@@ -303,7 +303,11 @@ fn two_imports_of_one_folder_at_once_one_wins() {
     ));
     let text = stdout(&o);
     assert_eq!(text.matches("\"project\":\"P1\"").count(), 1, "{text}");
-    assert_eq!(text.matches("already registered").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("is already imported as P1").count(),
+        1,
+        "{text}"
+    );
     assert_eq!(
         read(&instance.join("instance.json"))["projects"]
             .as_array()

@@ -52,9 +52,23 @@ pub struct Args {
     #[arg(long, global = true, value_name = "DIR")]
     pub instance: Option<PathBuf>,
 
-    /// Import active jobs, marked killed (as cryoSPARC's migration does).
+    /// Import active jobs (launched, started, running, waiting, queued), marked killed (as
+    /// cryoSPARC's migration does). It does not import a project again: see --again.
     #[arg(long)]
     pub force: bool,
+
+    /// Import a project this instance already holds again, as a new project (the same folder
+    /// imported again replaces its registry entry).
+    #[arg(long)]
+    pub again: bool,
+
+    /// The new project's title (default: "Imported: <old title>").
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+
+    /// Unpack an archive into DIR/<name> (DIR must exist) rather than INSTANCE/imports/<name>.
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
 
     /// Replace a cs.lock that another instance holds.
     #[arg(long)]
@@ -108,6 +122,15 @@ pub fn run(args: Args) -> Outcome {
         return cs_cli::generate(command(), what);
     }
     let inst_dir = instance_dir(args.instance.as_deref())?;
+    let import_flags =
+        args.force || args.steal_lock || args.again || args.title.is_some() || args.dest.is_some();
+    if args.command.is_some() && import_flags {
+        return Err(Failure::Usage(
+            "--force, --steal-lock, --again, --title and --dest are for an import, not for a \
+             subcommand"
+                .into(),
+        ));
+    }
     match args.command {
         Some(Command::Check { project }) => check_command(&project, &inst_dir),
         Some(Command::List { table }) => list(&inst_dir, table),
@@ -120,15 +143,23 @@ pub fn run(args: Args) -> Outcome {
                         .into(),
                 ));
             };
-            let allow = Allow {
-                active: args.force,
-                foreign_lock: args.steal_lock,
+            let dest = match &args.dest {
+                Some(d) => Some(unpack_folder(d, &source)?),
+                None => None,
+            };
+            let choices = Choices {
+                allow: Allow {
+                    active: args.force,
+                    foreign_lock: args.steal_lock,
+                },
+                again: args.again,
+                title: new_title(args.title)?,
             };
             // A signal during the import undoes it (the guard's drop then exits 128 + signal); one
             // that arrives once it is complete is forgotten: the import stands and is reported.
             let inst = Instance::open(&inst_dir, true)?;
             let _deferred = cs_cli::signals::Deferred::start();
-            let record = import(&source, inst, allow)?;
+            let record = import(&source, dest.as_deref(), inst, &choices)?;
             cs_cli::signals::forget_pending();
             let mut out = cs_cli::stdout();
             writeln!(out, "{record}")?;
@@ -136,6 +167,52 @@ pub fn run(args: Args) -> Outcome {
             Ok(())
         }
     }
+}
+
+/// What an import may do beyond the default.
+struct Choices {
+    /// Problems that are warnings rather than refusals (--force, --steal-lock).
+    allow: Allow,
+    /// Import a project this instance already holds again, as a new project (--again).
+    again: bool,
+    /// The new title (--title), else "Imported: <old title>".
+    title: Option<String>,
+}
+
+/// The `--title` text, which must not be empty or span lines.
+fn new_title(given: Option<String>) -> Result<Option<String>, Failure> {
+    match given {
+        Some(t) if t.trim().is_empty() || t.contains(['\n', '\r']) => Err(Failure::Usage(
+            "--title needs a title on one line, not empty".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The folder `--dest` names, resolved: an existing folder, and only for an archive.
+fn unpack_folder(dest: &Path, source: &str) -> Result<PathBuf, Failure> {
+    if source != "-" && Path::new(source).is_dir() {
+        return Err(Failure::Usage(format!(
+            "--dest is for an archive: the project folder {source} is imported where it is"
+        )));
+    }
+    let dir = std::fs::canonicalize(dest).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Failure::from(
+            Error::in_whole_file(
+                "no such folder (--dest names the folder an archive is unpacked in: create it first)",
+            )
+            .in_file(&shown(dest)),
+        ),
+        _ => cs_cli::io_failure(&e, dest),
+    })?;
+    if !dir.is_dir() {
+        return Err(Error::in_whole_file(
+            "is not a folder (--dest names the folder an archive is unpacked in)",
+        )
+        .in_file(&shown(dest))
+        .into());
+    }
+    Ok(dir)
 }
 
 fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
@@ -187,7 +264,7 @@ fn journal_problem(project: &Path) -> Result<Option<check::Problem>, Failure> {
 }
 
 fn list(inst_dir: &Path, table: bool) -> Outcome {
-    let inst = Instance::open(inst_dir, false)?;
+    let inst = Instance::open_existing(inst_dir, false)?;
     let mut out = cs_cli::stdout();
     if table {
         writeln!(
@@ -235,7 +312,7 @@ fn lock_json(instance_id: &str) -> Value {
 }
 
 fn detach(inst_dir: &Path, uid: &str) -> Outcome {
-    let mut inst = Instance::open(inst_dir, true)?;
+    let mut inst = Instance::open_existing(inst_dir, true)?;
     let Some(i) = inst.projects.iter().position(|p| p.uid == uid) else {
         return Err(Error::in_whole_file(format!("has no project {uid}"))
             .in_file(&shown(&inst_dir.join("instance.json")))
@@ -266,19 +343,24 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
     Ok(())
 }
 
-/// Import a project folder or archive into the instance; returns the record to print.
-fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failure> {
+/// Import a project folder or archive (unpacked in `dest`, else `imports/`) into the instance;
+/// returns the record to print.
+fn import(
+    source: &str,
+    dest: Option<&Path>,
+    mut inst: Instance,
+    choices: &Choices,
+) -> Result<Value, Failure> {
     let src = Path::new(source);
     if source != "-" && src.is_dir() {
         let project = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
         let key = project.display().to_string();
-        return import_folder(&mut inst, Where::InPlace(&project), allow, &key);
+        return import_folder(&mut inst, Where::InPlace(&project), choices, &key);
     }
     let key = archive_key(source);
-    let imports = inst.dir.join("imports");
-    std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    let imports = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    if let Some(journal) = interrupted_import_of(&imports, &key) {
+    // The folder the archive is unpacked in: --dest, else INSTANCE/imports.
+    let imports = unpack_root(&inst, dest)?;
+    if let Some(journal) = interrupted_import_of(&unpack_roots(&inst, &imports), &key) {
         if key == "-" {
             // Standard input cannot be recognised again: finish that import by its folder.
             let dir = journal.plan.entry.dir.clone();
@@ -289,7 +371,13 @@ fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failu
             .in_file("-")
             .into());
         }
-        return resume(&mut inst, journal, allow);
+        return resume(&mut inst, journal, choices);
+    }
+    if let Some(held) = inst
+        .imported_from(&key)
+        .filter(|_| !choices.again && key != "-")
+    {
+        return Err(already_imported(source, held));
     }
     let tmp = cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
     cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
@@ -317,13 +405,58 @@ fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failu
         k += 1;
     }
     let unpacked = Unpacked {
-        now: top.join(&project_in_top),
-        project: dest.join(&project_in_top),
+        now: folder_within(&top, &project_in_top),
+        project: folder_within(&dest, &project_in_top),
         top,
         dest,
         tmp,
+        source: source.to_string(),
     };
-    import_folder(&mut inst, Where::Unpacked(unpacked), allow, &key)
+    import_folder(&mut inst, Where::Unpacked(unpacked), choices, &key)
+}
+
+/// `dir/rel`, and `dir` itself (not `dir/`) when `rel` is empty.
+fn folder_within(dir: &Path, rel: &Path) -> PathBuf {
+    if rel.as_os_str().is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(rel)
+    }
+}
+
+/// The folder an archive is unpacked in, resolved: `dest` (already resolved), else
+/// `INSTANCE/imports` (created).
+fn unpack_root(inst: &Instance, dest: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(d) = dest {
+        return Ok(d.to_path_buf());
+    }
+    let imports = inst.dir.join("imports");
+    std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))
+}
+
+/// Where an interrupted import of an archive may be: the folder of this run, `imports/` and
+/// every folder an earlier `--dest` named.
+fn unpack_roots(inst: &Instance, root: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![root.to_path_buf()];
+    let others = std::iter::once(inst.dir.join("imports"))
+        .chain(inst.unpack_folders.iter().map(PathBuf::from));
+    for dir in others.filter_map(|d| std::fs::canonicalize(d).ok()) {
+        if !roots.contains(&dir) {
+            roots.push(dir);
+        }
+    }
+    roots
+}
+
+/// The refusal of a project this instance already holds.
+fn already_imported(named: &str, held: &Registered) -> Failure {
+    Error::in_whole_file(format!(
+        "is already imported as {} at {}; give --again to import it again as a new project",
+        held.uid, held.dir
+    ))
+    .in_file(named)
+    .into()
 }
 
 /// How an archive is named in its import's journal: its absolute path ("-" for stdin).
@@ -336,10 +469,13 @@ fn archive_key(source: &str) -> String {
         .unwrap_or_else(|_| source.to_string())
 }
 
-/// The interrupted import of the archive `key` under `imports/` (its project is at most one
+/// The interrupted import of the archive `key` under one of `roots` (its project is at most one
 /// folder down), if any.
-fn interrupted_import_of(imports: &Path, key: &str) -> Option<Journal> {
-    let entries = std::fs::read_dir(imports).ok()?;
+fn interrupted_import_of(roots: &[PathBuf], key: &str) -> Option<Journal> {
+    let entries = roots
+        .iter()
+        .filter_map(|root| std::fs::read_dir(root).ok())
+        .flatten();
     for entry in entries.flatten() {
         let dir = entry.path();
         if !dir.is_dir() || cs_format::temp::is_temp_name(&entry.file_name().to_string_lossy()) {
@@ -420,7 +556,7 @@ enum Where<'a> {
     Unpacked(Unpacked),
 }
 
-/// An unpacked archive on its way under `imports/`.
+/// An unpacked archive on its way under `imports/` (or the `--dest` folder).
 struct Unpacked {
     /// The project folder now (in the temporary folder).
     now: PathBuf,
@@ -431,6 +567,8 @@ struct Unpacked {
     /// Where it moves to.
     dest: PathBuf,
     tmp: cs_format::temp::TempDir,
+    /// The archive as given, to name in messages (the folders above do not exist yet).
+    source: String,
 }
 
 impl Unpacked {
@@ -485,26 +623,44 @@ fn in_progress(project: &Path) -> Failure {
 fn import_folder(
     inst: &mut Instance,
     at: Where,
-    allow: Allow,
+    choices: &Choices,
     key: &str,
 ) -> Result<Value, Failure> {
-    let (now, project) = match &at {
-        Where::InPlace(p) => (p.to_path_buf(), p.to_path_buf()),
-        Where::Unpacked(u) => (u.now.clone(), u.project.clone()),
+    let (now, project, named) = match &at {
+        Where::InPlace(p) => (p.to_path_buf(), p.to_path_buf(), shown(p)),
+        Where::Unpacked(u) => (u.now.clone(), u.project.clone(), u.source.clone()),
     };
     if let Where::InPlace(p) = &at {
         match journal::find(p)? {
             Found::Live => return Err(in_progress(p)),
-            Found::Interrupted(j) => return resume(inst, *j, allow),
+            Found::Interrupted(j) => return resume(inst, *j, choices),
             Found::Nothing => {}
         }
     }
-    let plan = plan_import(inst, &now, &project, allow, key)?;
+    let plan = plan_import(inst, &now, &project, choices, key, &named)?;
     // Signals are deferred by the caller for the whole import; one during the check stops
     // here, before anything is written.
     cs_cli::signals::stop_if_signalled()?;
-    if !inst.dir.join("instance.json").exists() {
-        // A new instance's id is written before a journal or cs.lock names it.
+    // A new instance's id is written before a journal or cs.lock names it, and a --dest
+    // folder before an import there can be interrupted.
+    let new_folder = match &at {
+        Where::Unpacked(u) => u
+            .dest
+            .parent()
+            .filter(|d| {
+                std::fs::canonicalize(inst.dir.join("imports"))
+                    .ok()
+                    .as_deref()
+                    != Some(d)
+            })
+            .map(|d| d.display().to_string())
+            .filter(|d| !inst.unpack_folders.contains(d)),
+        Where::InPlace(_) => None,
+    };
+    if let Some(folder) = new_folder {
+        inst.unpack_folders.push(folder);
+        inst.save()?;
+    } else if !inst.dir.join("instance.json").exists() {
         inst.save()?;
     }
     let Some(journal) = journal::create(plan, &now)? else {
@@ -542,7 +698,7 @@ fn import_folder(
 }
 
 /// Finish an interrupted import (its journal is locked by us now).
-fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, Failure> {
+fn resume(inst: &mut Instance, journal: Journal, choices: &Choices) -> Result<Value, Failure> {
     let plan = journal.plan.clone();
     let project = plan.project().to_path_buf();
     let here = inst.canonical_dir()?;
@@ -565,7 +721,7 @@ fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, 
         // changed: start again.
         journal.restore()?;
         journal.remove()?;
-        return import_folder(inst, Where::InPlace(&project), allow, &plan.source);
+        return import_folder(inst, Where::InPlace(&project), choices, &plan.source);
     }
     commit(inst, journal)
 }
@@ -576,10 +732,15 @@ fn commit(inst: &mut Instance, journal: Journal) -> Result<Value, Failure> {
     let plan = journal.plan.clone();
     let ours = |p: &Registered| p.uid == plan.entry.uid && p.dir == plan.entry.dir;
     if !inst.projects.iter().any(ours) {
+        let before = inst.projects.clone();
+        if let Some(old) = &plan.replaces {
+            inst.projects
+                .retain(|p| !(p.uid == old.uid && p.dir == old.dir));
+        }
         inst.projects.push(plan.entry.clone());
         inst.next_project = inst.next_project.max(plan.number + 1);
         if let Err(f) = inst.save() {
-            inst.projects.retain(|p| !ours(p));
+            inst.projects = before;
             journal.remove()?;
             return Err(f);
         }
@@ -606,14 +767,22 @@ fn commit(inst: &mut Instance, journal: Journal) -> Result<Value, Failure> {
     Ok(plan.record)
 }
 
-/// Put the project's files back and take it out of the registry.
+/// Put the project's files back and take it out of the registry (an entry it replaced back
+/// in).
 fn undo(inst: &mut Instance, journal: &Journal) -> Result<(), Failure> {
     journal.restore()?;
+    let same = |a: &Registered, b: &Registered| a.uid == b.uid && a.dir == b.dir;
     let entry = &journal.plan.entry;
     let before = inst.projects.len();
-    inst.projects
-        .retain(|p| !(p.uid == entry.uid && p.dir == entry.dir));
-    if inst.projects.len() != before {
+    inst.projects.retain(|p| !same(p, entry));
+    let mut changed = inst.projects.len() != before;
+    if let Some(old) = &journal.plan.replaces {
+        if !inst.projects.iter().any(|p| same(p, old)) {
+            inst.projects.push(old.clone());
+            changed = true;
+        }
+    }
+    if changed {
         inst.save()?;
     }
     Ok(())
@@ -648,24 +817,27 @@ fn rollback(project: &Path) -> Outcome {
     Ok(())
 }
 
-/// Check the project at `now` and decide every change an import into `project` makes.
+/// Check the project at `now` and decide every change an import into `project` makes;
+/// refusals name `named` (the folder, or the archive).
 fn plan_import(
     inst: &Instance,
     now: &Path,
     project: &Path,
-    allow: Allow,
+    choices: &Choices,
     key: &str,
+    named: &str,
 ) -> Result<Plan, Failure> {
     let dir_text = project.display().to_string();
-    if let Some(p) = inst.registered_at(&dir_text) {
-        return Err(Error::in_whole_file(format!(
-            "is already registered in this instance as {}",
-            p.uid
-        ))
-        .in_file(&dir_text)
-        .into());
-    }
-    let checked = check(now, Some(&inst.id), allow);
+    let held = inst
+        .registered_at(&dir_text)
+        .or_else(|| inst.copy_held(now));
+    let replaces = match held {
+        Some(p) if !choices.again => return Err(already_imported(named, p)),
+        // The same folder again: its new entry replaces the old one.
+        Some(p) if p.dir == dir_text => Some(p.clone()),
+        _ => None,
+    };
+    let checked = check(now, Some(&inst.id), choices.allow);
     let blocking: Vec<_> = checked.problems.iter().filter(|p| p.blocking).collect();
     if let Some(first) = blocking.first() {
         let more = match blocking.len() - 1 {
@@ -677,28 +849,51 @@ fn plan_import(
             "cannot be imported: {}{more}",
             first.one_line()
         ))
-        .in_file(&dir_text)
+        .in_file(named)
         .into());
     }
     let Some(mut doc) = checked.project.clone() else {
         return Err(Error::in_whole_file("has no readable project.json")
-            .in_file(&dir_text)
+            .in_file(named)
             .into());
     };
     let n = inst.next_number();
     let uid = format!("P{n}");
-    let old_uid = doc
-        .get("uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let old_title = doc
-        .get("title")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let title = format!("Imported: {old_title}");
+    let text_of = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let old_uid = text_of("uid");
+    let title = match (&choices.title, text_of("title")) {
+        (Some(t), _) => t.clone(),
+        // A project imported before (then copied, archived or imported --again) keeps one prefix.
+        (None, old) if old.starts_with("Imported: ") => old,
+        (None, old) => format!("Imported: {old}"),
+    };
     let now_time = cs_format::timestamp::now_iso();
+    let mut job_files = Vec::new();
+    let mut killed = Vec::new();
+    let mut imported_jobs = Vec::new();
+    for (folder, job) in &checked.jobs {
+        let rel = format!("{folder}/job.json");
+        let mut jd = read_json(&now.join(&rel))?;
+        let mut status = job.status.clone();
+        if let Some(obj) = jd.as_object_mut() {
+            obj.insert("project_uid".into(), json!(uid));
+            if obj.contains_key("project_uid_num") {
+                obj.insert("project_uid_num".into(), json!(n));
+            }
+            if job.is_active() {
+                status = "killed".to_string();
+                obj.insert("status".into(), json!(status));
+                killed.push(job.uid.clone());
+            }
+        }
+        imported_jobs.push((status, job.job_type.clone()));
+        job_files.push(change(now, &rel, to_json_text(&jd))?);
+    }
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("uid".into(), json!(uid));
         obj.insert("uid_num".into(), json!(n));
@@ -706,23 +901,9 @@ fn plan_import(
         obj.insert("created_at".into(), json!(now_time));
         obj.insert("project_dir".into(), json!(dir_text));
     }
+    recount_jobs(&mut doc, &imported_jobs, &now_time);
     let mut files = vec![change(now, "project.json", to_json_text(&doc))?];
-    let mut killed = Vec::new();
-    for (folder, job) in &checked.jobs {
-        let rel = format!("{folder}/job.json");
-        let mut jd = read_json(&now.join(&rel))?;
-        if let Some(obj) = jd.as_object_mut() {
-            obj.insert("project_uid".into(), json!(uid));
-            if obj.contains_key("project_uid_num") {
-                obj.insert("project_uid_num".into(), json!(n));
-            }
-            if job.is_active() {
-                obj.insert("status".into(), json!("killed"));
-                killed.push(job.uid.clone());
-            }
-        }
-        files.push(change(now, &rel, to_json_text(&jd))?);
-    }
+    files.extend(job_files);
     let ws_path = now.join("workspaces.json");
     let mut ws = read_json(&ws_path)?;
     if let Some(list) = ws.as_array_mut() {
@@ -741,6 +922,7 @@ fn plan_import(
         title: title.clone(),
         imported_at: now_time,
         source_uid: old_uid.clone(),
+        source: key.to_string(),
     };
     let warnings: Vec<Value> = checked
         .problems
@@ -748,7 +930,7 @@ fn plan_import(
         .filter(|p| !p.blocking)
         .map(|p| p.to_json())
         .collect();
-    let record = json!({
+    let mut record = json!({
         "project": uid,
         "title": title,
         "dir": dir_text,
@@ -757,15 +939,46 @@ fn plan_import(
         "killed": killed,
         "warnings": warnings,
     });
+    if let Some(old) = &replaces {
+        record["replaced"] = json!(old.uid);
+    }
     let instance_dir = inst.canonical_dir()?;
     Ok(Plan {
         instance_dir,
         source: key.to_string(),
         entry,
+        replaces,
         number: n,
         files,
         record,
     })
+}
+
+/// Recount `project_stats` in a project document from the jobs as imported (status, type):
+/// `job_count`, `job_status` and `job_types` (and `updated_at`), each where the document has
+/// it; its other keys are kept, and a document without `project_stats` is left without.
+fn recount_jobs(doc: &mut Value, jobs: &[(String, String)], now: &str) {
+    let Some(stats) = doc.get_mut("project_stats").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let count = |key: fn(&(String, String)) -> &String| {
+        let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+        for job in jobs {
+            *counts.entry(key(job).as_str()).or_default() += 1;
+        }
+        json!(counts)
+    };
+    let recounted = [
+        ("job_count", json!(jobs.len())),
+        ("job_status", count(|j| &j.0)),
+        ("job_types", count(|j| &j.1)),
+        ("updated_at", json!(now)),
+    ];
+    for (key, value) in recounted {
+        if let Some(slot) = stats.get_mut(key) {
+            *slot = value;
+        }
+    }
 }
 
 /// A file's change: its current text (None when it does not exist) and its new one.
