@@ -347,7 +347,7 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
 /// returns the record to print.
 fn import(
     source: &str,
-    dest: Option<&Path>,
+    unpack_in: Option<&Path>,
     mut inst: Instance,
     choices: &Choices,
 ) -> Result<Value, Failure> {
@@ -358,9 +358,7 @@ fn import(
         return import_folder(&mut inst, Where::InPlace(&project), choices, &key);
     }
     let key = archive_key(source);
-    // The folder the archive is unpacked in: --dest, else INSTANCE/imports.
-    let imports = unpack_root(&inst, dest)?;
-    if let Some(journal) = interrupted_import_of(&unpack_roots(&inst, &imports), &key) {
+    if let Some(journal) = interrupted_import_of(&unpack_roots(&inst, unpack_in), &key) {
         if key == "-" {
             // Standard input cannot be recognised again: finish that import by its folder.
             let dir = journal.plan.entry.dir.clone();
@@ -379,7 +377,25 @@ fn import(
     {
         return Err(already_imported(source, held));
     }
-    let tmp = cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    // The folder the archive is unpacked in: --dest, else INSTANCE/imports (made now, and
+    // removed again when a failed import leaves it empty).
+    let (imports, made) = unpack_root(&inst, unpack_in)?;
+    let result = unpack_and_import(source, &imports, &mut inst, choices, &key);
+    if result.is_err() && made {
+        let _ = std::fs::remove_dir(&imports);
+    }
+    result
+}
+
+/// Unpack an archive into a temporary folder in `imports` and import the project in it.
+fn unpack_and_import(
+    source: &str,
+    imports: &Path,
+    inst: &mut Instance,
+    choices: &Choices,
+    key: &str,
+) -> Result<Value, Failure> {
+    let tmp = cs_format::temp::dir_in(imports).map_err(|e| cs_cli::io_failure(&e, imports))?;
     cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
     // The archive's one top-level folder (else everything), and the project in it.
     let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
@@ -412,7 +428,7 @@ fn import(
         tmp,
         source: source.to_string(),
     };
-    import_folder(&mut inst, Where::Unpacked(unpacked), choices, &key)
+    import_folder(inst, Where::Unpacked(unpacked), choices, key)
 }
 
 /// `dir/rel`, and `dir` itself (not `dir/`) when `rel` is empty.
@@ -424,21 +440,23 @@ fn folder_within(dir: &Path, rel: &Path) -> PathBuf {
     }
 }
 
-/// The folder an archive is unpacked in, resolved: `dest` (already resolved), else
-/// `INSTANCE/imports` (created).
-fn unpack_root(inst: &Instance, dest: Option<&Path>) -> Result<PathBuf, Failure> {
-    if let Some(d) = dest {
-        return Ok(d.to_path_buf());
+/// The folder an archive is unpacked in, resolved: `unpack_in` (already resolved), else
+/// `INSTANCE/imports`, made if need be (true when made now).
+fn unpack_root(inst: &Instance, unpack_in: Option<&Path>) -> Result<(PathBuf, bool), Failure> {
+    if let Some(d) = unpack_in {
+        return Ok((d.to_path_buf(), false));
     }
     let imports = inst.dir.join("imports");
+    let made = !imports.exists();
     std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))
+    let resolved = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    Ok((resolved, made))
 }
 
-/// Where an interrupted import of an archive may be: the folder of this run, `imports/` and
-/// every folder an earlier `--dest` named.
-fn unpack_roots(inst: &Instance, root: &Path) -> Vec<PathBuf> {
-    let mut roots = vec![root.to_path_buf()];
+/// Where an interrupted import of an archive may be: the `--dest` folder of this run,
+/// `imports/` and every folder an earlier `--dest` named (those that exist).
+fn unpack_roots(inst: &Instance, unpack_in: Option<&Path>) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = unpack_in.map(Path::to_path_buf).into_iter().collect();
     let others = std::iter::once(inst.dir.join("imports"))
         .chain(inst.unpack_folders.iter().map(PathBuf::from));
     for dir in others.filter_map(|d| std::fs::canonicalize(d).ok()) {
