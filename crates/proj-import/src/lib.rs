@@ -25,8 +25,12 @@ use std::process::ExitCode;
     version,
     about = "Check, import, list and detach whole cryoSPARC projects",
     long_about = "Import an intact cryoSPARC project folder (or a tar of one) into an instance: it \
-gets the next free project uid, the title 'Imported: <old title>', a new creation time, our \
-cs.lock, and an entry in the instance's registry. The whole change is first written to a journal \
+gets the next free project uid, the title 'Imported: <old title>' (or --title), a new creation \
+time, recounted job statistics, our cs.lock, and an entry in the instance's registry. A folder is \
+imported where it is; an archive is unpacked into INSTANCE/imports/<name>, or DIR/<name> with \
+--dest DIR. A project this instance already holds (the same folder, the same archive, or a copy \
+or archive of an imported project: our cs.lock and a registered uid) is refused unless --again. \
+The whole change is first written to a journal \
 in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
 project out); a failure or SIGINT/SIGTERM/SIGHUP on the way puts every file back (exit 1, or \
 130/143/129). After a kill -9 or a crash, running the same command again finishes the import; \
@@ -36,6 +40,7 @@ $XDG_DATA_HOME/csutils/instance) holding instance.json; commands on one instance
 (a file lock).",
     after_help = "Examples:\n  proj-import check /data/old/CS-t20s-demo\n  \
 proj-import /data/old/CS-t20s-demo\n  proj-import --instance /data/instance project.tar.zst\n  \
+proj-import --dest /big/disk --title 'T20S from Lund' project.tar.zst\n  \
 proj-import list --table\n  proj-import detach P7\n  proj-import rollback /data/old/CS-t20s-demo\n\n\
 Exit status: 0 on success, 1 when the project cannot be imported or on bad data (nothing is \
 changed), 2 on bad usage."
