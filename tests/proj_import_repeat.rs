@@ -565,3 +565,51 @@ fn import_flags_with_a_subcommand_are_a_usage_error() {
     }
     assert!(!instance.exists());
 }
+
+/// Jobs by status in workspace `w`, counted by jq from the job.json files (their
+/// `workspace_uids`).
+fn workspace_statuses_by_jq(project: &Path, w: &str) -> (Value, Value) {
+    let o = sh(&format!(
+        "cd {} && jq -s -c --arg w {w} 'map(select(.workspace_uids | index($w))) | [length, (map(.status) | group_by(.) | map({{(.[0]): length}}) | add // {{}})]' J*/job.json",
+        arg(project)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    (v[0].clone(), v[1].clone())
+}
+
+#[test]
+fn a_forced_import_recounts_the_workspace_statistics_where_workspaces_have_them() {
+    let (keep, project) = project_tree();
+    // cryoSPARC v5 workspaces carry workspace_stats (tests/fixtures/cs/model_samples): stale here.
+    let path = project.join("workspaces.json");
+    let mut ws = read(&path);
+    for w in ws.as_array_mut().unwrap() {
+        w["workspace_stats"] = serde_json::json!({"updated_at": null, "job_count": 0,
+            "job_sections": {"kept": true}, "job_status": {}, "job_types": {}});
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&ws).unwrap()).unwrap();
+    let instance = keep.path().join("instance");
+    imported(&import(
+        &instance,
+        &["--force", "--steal-lock", &arg(&project)],
+    ));
+    let after = read(&path);
+    let mut total = 0;
+    for w in after.as_array().unwrap() {
+        let uid = w["uid"].as_str().unwrap();
+        let (count, statuses) = workspace_statuses_by_jq(&project, uid);
+        let stats = &w["workspace_stats"];
+        assert_eq!(stats["job_count"], count, "{uid}");
+        assert_eq!(stats["job_status"], statuses, "{uid}");
+        assert_eq!(
+            stats["job_sections"],
+            serde_json::json!({"kept": true}),
+            "{uid}"
+        );
+        assert!(stats["updated_at"].is_string(), "{uid}");
+        assert!(stats["job_status"].get("running").is_none(), "{uid}");
+        total += count.as_u64().unwrap();
+    }
+    assert!(total >= 11, "every job is in a workspace: {total}");
+}

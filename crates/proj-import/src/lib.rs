@@ -914,7 +914,7 @@ fn plan_import(
                 killed.push(job.uid.clone());
             }
         }
-        imported_jobs.push((status, job.job_type.clone()));
+        imported_jobs.push(Counted::new(job, &status, &jd));
         job_files.push(change(now, &rel, to_json_text(&jd))?);
     }
     if let Some(obj) = doc.as_object_mut() {
@@ -924,7 +924,7 @@ fn plan_import(
         obj.insert("created_at".into(), json!(now_time));
         obj.insert("project_dir".into(), json!(dir_text));
     }
-    recount_jobs(&mut doc, &imported_jobs, &now_time);
+    recount_project(&mut doc, &imported_jobs, &now_time);
     let mut files = vec![change(now, "project.json", to_json_text(&doc))?];
     files.extend(job_files);
     let ws_path = now.join("workspaces.json");
@@ -937,6 +937,7 @@ fn plan_import(
             }
         }
     }
+    recount_workspaces(&mut ws, &imported_jobs, &now_time);
     files.push(change(now, "workspaces.json", to_json_text(&ws))?);
     files.push(change(now, "cs.lock", to_json_text(&lock_json(&inst.id)))?);
     let entry = Registered {
@@ -977,29 +978,79 @@ fn plan_import(
     })
 }
 
-/// Recount `project_stats` in a project document from the jobs as imported (status, type):
-/// `job_count`, `job_status` and `job_types` (and `updated_at`), each where the document has
-/// it; its other keys are kept, and a document without `project_stats` is left without.
-fn recount_jobs(doc: &mut Value, jobs: &[(String, String)], now: &str) {
-    let Some(stats) = doc.get_mut("project_stats").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let count = |key: fn(&(String, String)) -> &String| {
+/// A job as imported, for the statistics.
+struct Counted {
+    status: String,
+    job_type: String,
+    /// Its `workspace_uids`, when job.json has them.
+    workspaces: Option<Vec<String>>,
+}
+
+impl Counted {
+    fn new(job: &cs_format::job::Job, status: &str, doc: &Value) -> Counted {
+        let workspaces = doc
+            .get("workspace_uids")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            });
+        Counted {
+            status: status.to_string(),
+            job_type: job.job_type.clone(),
+            workspaces,
+        }
+    }
+}
+
+/// Recount job statistics (`project_stats` of project.json, `workspace_stats` of each
+/// workspace): `job_count`, `job_status` (jobs by status), `job_types` and `updated_at`, each
+/// where the object has it; other keys are kept, and nothing is added where there are none.
+fn recount(stats: &mut serde_json::Map<String, Value>, jobs: &[&Counted], now: &str) {
+    let count = |key: fn(&Counted) -> &str| {
         let mut counts = std::collections::BTreeMap::<&str, u64>::new();
         for job in jobs {
-            *counts.entry(key(job).as_str()).or_default() += 1;
+            *counts.entry(key(job)).or_default() += 1;
         }
         json!(counts)
     };
     let recounted = [
         ("job_count", json!(jobs.len())),
-        ("job_status", count(|j| &j.0)),
-        ("job_types", count(|j| &j.1)),
+        ("job_status", count(|j| &j.status)),
+        ("job_types", count(|j| &j.job_type)),
         ("updated_at", json!(now)),
     ];
     for (key, value) in recounted {
         if let Some(slot) = stats.get_mut(key) {
             *slot = value;
+        }
+    }
+}
+
+/// Recount `project_stats` in a project document from every job.
+fn recount_project(doc: &mut Value, jobs: &[Counted], now: &str) {
+    if let Some(stats) = doc.get_mut("project_stats").and_then(Value::as_object_mut) {
+        recount(stats, &jobs.iter().collect::<Vec<_>>(), now);
+    }
+}
+
+/// Recount each workspace's `workspace_stats` from the jobs in it (their `workspace_uids`);
+/// left as they are when a job does not say its workspaces.
+fn recount_workspaces(ws: &mut Value, jobs: &[Counted], now: &str) {
+    if jobs.iter().any(|j| j.workspaces.is_none()) {
+        return;
+    }
+    for w in ws.as_array_mut().into_iter().flatten() {
+        let uid = w.get("uid").and_then(Value::as_str).map(str::to_string);
+        let stats = w.get_mut("workspace_stats").and_then(Value::as_object_mut);
+        if let (Some(uid), Some(stats)) = (uid, stats) {
+            let inside: Vec<&Counted> = jobs
+                .iter()
+                .filter(|j| j.workspaces.iter().flatten().any(|u| *u == uid))
+                .collect();
+            recount(stats, &inside, now);
         }
     }
 }
