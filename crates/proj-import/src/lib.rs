@@ -149,7 +149,7 @@ pub fn run(args: Args) -> Outcome {
                 ));
             };
             let dest = match &args.dest {
-                Some(d) => Some(unpack_folder(d, &source)?),
+                Some(d) => Some(dest_folder(d, &source)?),
                 None => None,
             };
             let choices = Choices {
@@ -195,7 +195,7 @@ fn new_title(given: Option<String>) -> Result<Option<String>, Failure> {
 }
 
 /// The folder `--dest` names, resolved: an existing folder, and only for an archive.
-fn unpack_folder(dest: &Path, source: &str) -> Result<PathBuf, Failure> {
+fn dest_folder(dest: &Path, source: &str) -> Result<PathBuf, Failure> {
     if source != "-" && Path::new(source).is_dir() {
         return Err(Failure::Usage(format!(
             "--dest is for an archive: the project folder {source} is imported where it is"
@@ -348,8 +348,8 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
     Ok(())
 }
 
-/// Import a project folder or archive (unpacked in `dest`, else `imports/`) into the instance;
-/// returns the record to print.
+/// Import a project folder or archive (unpacked in `unpack_in`, else `imports/`) into the
+/// instance; returns the record to print.
 fn import(
     source: &str,
     unpack_in: Option<&Path>,
@@ -664,28 +664,7 @@ fn import_folder(
     // Signals are deferred by the caller for the whole import; one during the check stops
     // here, before anything is written.
     cs_cli::signals::stop_if_signalled()?;
-    // A new instance's id is written before a journal or cs.lock names it, and a --dest
-    // folder before an import there can be interrupted.
-    let new_folder = match &at {
-        Where::Unpacked(u) => u
-            .dest
-            .parent()
-            .filter(|d| {
-                std::fs::canonicalize(inst.dir.join("imports"))
-                    .ok()
-                    .as_deref()
-                    != Some(d)
-            })
-            .map(|d| d.display().to_string())
-            .filter(|d| !inst.unpack_folders.contains(d)),
-        Where::InPlace(_) => None,
-    };
-    if let Some(folder) = new_folder {
-        inst.unpack_folders.push(folder);
-        inst.save()?;
-    } else if !inst.dir.join("instance.json").exists() {
-        inst.save()?;
-    }
+    save_before_journal(inst, &at)?;
     let Some(journal) = journal::create(plan, &now)? else {
         return Err(in_progress(&project));
     };
@@ -718,6 +697,29 @@ fn import_folder(
         }
     }
     result
+}
+
+/// Write `instance.json` before a journal names it: a new instance's id, and a `--dest` folder
+/// not yet recorded (where an interrupted import is looked for again).
+fn save_before_journal(inst: &mut Instance, at: &Where) -> Result<(), Failure> {
+    let imports = std::fs::canonicalize(inst.dir.join("imports")).ok();
+    let new_folder = match at {
+        Where::Unpacked(u) => u
+            .dest
+            .parent()
+            .filter(|d| Some(*d) != imports.as_deref())
+            .map(|d| d.display().to_string())
+            .filter(|d| !inst.unpack_folders.contains(d)),
+        Where::InPlace(_) => None,
+    };
+    if let Some(folder) = new_folder {
+        inst.unpack_folders.push(folder);
+        return inst.save();
+    }
+    if !inst.dir.join("instance.json").exists() {
+        return inst.save();
+    }
+    Ok(())
 }
 
 /// Finish an interrupted import (its journal is locked by us now).
