@@ -261,6 +261,27 @@ fn the_same_archive_imported_again_is_refused_naming_its_uid_and_folder() {
             )
         });
     }
+    // The same project under the same lock (uid P3, the other instance's cs.lock), from another
+    // path or from standard input: found once unpacked, and removed again.
+    let elsewhere = keep.path().join("elsewhere.tar");
+    std::fs::copy(&tarball, &elsewhere).unwrap();
+    refused_unchanged(keep.path(), &arg(&elsewhere), &[&message], || {
+        import(&instance, &["--force", "--steal-lock", &arg(&elsewhere)])
+    });
+    refused_unchanged(keep.path(), "-", &[&message], || {
+        let args = [
+            "--instance",
+            &arg(&instance),
+            "--force",
+            "--steal-lock",
+            "-",
+        ];
+        run(
+            "proj-import",
+            &args,
+            Some(&std::fs::read(&tarball).unwrap()),
+        )
+    });
     // --again: a second project, unpacked beside the first.
     let again = imported(&import(
         &instance,
@@ -509,6 +530,11 @@ fn a_refused_archive_import_names_the_archive_not_a_removed_folder() {
     std::fs::create_dir(&other).unwrap();
     let o = sh(&format!("cp -a {} {}", arg(&project), arg(&other)));
     assert!(o.status.success());
+    // Another project (not the one imported): another uid.
+    let pj = other.join("CS-t20s-demo/project.json");
+    let mut doc = read(&pj);
+    doc["uid"] = Value::from("P9");
+    std::fs::write(&pj, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     let tarball = tar_of(&other.join("CS-t20s-demo"));
     let e = {
         let before = tree_snapshot(keep.path());

@@ -22,6 +22,8 @@ pub struct Registered {
     pub imported_at: String,
     /// Its uid before import.
     pub source_uid: String,
+    /// The `instance_id` of its `cs.lock` before import (empty: it had none).
+    pub source_instance: String,
     /// What was imported: the archive (absolute path, "-" for standard input) or the folder.
     pub source: String,
 }
@@ -151,6 +153,7 @@ impl Instance {
                 title: text("title")?,
                 imported_at: text("imported_at")?,
                 source_uid: text("source_uid").unwrap_or_default(),
+                source_instance: text("source_instance").unwrap_or_default(),
                 source: text("source").unwrap_or_default(),
             });
         }
@@ -229,17 +232,21 @@ impl Instance {
             .find(|p| p.source == source && still_there(p))
     }
 
-    /// The registered project a folder is a copy of: its `cs.lock` is ours and its uid is
-    /// registered to a folder that is still there.
+    /// The registered project (its folder still there) that a project folder is a copy of:
+    /// the same project under the same lock — with our `cs.lock`, a registered uid; with
+    /// another instance's, the uid and lock a registered project had before its import.
     pub fn copy_held(&self, project: &Path) -> Option<&Registered> {
-        if lock_holder(project).as_deref() != Some(self.id.as_str()) {
-            return None;
-        }
+        let holder = lock_holder(project).filter(|h| !h.is_empty())?;
         let doc = read_json(&project.join("project.json")).ok()?;
         let uid = doc.get("uid")?.as_str()?;
-        self.projects
-            .iter()
-            .find(|p| p.uid == uid && still_there(p))
+        let same = |p: &&Registered| {
+            if holder == self.id {
+                p.uid == uid
+            } else {
+                p.source_uid == uid && p.source_instance == holder
+            }
+        };
+        self.projects.iter().filter(same).find(|p| still_there(p))
     }
 
     /// The next free project uid number (above every registered one).
@@ -276,6 +283,7 @@ pub fn registered_json(p: &Registered) -> Value {
         "title": p.title,
         "imported_at": p.imported_at,
         "source_uid": p.source_uid,
+        "source_instance": p.source_instance,
         "source": p.source,
     })
 }

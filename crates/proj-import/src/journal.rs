@@ -77,6 +77,7 @@ impl Plan {
                 title: text(v, "title")?,
                 imported_at: text(v, "imported_at")?,
                 source_uid: text(v, "source_uid").unwrap_or_default(),
+                source_instance: text(v, "source_instance").unwrap_or_default(),
                 source: text(v, "source").unwrap_or_default(),
             })
         };

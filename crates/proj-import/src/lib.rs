@@ -28,10 +28,9 @@ use std::process::ExitCode;
 gets the next free project uid, the title 'Imported: <old title>' (or --title), a new creation \
 time, recounted job statistics, our cs.lock, and an entry in the instance's registry. A folder is \
 imported where it is; an archive is unpacked into INSTANCE/imports/<name>, or DIR/<name> with \
---dest DIR. A project this instance already holds (the same folder, the same archive, or a copy \
-or archive of an imported project: our cs.lock and a registered uid) is refused unless --again. \
-The whole change is first written to a journal \
-in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
+--dest DIR. A project this instance already holds (the same folder or archive, or another copy \
+of the same project under the same cs.lock) is refused unless --again. The whole change is first \
+written to a journal in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
 project out); a failure or SIGINT/SIGTERM/SIGHUP on the way puts every file back (exit 1, or \
 130/143/129). After a kill -9 or a crash, running the same command again finishes the import; \
 proj-import rollback PROJECT undoes it instead.\n\n\
@@ -948,6 +947,7 @@ fn plan_import(
         title: title.clone(),
         imported_at: now_time,
         source_uid: old_uid.clone(),
+        source_instance: instance::lock_holder(now).unwrap_or_default(),
         source: key.to_string(),
     };
     let warnings: Vec<Value> = checked
