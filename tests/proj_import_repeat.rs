@@ -639,3 +639,37 @@ fn a_forced_import_recounts_the_workspace_statistics_where_workspaces_have_them(
     }
     assert!(total >= 11, "every job is in a workspace: {total}");
 }
+
+#[test]
+fn sigterm_mid_import_into_dest_leaves_the_dest_folder_empty() {
+    let (keep, project) = project_tree();
+    let tarball = tar_of(&project);
+    let big = keep.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    let instance = keep.path().join("instance");
+    let child = std::process::Command::new(bin("proj-import"))
+        .args(["--instance", &arg(&instance), "--force", "--steal-lock"])
+        .args(["--dest", &arg(&big), &arg(&tarball)])
+        .env("CSUTILS_FAIL_AT", "pause:file-3")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the project is in place and its first files carry the new uid, then signal.
+    let pj = big.join("CS-t20s-demo/project.json");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&pj).map_or(true, |t| !t.contains("\"P1\"")) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let o = sh(&format!("kill -TERM {}", child.id()));
+    assert!(o.status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(&big).unwrap().count(),
+        0,
+        "nothing left in --dest"
+    );
+    assert!(registry(&instance).is_empty());
+}
