@@ -673,3 +673,17 @@ fn sigterm_mid_import_into_dest_leaves_the_dest_folder_empty() {
     );
     assert!(registry(&instance).is_empty());
 }
+
+#[test]
+fn a_source_that_is_not_there_is_named_and_no_instance_is_made() {
+    let (keep, _project) = project_tree();
+    let instance = keep.path().join("instance");
+    let missing = keep.path().join("P47.tar");
+    refused_unchanged(
+        keep.path(),
+        &arg(&missing),
+        &["No such file or directory"],
+        || import(&instance, &[&arg(&missing)]),
+    );
+    assert!(!instance.exists());
+}

@@ -147,6 +147,11 @@ pub fn run(args: Args) -> Outcome {
                         .into(),
                 ));
             };
+            if source != "-" {
+                // A source that is not there is named before the instance folder is made.
+                let path = Path::new(&source);
+                std::fs::metadata(path).map_err(|e| cs_cli::io_failure(&e, path))?;
+            }
             let dest = match &args.dest {
                 Some(d) => Some(dest_folder(d, &source)?),
                 None => None,
