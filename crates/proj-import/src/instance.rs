@@ -235,7 +235,7 @@ impl Instance {
     /// The registered project (its folder still there) that a project folder is a copy of:
     /// the same project under the same lock — with our `cs.lock`, a registered uid; with
     /// another instance's, the uid and lock a registered project had before its import.
-    pub fn copy_held(&self, project: &Path) -> Option<&Registered> {
+    pub fn original_of(&self, project: &Path) -> Option<&Registered> {
         let holder = lock_holder(project).filter(|h| !h.is_empty())?;
         let doc = read_json(&project.join("project.json")).ok()?;
         let uid = doc.get("uid")?.as_str()?;

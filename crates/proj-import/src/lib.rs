@@ -859,7 +859,7 @@ fn plan_import(
     let dir_text = project.display().to_string();
     let held = inst
         .registered_at(&dir_text)
-        .or_else(|| inst.copy_held(now));
+        .or_else(|| inst.original_of(now));
     let replaces = match held {
         Some(p) if !choices.again => return Err(already_imported(named, p)),
         // The same folder again: its new entry replaces the old one.
