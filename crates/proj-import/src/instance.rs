@@ -22,6 +22,10 @@ pub struct Registered {
     pub imported_at: String,
     /// Its uid before import.
     pub source_uid: String,
+    /// The `instance_id` of its `cs.lock` before import (empty: it had none).
+    pub source_instance: String,
+    /// What was imported: the archive (absolute path, "-" for standard input) or the folder.
+    pub source: String,
 }
 
 /// An instance, locked for as long as this value lives.
@@ -34,6 +38,9 @@ pub struct Instance {
     pub next_project: u64,
     /// The registry.
     pub projects: Vec<Registered>,
+    /// Folders other than `imports/` that archives were unpacked in (`--dest`), where an
+    /// interrupted import is looked for.
+    pub unpack_folders: Vec<String>,
     _lock: File,
 }
 
@@ -100,6 +107,7 @@ impl Instance {
                 id: new_id()?,
                 next_project: 1,
                 projects: Vec::new(),
+                unpack_folders: Vec::new(),
                 _lock: lock,
             });
         }
@@ -145,24 +153,59 @@ impl Instance {
                 title: text("title")?,
                 imported_at: text("imported_at")?,
                 source_uid: text("source_uid").unwrap_or_default(),
+                source_instance: text("source_instance").unwrap_or_default(),
+                source: text("source").unwrap_or_default(),
             });
         }
+        let unpack_folders = doc
+            .get("unpack_folders")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Instance {
             dir: dir.to_path_buf(),
             id,
             next_project,
             projects,
+            unpack_folders,
             _lock: lock,
         })
     }
 
+    /// Open and lock an instance that must already exist (list, detach): a missing folder is
+    /// an error, and nothing is created.
+    pub fn open_existing(dir: &Path, exclusive: bool) -> Result<Instance, Failure> {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => Instance::open(dir, exclusive),
+            Ok(_) => Err(
+                Error::in_whole_file("is not a folder (an instance is a folder)")
+                    .in_file(&shown(dir))
+                    .into(),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::in_whole_file(
+                "no such instance folder (nothing imported yet)",
+            )
+            .in_file(&shown(dir))
+            .into()),
+            Err(e) => Err(cs_cli::io_failure(&e, dir)),
+        }
+    }
+
     /// Write `instance.json` atomically.
     pub fn save(&self) -> Result<(), Failure> {
-        let doc = json!({
+        let mut doc = json!({
             "instance_id": self.id,
             "next_project_number": self.next_project,
             "projects": self.projects.iter().map(registered_json).collect::<Vec<_>>(),
         });
+        if !self.unpack_folders.is_empty() {
+            doc["unpack_folders"] = json!(self.unpack_folders);
+        }
         let text = to_json_text(&doc);
         cs_cli::write_atomically(&self.dir.join("instance.json"), true, |w| {
             std::io::Write::write_all(w, text.as_bytes()).map_err(|e| Error::io(&e, Place::File))
@@ -179,6 +222,31 @@ impl Instance {
     /// The registered project in `dir`, if any.
     pub fn registered_at(&self, dir: &str) -> Option<&Registered> {
         self.projects.iter().find(|p| p.dir == dir)
+    }
+
+    /// A project imported from `source` (an archive's absolute path) whose folder is still
+    /// there.
+    pub fn imported_from(&self, source: &str) -> Option<&Registered> {
+        self.projects
+            .iter()
+            .find(|p| p.source == source && still_there(p))
+    }
+
+    /// The registered project (its folder still there) that a project folder is a copy of:
+    /// the same project under the same lock — with our `cs.lock`, a registered uid; with
+    /// another instance's, the uid and lock a registered project had before its import.
+    pub fn original_of(&self, project: &Path) -> Option<&Registered> {
+        let holder = lock_holder(project).filter(|h| !h.is_empty())?;
+        let doc = read_json(&project.join("project.json")).ok()?;
+        let uid = doc.get("uid")?.as_str()?;
+        let same = |p: &&Registered| {
+            if holder == self.id {
+                p.uid == uid
+            } else {
+                p.source_uid == uid && p.source_instance == holder
+            }
+        };
+        self.projects.iter().filter(same).find(|p| still_there(p))
     }
 
     /// The next free project uid number (above every registered one).
@@ -202,6 +270,11 @@ pub fn lock_holder(project: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Whether a registered project's folder still holds its `project.json`.
+pub fn still_there(p: &Registered) -> bool {
+    Path::new(&p.dir).join("project.json").is_file()
+}
+
 /// A registry entry as JSON.
 pub fn registered_json(p: &Registered) -> Value {
     json!({
@@ -210,5 +283,7 @@ pub fn registered_json(p: &Registered) -> Value {
         "title": p.title,
         "imported_at": p.imported_at,
         "source_uid": p.source_uid,
+        "source_instance": p.source_instance,
+        "source": p.source,
     })
 }

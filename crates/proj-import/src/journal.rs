@@ -38,6 +38,8 @@ pub struct Plan {
     pub source: String,
     /// The registry entry (its `dir` is the project folder).
     pub entry: Registered,
+    /// The entry it replaces (the same folder imported again with --again).
+    pub replaces: Option<Registered>,
     /// The project number.
     pub number: u64,
     /// The files, in the order they are written.
@@ -59,6 +61,7 @@ impl Plan {
             "instance_dir": self.instance_dir,
             "source": self.source,
             "entry": registered_json(&self.entry),
+            "replaces": self.replaces.as_ref().map(registered_json),
             "number": self.number,
             "files": files,
             "record": self.record,
@@ -67,7 +70,17 @@ impl Plan {
 
     fn from_json(doc: &Value) -> Option<Plan> {
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        let entry = doc.get("entry")?;
+        let entry = |v: &Value| {
+            Some(Registered {
+                uid: text(v, "uid")?,
+                dir: text(v, "dir")?,
+                title: text(v, "title")?,
+                imported_at: text(v, "imported_at")?,
+                source_uid: text(v, "source_uid").unwrap_or_default(),
+                source_instance: text(v, "source_instance").unwrap_or_default(),
+                source: text(v, "source").unwrap_or_default(),
+            })
+        };
         let mut files = Vec::new();
         for f in doc.get("files")?.as_array()? {
             files.push(FileChange {
@@ -79,12 +92,10 @@ impl Plan {
         Some(Plan {
             instance_dir: text(doc, "instance_dir")?,
             source: text(doc, "source")?,
-            entry: Registered {
-                uid: text(entry, "uid")?,
-                dir: text(entry, "dir")?,
-                title: text(entry, "title")?,
-                imported_at: text(entry, "imported_at")?,
-                source_uid: text(entry, "source_uid").unwrap_or_default(),
+            entry: entry(doc.get("entry")?)?,
+            replaces: match doc.get("replaces") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(entry(v)?),
             },
             number: doc.get("number")?.as_u64()?,
             files,

@@ -26,9 +26,12 @@ use std::process::ExitCode;
     version,
     about = "Check, import, list and detach whole cryoSPARC projects",
     long_about = "Import an intact cryoSPARC project folder (or a tar of one) into an instance: it \
-gets the next free project uid, the title 'Imported: <old title>', a new creation time, our \
-cs.lock, and an entry in the instance's registry. The whole change is first written to a journal \
-in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
+gets the next free project uid, the title 'Imported: <old title>' (or --title), a new creation \
+time, recounted job statistics, our cs.lock, and an entry in the instance's registry. A folder is \
+imported where it is; an archive is unpacked into INSTANCE/imports/<name>, or DIR/<name> with \
+--dest DIR. A project this instance already holds (the same folder or archive, or another copy \
+of the same project under the same cs.lock) is refused unless --again. The whole change is first \
+written to a journal in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
 project out); a failure or SIGINT/SIGTERM/SIGHUP on the way puts every file back (exit 1, or \
 130/143/129). After a kill -9 or a crash, running the same command again finishes the import; \
 proj-import rollback PROJECT undoes it instead.\n\n\
@@ -37,6 +40,7 @@ $XDG_DATA_HOME/csutils/instance) holding instance.json; commands on one instance
 (a file lock).",
     after_help = "Examples:\n  proj-import check /data/old/CS-t20s-demo\n  proj-import check P47.tar\n  \
 proj-import /data/old/CS-t20s-demo\n  proj-import --instance /data/instance project.tar.zst\n  \
+proj-import --dest /big/disk --title 'T20S from Lund' project.tar.zst\n  \
 proj-import list --table\n  proj-import detach P7\n  proj-import rollback /data/old/CS-t20s-demo\n\n\
 Exit status: 0 on success, 1 when the project cannot be imported or on bad data (nothing is \
 changed), 2 on bad usage."
@@ -54,9 +58,23 @@ pub struct Args {
     #[arg(long, global = true, value_name = "DIR")]
     pub instance: Option<PathBuf>,
 
-    /// Import active jobs, marked killed (as cryoSPARC's migration does).
+    /// Import active jobs (launched, started, running, waiting, queued), marked killed (as
+    /// cryoSPARC's migration does). It does not import a project again: see --again.
     #[arg(long)]
     pub force: bool,
+
+    /// Import a project this instance already holds again, as a new project (the same folder
+    /// imported again replaces its registry entry).
+    #[arg(long)]
+    pub again: bool,
+
+    /// The new project's title (default: "Imported: <old title>").
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+
+    /// Unpack an archive into DIR/<name> (DIR must exist) rather than INSTANCE/imports/<name>.
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
 
     /// Replace a cs.lock that another instance holds.
     #[arg(long)]
@@ -113,6 +131,15 @@ pub fn run(args: Args) -> Outcome {
         return cs_cli::generate(command(), what);
     }
     let inst_dir = instance_dir(args.instance.as_deref())?;
+    let import_flags =
+        args.force || args.steal_lock || args.again || args.title.is_some() || args.dest.is_some();
+    if args.command.is_some() && import_flags {
+        return Err(Failure::Usage(
+            "--force, --steal-lock, --again, --title and --dest are for an import, not for a \
+             subcommand"
+                .into(),
+        ));
+    }
     match args.command {
         Some(Command::Check { project }) => check_command(&project, &inst_dir),
         Some(Command::List { table }) => list(&inst_dir, table),
@@ -125,15 +152,28 @@ pub fn run(args: Args) -> Outcome {
                         .into(),
                 ));
             };
-            let allow = Allow {
-                active: args.force,
-                foreign_lock: args.steal_lock,
+            if source != "-" {
+                // A source that is not there is named before the instance folder is made.
+                let path = Path::new(&source);
+                std::fs::metadata(path).map_err(|e| cs_cli::io_failure(&e, path))?;
+            }
+            let dest = match &args.dest {
+                Some(d) => Some(dest_folder(d, &source)?),
+                None => None,
+            };
+            let choices = Choices {
+                allow: Allow {
+                    active: args.force,
+                    foreign_lock: args.steal_lock,
+                },
+                again: args.again,
+                title: new_title(args.title)?,
             };
             // A signal during the import undoes it (the guard's drop then exits 128 + signal); one
             // that arrives once it is complete is forgotten: the import stands and is reported.
             let inst = Instance::open(&inst_dir, true)?;
             let _deferred = cs_cli::signals::Deferred::start();
-            let record = import(&source, inst, allow)?;
+            let record = import(&source, dest.as_deref(), inst, &choices)?;
             cs_cli::signals::forget_pending();
             let mut out = cs_cli::stdout();
             writeln!(out, "{record}")?;
@@ -141,6 +181,52 @@ pub fn run(args: Args) -> Outcome {
             Ok(())
         }
     }
+}
+
+/// What an import may do beyond the default.
+struct Choices {
+    /// Problems that are warnings rather than refusals (--force, --steal-lock).
+    allow: Allow,
+    /// Import a project this instance already holds again, as a new project (--again).
+    again: bool,
+    /// The new title (--title), else "Imported: <old title>".
+    title: Option<String>,
+}
+
+/// The `--title` text, which must not be empty or span lines.
+fn new_title(given: Option<String>) -> Result<Option<String>, Failure> {
+    match given {
+        Some(t) if t.trim().is_empty() || t.contains(['\n', '\r']) => Err(Failure::Usage(
+            "--title needs a title on one line, not empty".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The folder `--dest` names, resolved: an existing folder, and only for an archive.
+fn dest_folder(dest: &Path, source: &str) -> Result<PathBuf, Failure> {
+    if source != "-" && Path::new(source).is_dir() {
+        return Err(Failure::Usage(format!(
+            "--dest is for an archive: the project folder {source} is imported where it is"
+        )));
+    }
+    let dir = std::fs::canonicalize(dest).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Failure::from(
+            Error::in_whole_file(
+                "no such folder (--dest names the folder an archive is unpacked in: create it first)",
+            )
+            .in_file(&shown(dest)),
+        ),
+        _ => cs_cli::io_failure(&e, dest),
+    })?;
+    if !dir.is_dir() {
+        return Err(Error::in_whole_file(
+            "is not a folder (--dest names the folder an archive is unpacked in)",
+        )
+        .in_file(&shown(dest))
+        .into());
+    }
+    Ok(dir)
 }
 
 fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
@@ -205,7 +291,7 @@ fn journal_problem(project: &Path) -> Result<Option<check::Problem>, Failure> {
 }
 
 fn list(inst_dir: &Path, table: bool) -> Outcome {
-    let inst = Instance::open(inst_dir, false)?;
+    let inst = Instance::open_existing(inst_dir, false)?;
     let mut out = cs_cli::stdout();
     if table {
         writeln!(
@@ -253,7 +339,7 @@ fn lock_json(instance_id: &str) -> Value {
 }
 
 fn detach(inst_dir: &Path, uid: &str) -> Outcome {
-    let mut inst = Instance::open(inst_dir, true)?;
+    let mut inst = Instance::open_existing(inst_dir, true)?;
     let Some(i) = inst.projects.iter().position(|p| p.uid == uid) else {
         return Err(Error::in_whole_file(format!("has no project {uid}"))
             .in_file(&shown(&inst_dir.join("instance.json")))
@@ -284,19 +370,22 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
     Ok(())
 }
 
-/// Import a project folder or archive into the instance; returns the record to print.
-fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failure> {
+/// Import a project folder or archive (unpacked in `unpack_in`, else `imports/`) into the
+/// instance; returns the record to print.
+fn import(
+    source: &str,
+    unpack_in: Option<&Path>,
+    mut inst: Instance,
+    choices: &Choices,
+) -> Result<Value, Failure> {
     let src = Path::new(source);
     if source != "-" && src.is_dir() {
         let project = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
         let key = project.display().to_string();
-        return import_folder(&mut inst, Where::InPlace(&project), allow, &key);
+        return import_folder(&mut inst, Where::InPlace(&project), choices, &key);
     }
     let key = archive_key(source);
-    let imports = inst.dir.join("imports");
-    std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    let imports = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    if let Some(journal) = interrupted_import_of(&imports, &key) {
+    if let Some(journal) = interrupted_import_of(&unpack_roots(&inst, unpack_in), &key) {
         if key == "-" {
             // Standard input cannot be recognised again: finish that import by its folder.
             let dir = journal.plan.entry.dir.clone();
@@ -307,9 +396,33 @@ fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failu
             .in_file("-")
             .into());
         }
-        return resume(&mut inst, journal, allow);
+        return resume(&mut inst, journal, choices);
     }
-    let tmp = cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    if let Some(held) = inst
+        .imported_from(&key)
+        .filter(|_| !choices.again && key != "-")
+    {
+        return Err(already_imported(source, held));
+    }
+    // The folder the archive is unpacked in: --dest, else INSTANCE/imports (made now, and
+    // removed again when a failed import leaves it empty).
+    let (imports, made) = unpack_root(&inst, unpack_in)?;
+    let result = unpack_and_import(source, &imports, &mut inst, choices, &key);
+    if result.is_err() && made {
+        let _ = std::fs::remove_dir(&imports);
+    }
+    result
+}
+
+/// Unpack an archive into a temporary folder in `imports` and import the project in it.
+fn unpack_and_import(
+    source: &str,
+    imports: &Path,
+    inst: &mut Instance,
+    choices: &Choices,
+    key: &str,
+) -> Result<Value, Failure> {
+    let tmp = cs_format::temp::dir_in(imports).map_err(|e| cs_cli::io_failure(&e, imports))?;
     cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
     // The archive's one top-level folder (else everything), and the project in it.
     let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
@@ -335,13 +448,60 @@ fn import(source: &str, mut inst: Instance, allow: Allow) -> Result<Value, Failu
         k += 1;
     }
     let unpacked = Unpacked {
-        now: top.join(&project_in_top),
-        project: dest.join(&project_in_top),
+        now: folder_within(&top, &project_in_top),
+        project: folder_within(&dest, &project_in_top),
         top,
         dest,
         tmp,
+        source: source.to_string(),
     };
-    import_folder(&mut inst, Where::Unpacked(unpacked), allow, &key)
+    import_folder(inst, Where::Unpacked(unpacked), choices, key)
+}
+
+/// `dir/rel`, and `dir` itself (not `dir/`) when `rel` is empty.
+fn folder_within(dir: &Path, rel: &Path) -> PathBuf {
+    if rel.as_os_str().is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(rel)
+    }
+}
+
+/// The folder an archive is unpacked in, resolved: `unpack_in` (already resolved), else
+/// `INSTANCE/imports`, made if need be (true when made now).
+fn unpack_root(inst: &Instance, unpack_in: Option<&Path>) -> Result<(PathBuf, bool), Failure> {
+    if let Some(d) = unpack_in {
+        return Ok((d.to_path_buf(), false));
+    }
+    let imports = inst.dir.join("imports");
+    let made = !imports.exists();
+    std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    let resolved = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    Ok((resolved, made))
+}
+
+/// Where an interrupted import of an archive may be: the `--dest` folder of this run,
+/// `imports/` and every folder an earlier `--dest` named (those that exist).
+fn unpack_roots(inst: &Instance, unpack_in: Option<&Path>) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = unpack_in.map(Path::to_path_buf).into_iter().collect();
+    let others = std::iter::once(inst.dir.join("imports"))
+        .chain(inst.unpack_folders.iter().map(PathBuf::from));
+    for dir in others.filter_map(|d| std::fs::canonicalize(d).ok()) {
+        if !roots.contains(&dir) {
+            roots.push(dir);
+        }
+    }
+    roots
+}
+
+/// The refusal of a project this instance already holds.
+fn already_imported(named: &str, held: &Registered) -> Failure {
+    Error::in_whole_file(format!(
+        "is already imported as {} at {}; give --again to import it again as a new project",
+        held.uid, held.dir
+    ))
+    .in_file(named)
+    .into()
 }
 
 /// How an archive is named in its import's journal: its absolute path ("-" for stdin).
@@ -354,10 +514,13 @@ fn archive_key(source: &str) -> String {
         .unwrap_or_else(|_| source.to_string())
 }
 
-/// The interrupted import of the archive `key` under `imports/` (its project is at most one
+/// The interrupted import of the archive `key` under one of `roots` (its project is at most one
 /// folder down), if any.
-fn interrupted_import_of(imports: &Path, key: &str) -> Option<Journal> {
-    let entries = std::fs::read_dir(imports).ok()?;
+fn interrupted_import_of(roots: &[PathBuf], key: &str) -> Option<Journal> {
+    let entries = roots
+        .iter()
+        .filter_map(|root| std::fs::read_dir(root).ok())
+        .flatten();
     for entry in entries.flatten() {
         let dir = entry.path();
         if !dir.is_dir() || cs_format::temp::is_temp_name(&entry.file_name().to_string_lossy()) {
@@ -440,7 +603,7 @@ enum Where<'a> {
     Unpacked(Unpacked),
 }
 
-/// An unpacked archive on its way under `imports/`.
+/// An unpacked archive on its way under `imports/` (or the `--dest` folder).
 struct Unpacked {
     /// The project folder now (in the temporary folder).
     now: PathBuf,
@@ -451,6 +614,8 @@ struct Unpacked {
     /// Where it moves to.
     dest: PathBuf,
     tmp: cs_format::temp::TempDir,
+    /// The archive as given, to name in messages (the folders above do not exist yet).
+    source: String,
 }
 
 impl Unpacked {
@@ -505,28 +670,25 @@ fn in_progress(project: &Path) -> Failure {
 fn import_folder(
     inst: &mut Instance,
     at: Where,
-    allow: Allow,
+    choices: &Choices,
     key: &str,
 ) -> Result<Value, Failure> {
-    let (now, project) = match &at {
-        Where::InPlace(p) => (p.to_path_buf(), p.to_path_buf()),
-        Where::Unpacked(u) => (u.now.clone(), u.project.clone()),
+    let (now, project, named) = match &at {
+        Where::InPlace(p) => (p.to_path_buf(), p.to_path_buf(), shown(p)),
+        Where::Unpacked(u) => (u.now.clone(), u.project.clone(), u.source.clone()),
     };
     if let Where::InPlace(p) = &at {
         match journal::find(p)? {
             Found::Live => return Err(in_progress(p)),
-            Found::Interrupted(j) => return resume(inst, *j, allow),
+            Found::Interrupted(j) => return resume(inst, *j, choices),
             Found::Nothing => {}
         }
     }
-    let plan = plan_import(inst, &now, &project, allow, key)?;
+    let plan = plan_import(inst, &now, &project, choices, key, &named)?;
     // Signals are deferred by the caller for the whole import; one during the check stops
     // here, before anything is written.
     cs_cli::signals::stop_if_signalled()?;
-    if !inst.dir.join("instance.json").exists() {
-        // A new instance's id is written before a journal or cs.lock names it.
-        inst.save()?;
-    }
+    save_before_journal(inst, &at)?;
     let Some(journal) = journal::create(plan, &now)? else {
         return Err(in_progress(&project));
     };
@@ -561,8 +723,31 @@ fn import_folder(
     result
 }
 
+/// Write `instance.json` before a journal names it: a new instance's id, and a `--dest` folder
+/// not yet recorded (where an interrupted import is looked for again).
+fn save_before_journal(inst: &mut Instance, at: &Where) -> Result<(), Failure> {
+    let imports = std::fs::canonicalize(inst.dir.join("imports")).ok();
+    let new_folder = match at {
+        Where::Unpacked(u) => u
+            .dest
+            .parent()
+            .filter(|d| Some(*d) != imports.as_deref())
+            .map(|d| d.display().to_string())
+            .filter(|d| !inst.unpack_folders.contains(d)),
+        Where::InPlace(_) => None,
+    };
+    if let Some(folder) = new_folder {
+        inst.unpack_folders.push(folder);
+        return inst.save();
+    }
+    if !inst.dir.join("instance.json").exists() {
+        return inst.save();
+    }
+    Ok(())
+}
+
 /// Finish an interrupted import (its journal is locked by us now).
-fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, Failure> {
+fn resume(inst: &mut Instance, journal: Journal, choices: &Choices) -> Result<Value, Failure> {
     let plan = journal.plan.clone();
     let project = plan.project().to_path_buf();
     let here = inst.canonical_dir()?;
@@ -585,7 +770,7 @@ fn resume(inst: &mut Instance, journal: Journal, allow: Allow) -> Result<Value, 
         // changed: start again.
         journal.restore()?;
         journal.remove()?;
-        return import_folder(inst, Where::InPlace(&project), allow, &plan.source);
+        return import_folder(inst, Where::InPlace(&project), choices, &plan.source);
     }
     commit(inst, journal)
 }
@@ -596,10 +781,15 @@ fn commit(inst: &mut Instance, journal: Journal) -> Result<Value, Failure> {
     let plan = journal.plan.clone();
     let ours = |p: &Registered| p.uid == plan.entry.uid && p.dir == plan.entry.dir;
     if !inst.projects.iter().any(ours) {
+        let before = inst.projects.clone();
+        if let Some(old) = &plan.replaces {
+            inst.projects
+                .retain(|p| !(p.uid == old.uid && p.dir == old.dir));
+        }
         inst.projects.push(plan.entry.clone());
         inst.next_project = inst.next_project.max(plan.number + 1);
         if let Err(f) = inst.save() {
-            inst.projects.retain(|p| !ours(p));
+            inst.projects = before;
             journal.remove()?;
             return Err(f);
         }
@@ -626,14 +816,22 @@ fn commit(inst: &mut Instance, journal: Journal) -> Result<Value, Failure> {
     Ok(plan.record)
 }
 
-/// Put the project's files back and take it out of the registry.
+/// Put the project's files back and take it out of the registry (an entry it replaced back
+/// in).
 fn undo(inst: &mut Instance, journal: &Journal) -> Result<(), Failure> {
     journal.restore()?;
+    let same = |a: &Registered, b: &Registered| a.uid == b.uid && a.dir == b.dir;
     let entry = &journal.plan.entry;
     let before = inst.projects.len();
-    inst.projects
-        .retain(|p| !(p.uid == entry.uid && p.dir == entry.dir));
-    if inst.projects.len() != before {
+    inst.projects.retain(|p| !same(p, entry));
+    let mut changed = inst.projects.len() != before;
+    if let Some(old) = &journal.plan.replaces {
+        if !inst.projects.iter().any(|p| same(p, old)) {
+            inst.projects.push(old.clone());
+            changed = true;
+        }
+    }
+    if changed {
         inst.save()?;
     }
     Ok(())
@@ -668,24 +866,27 @@ fn rollback(project: &Path) -> Outcome {
     Ok(())
 }
 
-/// Check the project at `now` and decide every change an import into `project` makes.
+/// Check the project at `now` and decide every change an import into `project` makes;
+/// refusals name `named` (the folder, or the archive).
 fn plan_import(
     inst: &Instance,
     now: &Path,
     project: &Path,
-    allow: Allow,
+    choices: &Choices,
     key: &str,
+    named: &str,
 ) -> Result<Plan, Failure> {
     let dir_text = project.display().to_string();
-    if let Some(p) = inst.registered_at(&dir_text) {
-        return Err(Error::in_whole_file(format!(
-            "is already registered in this instance as {}",
-            p.uid
-        ))
-        .in_file(&dir_text)
-        .into());
-    }
-    let checked = check(now, Some(&inst.id), allow);
+    let held = inst
+        .registered_at(&dir_text)
+        .or_else(|| inst.original_of(now));
+    let replaces = match held {
+        Some(p) if !choices.again => return Err(already_imported(named, p)),
+        // The same folder again: its new entry replaces the old one.
+        Some(p) if p.dir == dir_text => Some(p.clone()),
+        _ => None,
+    };
+    let checked = check(now, Some(&inst.id), choices.allow);
     let blocking: Vec<_> = checked.problems.iter().filter(|p| p.blocking).collect();
     if let Some(first) = blocking.first() {
         let more = match blocking.len() - 1 {
@@ -697,28 +898,51 @@ fn plan_import(
             "cannot be imported: {}{more}",
             first.one_line()
         ))
-        .in_file(&dir_text)
+        .in_file(named)
         .into());
     }
     let Some(mut doc) = checked.project.clone() else {
         return Err(Error::in_whole_file("has no readable project.json")
-            .in_file(&dir_text)
+            .in_file(named)
             .into());
     };
     let n = inst.next_number();
     let uid = format!("P{n}");
-    let old_uid = doc
-        .get("uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let old_title = doc
-        .get("title")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let title = format!("Imported: {old_title}");
+    let text_of = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let old_uid = text_of("uid");
+    let title = match (&choices.title, text_of("title")) {
+        (Some(t), _) => t.clone(),
+        // A project imported before (then copied, archived or imported --again) keeps one prefix.
+        (None, old) if old.starts_with("Imported: ") => old,
+        (None, old) => format!("Imported: {old}"),
+    };
     let now_time = cs_format::timestamp::now_iso();
+    let mut job_files = Vec::new();
+    let mut killed = Vec::new();
+    let mut imported_jobs = Vec::new();
+    for (folder, job) in &checked.jobs {
+        let rel = format!("{folder}/job.json");
+        let mut jd = read_json(&now.join(&rel))?;
+        let mut status = job.status.clone();
+        if let Some(obj) = jd.as_object_mut() {
+            obj.insert("project_uid".into(), json!(uid));
+            if obj.contains_key("project_uid_num") {
+                obj.insert("project_uid_num".into(), json!(n));
+            }
+            if job.is_active() {
+                status = "killed".to_string();
+                obj.insert("status".into(), json!(status));
+                killed.push(job.uid.clone());
+            }
+        }
+        imported_jobs.push(Counted::new(job, &status, &jd));
+        job_files.push(change(now, &rel, to_json_text(&jd))?);
+    }
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("uid".into(), json!(uid));
         obj.insert("uid_num".into(), json!(n));
@@ -726,23 +950,9 @@ fn plan_import(
         obj.insert("created_at".into(), json!(now_time));
         obj.insert("project_dir".into(), json!(dir_text));
     }
+    recount_project(&mut doc, &imported_jobs, &now_time);
     let mut files = vec![change(now, "project.json", to_json_text(&doc))?];
-    let mut killed = Vec::new();
-    for (folder, job) in &checked.jobs {
-        let rel = format!("{folder}/job.json");
-        let mut jd = read_json(&now.join(&rel))?;
-        if let Some(obj) = jd.as_object_mut() {
-            obj.insert("project_uid".into(), json!(uid));
-            if obj.contains_key("project_uid_num") {
-                obj.insert("project_uid_num".into(), json!(n));
-            }
-            if job.is_active() {
-                obj.insert("status".into(), json!("killed"));
-                killed.push(job.uid.clone());
-            }
-        }
-        files.push(change(now, &rel, to_json_text(&jd))?);
-    }
+    files.extend(job_files);
     let ws_path = now.join("workspaces.json");
     let mut ws = read_json(&ws_path)?;
     if let Some(list) = ws.as_array_mut() {
@@ -753,6 +963,7 @@ fn plan_import(
             }
         }
     }
+    recount_workspaces(&mut ws, &imported_jobs, &now_time);
     files.push(change(now, "workspaces.json", to_json_text(&ws))?);
     files.push(change(now, "cs.lock", to_json_text(&lock_json(&inst.id)))?);
     let entry = Registered {
@@ -761,6 +972,8 @@ fn plan_import(
         title: title.clone(),
         imported_at: now_time,
         source_uid: old_uid.clone(),
+        source_instance: instance::lock_holder(now).unwrap_or_default(),
+        source: key.to_string(),
     };
     let warnings: Vec<Value> = checked
         .problems
@@ -768,7 +981,7 @@ fn plan_import(
         .filter(|p| !p.blocking)
         .map(|p| p.to_json())
         .collect();
-    let record = json!({
+    let mut record = json!({
         "project": uid,
         "title": title,
         "dir": dir_text,
@@ -777,15 +990,96 @@ fn plan_import(
         "killed": killed,
         "warnings": warnings,
     });
+    if let Some(old) = &replaces {
+        record["replaced"] = json!(old.uid);
+    }
     let instance_dir = inst.canonical_dir()?;
     Ok(Plan {
         instance_dir,
         source: key.to_string(),
         entry,
+        replaces,
         number: n,
         files,
         record,
     })
+}
+
+/// A job as imported, for the statistics.
+struct Counted {
+    status: String,
+    job_type: String,
+    /// Its `workspace_uids`, when job.json has them.
+    workspaces: Option<Vec<String>>,
+}
+
+impl Counted {
+    fn new(job: &cs_format::job::Job, status: &str, doc: &Value) -> Counted {
+        let workspaces = doc
+            .get("workspace_uids")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            });
+        Counted {
+            status: status.to_string(),
+            job_type: job.job_type.clone(),
+            workspaces,
+        }
+    }
+}
+
+/// Recount job statistics (`project_stats` of project.json, `workspace_stats` of each
+/// workspace): `job_count`, `job_status` (jobs by status), `job_types` and `updated_at`, each
+/// where the object has it; other keys are kept, and nothing is added where there are none.
+fn recount(stats: &mut serde_json::Map<String, Value>, jobs: &[&Counted], now: &str) {
+    let count = |key: fn(&Counted) -> &str| {
+        let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+        for job in jobs {
+            *counts.entry(key(job)).or_default() += 1;
+        }
+        json!(counts)
+    };
+    let recounted = [
+        ("job_count", json!(jobs.len())),
+        ("job_status", count(|j| &j.status)),
+        ("job_types", count(|j| &j.job_type)),
+        ("updated_at", json!(now)),
+    ];
+    for (key, value) in recounted {
+        if let Some(slot) = stats.get_mut(key) {
+            *slot = value;
+        }
+    }
+}
+
+/// Recount `project_stats` in a project document from every job.
+fn recount_project(doc: &mut Value, jobs: &[Counted], now: &str) {
+    if let Some(stats) = doc.get_mut("project_stats").and_then(Value::as_object_mut) {
+        recount(stats, &jobs.iter().collect::<Vec<_>>(), now);
+    }
+}
+
+/// Recount each workspace's `workspace_stats` from the jobs in it (their `workspace_uids`);
+/// left as they are when a job does not say its workspaces.
+fn recount_workspaces(ws: &mut Value, jobs: &[Counted], now: &str) {
+    if jobs.iter().any(|j| j.workspaces.is_none()) {
+        return;
+    }
+    for w in ws.as_array_mut().into_iter().flatten() {
+        let uid = w.get("uid").and_then(Value::as_str).map(str::to_string);
+        let stats = w.get_mut("workspace_stats").and_then(Value::as_object_mut);
+        if let (Some(uid), Some(stats)) = (uid, stats) {
+            let inside: Vec<&Counted> = jobs
+                .iter()
+                .filter(|j| j.workspaces.iter().flatten().any(|u| *u == uid))
+                .collect();
+            recount(stats, &inside, now);
+        }
+    }
 }
 
 /// A file's change: its current text (None when it does not exist) and its new one.
