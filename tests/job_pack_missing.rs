@@ -704,3 +704,51 @@ fn a_v5_export_names_its_type_in_spec() {
     assert!(doc.get("type").is_none() && doc.get("job_type").is_none());
     assert!(doc["spec"]["outputs"]["particles"].is_object());
 }
+
+/// Rewrite every `blob/path` of an exported `.cs` with jq (through cs-cat and csv-to-cs, as a
+/// user edits metadata).
+fn rewrite_blob_paths(cs: &Path, jq_expr: &str) {
+    let o = sh(&format!(
+        "cs-cat --int64-as-string {c} | jq -c '.[\"blob/path\"] |= ({jq_expr})' \
+         | csv-to-cs --like {c} -o {c}.new && mv {c}.new {c}",
+        c = arg(cs)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn an_archive_import_never_takes_data_from_outside_the_archive() {
+    let (keep, project) = project_tree();
+    // The target project has the data file the archive lacks; this machine has the other.
+    assert!(project.join(GONE_PARTICLES).is_file());
+    let secret = keep.path().join("secret.mrc");
+    std::fs::write(&secret, "not for the archive").unwrap();
+    let cases = [
+        (
+            "relative",
+            "ltrimstr(\">\")".to_string(),
+            "J5/extract/".to_string(),
+        ),
+        ("absolute", format!("\"{}\"", arg(&secret)), arg(&secret)),
+    ];
+    for (case, expr, named) in cases {
+        let folder = keep.path().join(case);
+        std::fs::create_dir(&folder).unwrap();
+        let export = j8_export_copy(&folder, &project);
+        std::fs::remove_dir_all(export.join("P3_J8_particles/J5")).unwrap();
+        rewrite_blob_paths(
+            &export.join("P3_J8_particles/P3_J8_particles_exported.cs"),
+            &expr,
+        );
+        let archive = gnu_tar(&export);
+        let before = tree_snapshot(&project);
+        let o = import(&project, &[&arg(&archive)]);
+        refused(
+            &o,
+            "job-pack",
+            &arg(&archive),
+            &[&format!("data file {named}"), "is missing"],
+        );
+        assert_eq!(tree_snapshot(&project), before, "{case}: nothing imported");
+    }
+}

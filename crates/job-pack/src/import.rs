@@ -25,6 +25,9 @@ struct GroupSource {
     csg: Csg,
     dir: PathBuf,
     csg_path: PathBuf,
+    /// For an unpacked archive, the folder its data must come from: nothing outside it (not an
+    /// absolute path, not the target project around it) is taken.
+    within: Option<PathBuf>,
 }
 
 /// Where the export being imported came from, for messages and for placing its data.
@@ -211,7 +214,7 @@ fn export_name(root: &Path, src: &str) -> String {
 }
 
 /// The `.csg` groups of an export folder: `<prefix>/<prefix>_exported.csg`, sorted.
-fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
+fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource>, Failure> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(export)
         .map_err(|e| cs_cli::io_failure(&e, export))?
@@ -229,7 +232,9 @@ fn export_groups(export: &Path) -> Result<Vec<GroupSource>, Failure> {
             .collect();
         csgs.sort();
         for csg_path in csgs {
-            out.push(read_group(&csg_path)?);
+            let mut group = read_group(&csg_path)?;
+            group.within = within.map(Path::to_path_buf);
+            out.push(group);
         }
     }
     Ok(out)
@@ -242,12 +247,15 @@ fn read_group(csg_path: &Path) -> Result<GroupSource, Failure> {
         csg,
         dir: cs_cli::folder_of(csg_path),
         csg_path: csg_path.to_path_buf(),
+        within: None,
     })
 }
 
 /// Where a data path named in a group's `.cs` is: `>p` beside the `.csg`; otherwise the first
-/// of the `.csg`'s folder and its ancestors that holds `p`.
-fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
+/// of the `.csg`'s folder and its ancestors that holds `p` (an absolute path as it is). With
+/// `within` (an unpacked archive), only folders inside it are searched and absolute paths are
+/// not taken: an archive's metadata never picks up a file of this machine.
+fn data_source(group_dir: &Path, within: Option<&Path>, value: &str) -> Option<PathBuf> {
     if let Some(rel) = value.strip_prefix('>') {
         let p = Path::new(rel);
         let src = group_dir.join(p);
@@ -255,6 +263,9 @@ fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
     }
     let p = Path::new(value);
     if p.is_absolute() {
+        if within.is_some() {
+            return None;
+        }
         let clean = !p.components().any(|c| c == std::path::Component::ParentDir);
         return (clean && p.is_file()).then(|| p.to_path_buf());
     }
@@ -263,6 +274,7 @@ fn data_source(group_dir: &Path, value: &str) -> Option<PathBuf> {
     }
     group_dir
         .ancestors()
+        .take_while(|a| within.is_none_or(|w| a.starts_with(w)))
         .map(|a| a.join(p))
         .find(|c| c.is_file())
 }
@@ -361,6 +373,7 @@ fn import_one_group(
     }
     let mut to_copy: BTreeMap<String, PathBuf> = BTreeMap::new();
     let group_dir = g.dir.clone();
+    let within = g.within.clone();
     let mut row = 0u64;
     let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
         for (i, field) in fields.iter().enumerate() {
@@ -369,7 +382,7 @@ fn import_one_group(
                 if text.is_empty() {
                     return None;
                 }
-                let Some(src) = data_source(&group_dir, text) else {
+                let Some(src) = data_source(&group_dir, within.as_deref(), text) else {
                     gone.get_or_insert_with(|| text.to_string());
                     imported.missing.insert(text.to_string());
                     return None;
@@ -710,7 +723,7 @@ pub fn import_export(
                 .to_string()
         };
         let (old_uid, old_project) = (text("uid"), text("project_uid"));
-        let groups = export_groups(&export_dir)?;
+        let groups = export_groups(&export_dir, placed.as_deref())?;
         let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
             .iter()
             .map(|n| export_dir.join(n))
