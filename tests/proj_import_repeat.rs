@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 //! proj-import without waste or repeats, end to end on fixture tree A: `--dest` (where an
-//! archive is unpacked), a project the instance already holds (refused unless `--again`),
+//! archive is unpacked), a project the instance already holds (refused unless `--force`),
 //! `--title`, `project_stats` recounted, list/detach on an instance that does not exist.
 //! Archives are made with GNU tar as users make them; every refusal leaves the whole temporary
 //! folder (project, archive and instance) byte for byte as it was.
@@ -246,11 +246,11 @@ fn the_same_archive_imported_again_is_refused_naming_its_uid_and_folder() {
     ));
     let dir = first["dir"].as_str().unwrap();
     let message = format!(
-        "is already imported as P1 at {dir}; give --again to import it again as a new project"
+        "is already imported as P1 at {dir}; give --force to import it again as a new project"
     );
     for dest in [None, Some(&big)] {
         refused_unchanged(keep.path(), &arg(&tarball), &[&message], || {
-            let mut args = vec!["--force".to_string(), "--steal-lock".to_string()];
+            let mut args = vec!["--steal-lock".to_string()];
             if let Some(d) = dest {
                 args.extend(["--dest".to_string(), arg(d)]);
             }
@@ -266,29 +266,22 @@ fn the_same_archive_imported_again_is_refused_naming_its_uid_and_folder() {
     let elsewhere = keep.path().join("elsewhere.tar");
     std::fs::copy(&tarball, &elsewhere).unwrap();
     refused_unchanged(keep.path(), &arg(&elsewhere), &[&message], || {
-        import(&instance, &["--force", "--steal-lock", &arg(&elsewhere)])
+        import(&instance, &["--steal-lock", &arg(&elsewhere)])
     });
     refused_unchanged(keep.path(), "-", &[&message], || {
-        let args = [
-            "--instance",
-            &arg(&instance),
-            "--force",
-            "--steal-lock",
-            "-",
-        ];
+        let args = ["--instance", &arg(&instance), "--steal-lock", "-"];
         run(
             "proj-import",
             &args,
             Some(&std::fs::read(&tarball).unwrap()),
         )
     });
-    // --again: a second project, unpacked beside the first.
+    // --force: a second project, unpacked beside the first.
     let again = imported(&import(
         &instance,
         &[
             "--force",
             "--steal-lock",
-            "--again",
             "--dest",
             &arg(&big),
             &arg(&tarball),
@@ -307,7 +300,7 @@ fn the_same_archive_imported_again_is_refused_naming_its_uid_and_folder() {
 }
 
 #[test]
-fn an_archive_of_a_project_this_instance_holds_is_refused_unless_again() {
+fn an_archive_of_a_project_this_instance_holds_is_refused_unless_force() {
     let (keep, project) = project_tree();
     let instance = keep.path().join("instance");
     let first = imported(&import(
@@ -320,10 +313,10 @@ fn an_archive_of_a_project_this_instance_holds_is_refused_unless_again() {
     refused_unchanged(
         keep.path(),
         &arg(&tarball),
-        &[&format!("is already imported as P1 at {dir}; give --again")],
+        &[&format!("is already imported as P1 at {dir}; give --force")],
         || import(&instance, &[&arg(&tarball)]),
     );
-    let again = imported(&import(&instance, &["--again", &arg(&tarball)]));
+    let again = imported(&import(&instance, &["--force", &arg(&tarball)]));
     assert_eq!(again["project"], "P2");
     assert_eq!(again["source_uid"], "P1");
     let listed = json_lines(&import(&instance, &["list"]));
@@ -347,15 +340,15 @@ fn a_copy_of_an_imported_folder_is_refused_naming_the_original() {
         keep.path(),
         &arg(&copy),
         &[&format!("is already imported as P1 at {dir}")],
-        || import(&instance, &["--force", &arg(&copy)]),
+        || import(&instance, &[&arg(&copy)]),
     );
-    let again = imported(&import(&instance, &["--again", &arg(&copy)]));
+    let again = imported(&import(&instance, &["--force", &arg(&copy)]));
     assert_eq!(again["project"], "P2");
     assert_eq!(again["title"], "Imported: T20S demo", "one prefix, not two");
 }
 
 #[test]
-fn an_archive_of_a_project_whose_folder_is_gone_imports_without_again() {
+fn an_archive_of_a_project_whose_folder_is_gone_imports_without_force() {
     let (keep, project) = project_tree();
     let instance = keep.path().join("instance");
     imported(&import(
@@ -370,7 +363,7 @@ fn an_archive_of_a_project_whose_folder_is_gone_imports_without_again() {
 }
 
 #[test]
-fn the_same_folder_again_is_refused_and_with_again_replaces_its_entry() {
+fn the_same_folder_again_is_refused_and_with_force_replaces_its_entry() {
     let (keep, project) = project_tree();
     let instance = keep.path().join("instance");
     let first = imported(&import(
@@ -378,16 +371,25 @@ fn the_same_folder_again_is_refused_and_with_again_replaces_its_entry() {
         &["--force", "--steal-lock", &arg(&project)],
     ));
     let dir = first["dir"].as_str().unwrap().to_string();
-    // --force (active jobs) does not mean "again".
+    // Without --force (the steal-lock alone is not enough).
     refused_unchanged(
         keep.path(),
         &dir,
         &[&format!(
-            "is already imported as P1 at {dir}; give --again to import it again as a new project"
+            "is already imported as P1 at {dir}; give --force to import it again as a new project"
         )],
-        || import(&instance, &["--force", "--steal-lock", &arg(&project)]),
+        || import(&instance, &["--steal-lock", &arg(&project)]),
     );
-    let rec = imported(&import(&instance, &["--again", &arg(&project)]));
+    let o = import(&instance, &["--force", &arg(&project)]);
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "proj-import: warning: {}: already imported as P1 at {dir}; imported again as a new \
+             project (--force)\n",
+            arg(&project)
+        )
+    );
+    let rec = imported(&o);
     assert_eq!(rec["project"], "P2");
     assert_eq!(rec["replaced"], "P1");
     assert_eq!(rec["title"], "Imported: T20S demo");
@@ -399,7 +401,7 @@ fn the_same_folder_again_is_refused_and_with_again_replaces_its_entry() {
 }
 
 #[test]
-fn an_again_import_stopped_dead_and_rolled_back_puts_the_old_entry_back() {
+fn a_forced_import_again_stopped_dead_and_rolled_back_puts_the_old_entry_back() {
     let (keep, project) = project_tree();
     let instance = keep.path().join("instance");
     imported(&import(
@@ -409,7 +411,7 @@ fn an_again_import_stopped_dead_and_rolled_back_puts_the_old_entry_back() {
     let before = tree_snapshot(&project);
     let entries_before = registry(&instance);
     let o = sh(&format!(
-        "CSUTILS_FAIL_AT=file-1 proj-import --instance {} --again {}",
+        "CSUTILS_FAIL_AT=file-1 proj-import --instance {} --force {}",
         arg(&instance),
         arg(&project)
     ));
@@ -583,7 +585,7 @@ fn list_and_detach_on_a_missing_instance_say_so_and_create_nothing() {
 fn import_flags_with_a_subcommand_are_a_usage_error() {
     let (keep, _project) = project_tree();
     let instance = keep.path().join("instance");
-    for flag in [&["--again"][..], &["--title", "x"], &["--dest", "/tmp"]] {
+    for flag in [&["--force"][..], &["--title", "x"], &["--dest", "/tmp"]] {
         let mut args = flag.to_vec();
         args.push("list");
         let o = import(&instance, &args);

@@ -38,7 +38,7 @@ pub struct Plan {
     pub source: String,
     /// The registry entry (its `dir` is the project folder).
     pub entry: Registered,
-    /// The entry it replaces (the same folder imported again with --again).
+    /// The entry it replaces (the same folder imported again with --force).
     pub replaces: Option<Registered>,
     /// The project number.
     pub number: u64,

@@ -30,7 +30,7 @@ gets the next free project uid, the title 'Imported: <old title>' (or --title), 
 time, recounted job statistics, our cs.lock, and an entry in the instance's registry. A folder is \
 imported where it is; an archive is unpacked into INSTANCE/imports/<name>, or DIR/<name> with \
 --dest DIR. A project this instance already holds (the same folder or archive, or another copy \
-of the same project under the same cs.lock) is refused unless --again. The whole change is first \
+of the same project under the same cs.lock) is refused unless --force. The whole change is first \
 written to a journal in the project folder (.csutils-import-journal.json, which also keeps a second import of the same \
 project out); a failure or SIGINT/SIGTERM/SIGHUP on the way puts every file back (exit 1, or \
 130/143/129). After a kill -9 or a crash, running the same command again finishes the import; \
@@ -58,15 +58,12 @@ pub struct Args {
     #[arg(long, global = true, value_name = "DIR")]
     pub instance: Option<PathBuf>,
 
-    /// Import active jobs (launched, started, running, waiting, queued), marked killed (as
-    /// cryoSPARC's migration does). It does not import a project again: see --again.
+    /// Import what is otherwise refused for the project's own state: active jobs (launched,
+    /// started, running, waiting, queued), marked killed as cryoSPARC's migration does; and a
+    /// project this instance already holds, again as a new project (with a warning; the same
+    /// folder imported again replaces its registry entry).
     #[arg(long)]
     pub force: bool,
-
-    /// Import a project this instance already holds again, as a new project (the same folder
-    /// imported again replaces its registry entry).
-    #[arg(long)]
-    pub again: bool,
 
     /// The new project's title (default: "Imported: <old title>").
     #[arg(long, value_name = "TEXT")]
@@ -131,11 +128,10 @@ pub fn run(args: Args) -> Outcome {
         return cs_cli::generate(command(), what);
     }
     let inst_dir = instance_dir(args.instance.as_deref())?;
-    let import_flags =
-        args.force || args.steal_lock || args.again || args.title.is_some() || args.dest.is_some();
+    let import_flags = args.force || args.steal_lock || args.title.is_some() || args.dest.is_some();
     if args.command.is_some() && import_flags {
         return Err(Failure::Usage(
-            "--force, --steal-lock, --again, --title and --dest are for an import, not for a \
+            "--force, --steal-lock, --title and --dest are for an import, not for a \
              subcommand"
                 .into(),
         ));
@@ -166,7 +162,7 @@ pub fn run(args: Args) -> Outcome {
                     active: args.force,
                     foreign_lock: args.steal_lock,
                 },
-                again: args.again,
+                again: args.force,
                 title: new_title(args.title)?,
             };
             // A signal during the import undoes it (the guard's drop then exits 128 + signal); one
@@ -187,7 +183,7 @@ pub fn run(args: Args) -> Outcome {
 struct Choices {
     /// Problems that are warnings rather than refusals (--force, --steal-lock).
     allow: Allow,
-    /// Import a project this instance already holds again, as a new project (--again).
+    /// Import a project this instance already holds again, as a new project (--force).
     again: bool,
     /// The new title (--title), else "Imported: <old title>".
     title: Option<String>,
@@ -497,7 +493,7 @@ fn unpack_roots(inst: &Instance, unpack_in: Option<&Path>) -> Vec<PathBuf> {
 /// The refusal of a project this instance already holds.
 fn already_imported(named: &str, held: &Registered) -> Failure {
     Error::in_whole_file(format!(
-        "is already imported as {} at {}; give --again to import it again as a new project",
+        "is already imported as {} at {}; give --force to import it again as a new project",
         held.uid, held.dir
     ))
     .in_file(named)
@@ -880,12 +876,9 @@ fn plan_import(
     let held = inst
         .registered_at(&dir_text)
         .or_else(|| inst.original_of(now));
-    let replaces = match held {
-        Some(p) if !choices.again => return Err(already_imported(named, p)),
-        // The same folder again: its new entry replaces the old one.
-        Some(p) if p.dir == dir_text => Some(p.clone()),
-        _ => None,
-    };
+    if let Some(p) = held.filter(|_| !choices.again) {
+        return Err(already_imported(named, p));
+    }
     let checked = check(now, Some(&inst.id), choices.allow);
     let blocking: Vec<_> = checked.problems.iter().filter(|p| p.blocking).collect();
     if let Some(first) = blocking.first() {
@@ -901,6 +894,16 @@ fn plan_import(
         .in_file(named)
         .into());
     }
+    if let Some(p) = held {
+        let again = format!(
+            "warning: {named}: already imported as {} at {}; imported again as a new project \
+             (--force)",
+            p.uid, p.dir
+        );
+        cs_cli::report("proj-import", &again);
+    }
+    // The same folder again: its new entry replaces the old one.
+    let replaces = held.filter(|p| p.dir == dir_text).cloned();
     let Some(mut doc) = checked.project.clone() else {
         return Err(Error::in_whole_file("has no readable project.json")
             .in_file(named)
@@ -917,7 +920,7 @@ fn plan_import(
     let old_uid = text_of("uid");
     let title = match (&choices.title, text_of("title")) {
         (Some(t), _) => t.clone(),
-        // A project imported before (then copied, archived or imported --again) keeps one prefix.
+        // A project imported before (then copied, archived or imported again with --force) keeps one prefix.
         (None, old) if old.starts_with("Imported: ") => old,
         (None, old) => format!("Imported: {old}"),
     };
