@@ -29,7 +29,7 @@ fn recipes() -> Vec<String> {
 #[test]
 fn every_use_case_recipe_runs() {
     let blocks = recipes();
-    assert_eq!(blocks.len(), 6, "six use cases");
+    assert_eq!(blocks.len(), 7, "seven use cases");
     for (i, block) in blocks.iter().enumerate() {
         let (keep, project) = project_tree();
         let (_keep2, other) = project_tree();
