@@ -276,7 +276,7 @@ fn an_already_registered_folder_is_refused() {
     let o = import(&instance, &["--force", "--steal-lock", &arg(&project)]);
     assert!(o.status.success());
     let registry = std::fs::read(instance.join("instance.json")).unwrap();
-    let o = import(&instance, &["--force", "--steal-lock", &arg(&project)]);
+    let o = import(&instance, &["--steal-lock", &arg(&project)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("is already imported as P1 at "),
@@ -293,8 +293,10 @@ fn an_already_registered_folder_is_refused() {
 fn two_imports_of_one_folder_at_once_one_wins() {
     let (keep, project) = project_tree();
     let instance = keep.path().join("instance");
+    // No --force (which would import the folder again once the first import is done).
+    mark_finished(&project, "J10");
     let o = sh(&format!(
-        "for i in 1 2; do proj-import --instance {i} --force --steal-lock {p} > {k}/out$i 2> {k}/err$i & done; wait; cat {k}/out1 {k}/out2; cat {k}/err1 {k}/err2",
+        "for i in 1 2; do proj-import --instance {i} --steal-lock {p} > {k}/out$i 2> {k}/err$i & done; wait; cat {k}/out1 {k}/out2; cat {k}/err1 {k}/err2",
         i = arg(&instance),
         p = arg(&project),
         k = arg(keep.path())
