@@ -66,6 +66,29 @@ pub enum Kind {
     HardLink,
 }
 
+/// What reading an archive does with a symbolic link that leads outside it (an absolute target,
+/// or one that climbs above the archive's top by its own text): raw data that did not travel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LinksOut {
+    /// Refuse the archive, naming the link and `--allow-missing` (the default).
+    #[default]
+    Refuse,
+    /// Leave the link out: it is not visited nor created, its name stays taken (an entry
+    /// through it or under it is refused), and it is listed in the result.
+    LeaveOut,
+}
+
+/// A symbolic link left out of an archive ([`LinksOut::LeaveOut`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkLeftOut {
+    /// The name, normalised.
+    pub path: PathBuf,
+    /// The name as stored in the archive (for messages).
+    pub shown: String,
+    /// The link's text.
+    pub target: PathBuf,
+}
+
 /// One archive entry that passed every check: a plain relative name, a kind the tools read,
 /// nothing written through a link or over an earlier entry. Reading it gives its data.
 pub struct Entry<'a> {
@@ -229,12 +252,16 @@ fn kind_of(t: tar::EntryType) -> Result<Option<Kind>, String> {
 /// link or a file, a symlink leading outside, a hard link to anything but a file earlier in the
 /// archive, devices, FIFOs, sparse files and short data are refused (one error naming the
 /// entry). GNU long names, pax headers (long names and links, large sizes), ustar and v7 are
-/// read. Memory is bounded by the names present, never by a size an entry declares.
+/// read. Memory is bounded by the names present, never by a size an entry declares. A symlink
+/// whose own text leads outside is refused or left out, as `links_out` says; those left out are
+/// returned. One that leaves only through the archive's other links is refused in either case.
 pub fn for_each_entry(
     input: impl Read,
     name: &str,
+    links_out: LinksOut,
     mut visit: impl FnMut(&mut Entry<'_>) -> Result<(), Failure>,
-) -> Result<(), Failure> {
+) -> Result<Vec<LinkLeftOut>, Failure> {
+    let mut left_out = Vec::new();
     let mut archive = tar::Archive::new(input);
     let entries = archive.entries().map_err(|e| tar_err(name, &e))?;
     let mut index = Index::default();
@@ -278,7 +305,27 @@ pub fn for_each_entry(
             Ok(what) => refuse(&what),
             Err(f) => f,
         })?;
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let out = link
+            .as_ref()
+            .filter(|t| kind == Kind::Symlink && !stays_inside(parent, t));
+        if let (Some(target), LinksOut::Refuse) = (out, links_out) {
+            return Err(refuse(&format!(
+                "refused: a link to {} leads outside the archive (data that did not travel? \
+                 give --allow-missing to import without it)",
+                target.display()
+            )));
+        }
         if !index.admit(&path, kind).map_err(|w| refuse(&w))? {
+            continue;
+        }
+        if let Some(target) = out {
+            // Its name stays taken in the index (as a link): nothing is written through it.
+            left_out.push(LinkLeftOut {
+                path,
+                shown,
+                target: target.clone(),
+            });
             continue;
         }
         if let (Kind::Symlink, Some(target)) = (kind, &link) {
@@ -317,7 +364,7 @@ pub fn for_each_entry(
         .in_file(name)
         .into());
     }
-    Ok(())
+    Ok(left_out)
 }
 
 /// For a pax-format sparse file (GNU tar's `--sparse --format=pax`), its real name (the entry's
@@ -339,7 +386,8 @@ fn pax_sparse_name<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<Op
         .then(|| real.unwrap_or_else(|| String::from_utf8_lossy(&entry.path_bytes()).into_owned())))
 }
 
-/// The link of a (symbolic or hard) link entry, checked: `Err(Ok(why))` refuses it.
+/// The link of a (symbolic or hard) link entry, checked (a hard link must name a file earlier in
+/// the archive; a symlink any non-empty text): `Err(Ok(why))` refuses it.
 fn link_of<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     kind: Kind,
@@ -356,15 +404,8 @@ fn link_of<R: Read>(
         .map(|t| t.into_owned())
         .filter(|t| !t.as_os_str().is_empty())
         .ok_or_else(|| Ok("refused: a link without a target".to_string()))?;
-    let parent = path.parent().unwrap_or(Path::new(""));
     if kind == Kind::Symlink {
-        if !stays_inside(parent, &target) {
-            return Err(Ok(format!(
-                "refused: a link to {} leads outside the archive",
-                target.display()
-            )));
-        }
-        return Ok(Some(target));
+        return Ok(Some(target)); // whether it leads outside is for the caller
     }
     // A hard link names its file from the archive's top, like any entry.
     let outside = || {
@@ -388,9 +429,16 @@ fn link_of<R: Read>(
 
 /// Unpack a tar stream into `root` (an empty temporary folder): every entry checked by
 /// [`for_each_entry`] first, then written; nothing is written outside `root` nor through a
-/// link in it.
-pub fn safe_unpack(input: impl Read, root: &Path, name: &str) -> Result<(), Failure> {
-    for_each_entry(input, name, |entry| write_entry(entry, root, name))
+/// link in it. Returns the links left out ([`LinksOut::LeaveOut`]), which are not created.
+pub fn safe_unpack(
+    input: impl Read,
+    root: &Path,
+    name: &str,
+    links_out: LinksOut,
+) -> Result<Vec<LinkLeftOut>, Failure> {
+    for_each_entry(input, name, links_out, |entry| {
+        write_entry(entry, root, name)
+    })
 }
 
 /// Write one checked entry under `root`.
@@ -565,7 +613,7 @@ mod tests {
 
     fn listed(tar: &[u8]) -> Result<Vec<Seen>, String> {
         let mut out = Vec::new();
-        for_each_entry(tar, "x.tar", |e| {
+        for_each_entry(tar, "x.tar", LinksOut::Refuse, |e| {
             let mut data = Vec::new();
             e.read_to_end(&mut data).unwrap();
             let link = e.link.as_ref().map(|l| l.display().to_string());
@@ -742,7 +790,7 @@ mod tests {
     fn short_data_is_refused_even_when_unread() {
         let mut tar = archive(&[("f", T::Regular, "", &[7u8; 2000])]);
         tar.truncate(512 + 1024);
-        let e = for_each_entry(&tar[..], "x.tar", |_| Ok(()))
+        let e = for_each_entry(&tar[..], "x.tar", LinksOut::Refuse, |_| Ok(()))
             .map_err(text)
             .unwrap_err();
         assert!(
@@ -759,10 +807,87 @@ mod tests {
             ("./P/J2", T::Symlink, "J1", b""),
         ]);
         let dir = tempfile::tempdir().unwrap();
-        safe_unpack(&tar[..], dir.path(), "x.tar").unwrap();
+        safe_unpack(&tar[..], dir.path(), "x.tar", LinksOut::Refuse).unwrap();
         let p = dir.path().join("P");
         assert_eq!(std::fs::read(p.join("J1/f.cs")).unwrap(), b"abc");
         assert_eq!(std::fs::read(p.join("J1/g.cs")).unwrap(), b"abc");
         assert_eq!(std::fs::read_link(p.join("J2")).unwrap(), Path::new("J1"));
+    }
+
+    #[test]
+    fn links_out_are_left_out_and_listed_when_asked() {
+        let tar = archive(&[
+            ("P/J1/imported/x.tif", T::Symlink, "/data/raw/x.tif", b""),
+            ("P/J1/up", T::Symlink, "../../../raw", b""),
+            ("P/J1/in", T::Symlink, "../J2", b""),
+            ("P/J1/f.cs", T::Regular, "", b"abc"),
+            ("P/J3", T::Symlink, "J1/up/y", b""),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let left = safe_unpack(&tar[..], dir.path(), "x.tar", LinksOut::LeaveOut).unwrap();
+        let names: Vec<_> = left
+            .iter()
+            .map(|l| (l.shown.as_str(), l.target.display().to_string()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("P/J1/imported/x.tif", "/data/raw/x.tif".to_string()),
+                ("P/J1/up", "../../../raw".to_string()),
+            ]
+        );
+        let p = dir.path().join("P");
+        assert!(std::fs::symlink_metadata(p.join("J1/imported/x.tif")).is_err());
+        assert!(std::fs::symlink_metadata(p.join("J1/up")).is_err());
+        // The rest as usual; a link through a left-out one dangles inside.
+        assert_eq!(std::fs::read(p.join("J1/f.cs")).unwrap(), b"abc");
+        assert_eq!(
+            std::fs::read_link(p.join("J1/in")).unwrap(),
+            Path::new("../J2")
+        );
+        assert_eq!(
+            std::fs::read_link(p.join("J3")).unwrap(),
+            Path::new("J1/up/y")
+        );
+        // By default the first is refused, saying what to do.
+        let e = listed(&tar).unwrap_err();
+        assert!(
+            e.contains(
+                "entry P/J1/imported/x.tif: refused: a link to /data/raw/x.tif leads \
+                        outside the archive (data that did not travel? give --allow-missing"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_left_out_link_still_keeps_entries_from_passing_through_it() {
+        let canary = tempfile::tempdir().unwrap();
+        let target = canary.path().display().to_string();
+        for second in [
+            ("a/passwd", T::Regular, "", &b"x"[..]),
+            ("a", T::Regular, "", &b"x"[..]),
+            ("a", T::Symlink, "b", &b""[..]),
+        ] {
+            let tar = archive(&[("a", T::Symlink, &target, b""), second]);
+            let dir = tempfile::tempdir().unwrap();
+            let e = safe_unpack(&tar[..], dir.path(), "x.tar", LinksOut::LeaveOut)
+                .map_err(text)
+                .unwrap_err();
+            assert!(e.contains(&format!("entry {}: refused", second.0)), "{e}");
+            assert_eq!(std::fs::read_dir(canary.path()).unwrap().count(), 0);
+        }
+    }
+
+    #[test]
+    fn links_that_leave_together_are_refused_even_when_links_out_are_left_out() {
+        let tar = archive(&[
+            ("d/a", T::Symlink, ".", b""),
+            ("d/b", T::Symlink, "a/a/a/../../../x", b""),
+        ]);
+        let e = for_each_entry(&tar[..], "x.tar", LinksOut::LeaveOut, |_| Ok(()))
+            .map_err(text)
+            .unwrap_err();
+        assert!(e.contains("entry d/b: refused: a link to a/a/a/../../../x leads outside the archive through its other links"), "{e}");
     }
 }

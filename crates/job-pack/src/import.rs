@@ -2,7 +2,7 @@
 //! new job of a project. Everything is built in temporary folders inside the project and put
 //! in place by renames at the end, so a failed import leaves the project as it was.
 
-use cs_cli::unpack::{clean_relative, safe_unpack, tar_reader};
+use cs_cli::unpack::{clean_relative, safe_unpack, tar_reader, LinkLeftOut, LinksOut};
 use cs_cli::Failure;
 use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
@@ -670,13 +670,19 @@ pub fn import_export(
     let mut placed: Option<PathBuf> = None;
     let mut from = Source::default();
     let result = (|| -> Result<Value, Failure> {
+        let mut left_out: Vec<LinkLeftOut> = Vec::new();
         let export_dir = if src != "-" && src_path.is_dir() {
             src_path.to_path_buf()
         } else {
             std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
             let tmp =
                 cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-            safe_unpack(tar_reader(src)?, tmp.path(), src)?;
+            let links_out = match allow_missing {
+                true => LinksOut::LeaveOut,
+                false => LinksOut::Refuse,
+            };
+            left_out = safe_unpack(tar_reader(src)?, tmp.path(), src, links_out)?;
+            warn_links_left_out(src, &left_out);
             let tmp_path = tmp.path().to_path_buf();
             // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
             let root = export_root(tmp.path());
@@ -735,7 +741,9 @@ pub fn import_export(
             allow_missing,
             source: &from,
         };
-        create_job(&target, base, &job_type, &groups, &carried, &opts, source)
+        let mut record = create_job(&target, base, &job_type, &groups, &carried, &opts, source)?;
+        record["links_left_out"] = json!(left_out.len());
+        Ok(record)
     })();
     if result.is_err() {
         if let Some(p) = placed {
@@ -747,6 +755,22 @@ pub fn import_export(
         }
     }
     result
+}
+
+/// One warning for the links of an archive that lead outside it and were left out
+/// (`--allow-missing`): the link when there is one, else the count and the first.
+fn warn_links_left_out(src: &str, left_out: &[LinkLeftOut]) {
+    let Some(first) = left_out.first() else {
+        return;
+    };
+    let link = format!("entry {} -> {}", first.shown, first.target.display());
+    let text = match left_out.len() {
+        1 => format!("{link}: leads outside the archive; not unpacked (--allow-missing)"),
+        n => format!(
+            "{n} links lead outside the archive; not unpacked (--allow-missing); the first: {link}"
+        ),
+    };
+    cs_cli::report("job-pack", &format!("warning: {src}: {text}"));
 }
 
 /// `job-pack import-group FILE.csg --into PROJECT`.

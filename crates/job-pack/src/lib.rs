@@ -102,7 +102,8 @@ pub enum Command {
         #[arg(long)]
         link: bool,
         /// Import even when data files the metadata names are missing (their paths are kept as
-        /// they were; a warning gives the count and the first).
+        /// they were; a warning gives the count and the first); a link in the archive that
+        /// leads outside it is left out, with a warning.
         #[arg(long)]
         allow_missing: bool,
     },

@@ -1,11 +1,12 @@
 //! A project archive read as a stream, for `proj-import check ARCHIVE`: nothing is written to
-//! disk. Every entry is checked as an import would check it ([`for_each_entry`]); kept in
+//! disk. Every entry is checked as an import would check it ([`for_each_entry`]; a link leading
+//! outside the archive is left out and reported as a problem rather than refused); kept in
 //! memory are only the names, kinds and link targets of the entries, the small files a check
 //! reads (`project.json`, `workspaces.json`, `cs.lock`, `job.json`, `.csg`; at most
 //! [`KEPT_MAX`] bytes each) and the row count of each `.cs` file, read from its first bytes.
 
 use crate::check::{ProjectFiles, Walked};
-use cs_cli::unpack::{for_each_entry, tar_reader, Entry, Kind};
+use cs_cli::unpack::{for_each_entry, tar_reader, Entry, Kind, LinkLeftOut, LinksOut};
 use cs_cli::Failure;
 use cs_format::project::LinkOut;
 use cs_format::{Dataset, Error, Place};
@@ -46,13 +47,16 @@ pub struct ArchiveFiles {
     name: String,
     nodes: BTreeMap<PathBuf, Node>,
     root: PathBuf,
+    /// The links that lead outside the archive: not among the nodes, as an import with
+    /// `--allow-missing` leaves them out.
+    left_out: Vec<LinkLeftOut>,
 }
 
 impl ArchiveFiles {
     /// Read the archive `src` ("-": standard input) to its end.
     pub fn read(src: &str) -> Result<Self, Failure> {
         let mut nodes: BTreeMap<PathBuf, Node> = BTreeMap::new();
-        for_each_entry(tar_reader(src)?, src, |entry| {
+        let left_out = for_each_entry(tar_reader(src)?, src, LinksOut::LeaveOut, |entry| {
             for parent in entry.path.ancestors().skip(1) {
                 nodes.entry(parent.to_path_buf()).or_insert(Node::Dir);
             }
@@ -69,6 +73,7 @@ impl ArchiveFiles {
             name: src.to_string(),
             nodes,
             root: PathBuf::new(),
+            left_out,
         };
         files.root = files.project_root().ok_or_else(|| {
             Failure::from(
@@ -376,6 +381,12 @@ impl ProjectFiles for ArchiveFiles {
                 }
                 Some(_) => {}
             }
+        }
+        for l in &self.left_out {
+            let path = l.path.strip_prefix(&self.root).unwrap_or(&l.path);
+            walked
+                .out_of_archive
+                .push((path.display().to_string(), l.target.clone()));
         }
         walked.dangling.sort();
         walked.not_followed.sort();

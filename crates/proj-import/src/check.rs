@@ -58,6 +58,8 @@ pub struct Allow {
     pub active: bool,
     /// A foreign `cs.lock` will be replaced.
     pub foreign_lock: bool,
+    /// Links of an archive that lead outside it are left out (`--allow-missing`).
+    pub links_out: bool,
 }
 
 /// What a walk of the project found among its links and entries.
@@ -69,6 +71,28 @@ pub struct Walked {
     pub unreadable: Vec<(String, String)>,
     /// Links not followed because they lead to a folder that holds the project: (path, target).
     pub not_followed: Vec<(String, String)>,
+    /// Links of an archive that lead outside it: (path, target).
+    pub out_of_archive: Vec<(String, PathBuf)>,
+}
+
+/// A link of an archive that leads outside it (raw data that did not travel?): blocking, unless
+/// such links are left out (`--allow-missing`), which an import then does without creating them.
+pub fn link_out_of_archive(path: &str, target: &Path, left_out: bool) -> Problem {
+    let to = target.display();
+    let detail = if left_out {
+        format!("a link to {to}, outside the archive: not unpacked (--allow-missing)")
+    } else {
+        format!(
+            "a link to {to}, outside the archive (data that did not travel?): give \
+             --allow-missing to import without it"
+        )
+    };
+    Problem {
+        problem: "link_out_of_archive",
+        path: path.to_string(),
+        detail,
+        blocking: !left_out,
+    }
 }
 
 /// The files of a project as a check reads them: a folder on disk ([`Folder`]) or an archive
@@ -181,6 +205,7 @@ impl ProjectFiles for Folder<'_> {
             dangling: w.dangling,
             unreadable: w.unreadable,
             not_followed: w.not_followed,
+            out_of_archive: Vec::new(),
         }
     }
 }
@@ -398,6 +423,10 @@ pub fn check_files(files: &dyn ProjectFiles, our_instance: Option<&str>, allow: 
     for (p, target) in &walk.not_followed {
         let detail = format!("a link to {target}, which holds the project: not followed");
         add("link_not_followed", p, detail, false);
+    }
+    for (p, target) in &walk.out_of_archive {
+        let l = link_out_of_archive(p, target, allow.links_out);
+        add(l.problem, &l.path, l.detail, l.blocking);
     }
     // The lock.
     if files.exists(Path::new("cs.lock")) {

@@ -8,6 +8,7 @@ mod journal;
 
 use check::{check, Allow};
 use clap::{CommandFactory, Parser, Subcommand};
+use cs_cli::unpack::LinksOut;
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::job::to_json_text;
 use cs_format::project::{read_json, shown};
@@ -77,6 +78,12 @@ pub struct Args {
     #[arg(long)]
     pub steal_lock: bool,
 
+    /// Import an archive even though links in it lead outside it (raw data that did not
+    /// travel): they are left out, listed in the record's warnings. With check: such links
+    /// are not blocking.
+    #[arg(long, global = true)]
+    pub allow_missing: bool,
+
     /// Print the man page or a shell completion script.
     #[arg(long, hide = true, value_enum, value_name = "WHAT")]
     pub generate: Option<Generate>,
@@ -136,8 +143,14 @@ pub fn run(args: Args) -> Outcome {
                 .into(),
         ));
     }
+    let for_import_or_check = matches!(args.command, None | Some(Command::Check { .. }));
+    if args.allow_missing && !for_import_or_check {
+        return Err(Failure::Usage(
+            "--allow-missing is for an import or check, not for this subcommand".into(),
+        ));
+    }
     match args.command {
-        Some(Command::Check { project }) => check_command(&project, &inst_dir),
+        Some(Command::Check { project }) => check_command(&project, &inst_dir, args.allow_missing),
         Some(Command::List { table }) => list(&inst_dir, table),
         Some(Command::Detach { uid }) => detach(&inst_dir, &uid),
         Some(Command::Rollback { project }) => rollback(&project),
@@ -161,6 +174,7 @@ pub fn run(args: Args) -> Outcome {
                 allow: Allow {
                     active: args.force,
                     foreign_lock: args.steal_lock,
+                    links_out: args.allow_missing,
                 },
                 again: args.force,
                 title: new_title(args.title)?,
@@ -225,7 +239,7 @@ fn dest_folder(dest: &Path, source: &str) -> Result<PathBuf, Failure> {
     Ok(dir)
 }
 
-fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
+fn check_command(project: &Path, inst_dir: &Path, allow_missing: bool) -> Outcome {
     // An interrupted import is the one thing to act on: the other problems describe a
     // half-rewritten tree, and finishing or rolling back needs no flags.
     let only = |problem| check::Checked {
@@ -250,7 +264,11 @@ fn check_command(project: &Path, inst_dir: &Path) -> Outcome {
             })
         } else {
             let id = peek_id(inst_dir);
-            check::check_files(&files, id.as_deref(), Allow::default())
+            let allow = Allow {
+                links_out: allow_missing,
+                ..Allow::default()
+            };
+            check::check_files(&files, id.as_deref(), allow)
         }
     };
     let mut out = cs_cli::stdout();
@@ -419,7 +437,12 @@ fn unpack_and_import(
     key: &str,
 ) -> Result<Value, Failure> {
     let tmp = cs_format::temp::dir_in(imports).map_err(|e| cs_cli::io_failure(&e, imports))?;
-    cs_cli::unpack::safe_unpack(cs_cli::unpack::tar_reader(source)?, tmp.path(), source)?;
+    let links_out = match choices.allow.links_out {
+        true => LinksOut::LeaveOut,
+        false => LinksOut::Refuse,
+    };
+    let reader = cs_cli::unpack::tar_reader(source)?;
+    let left_out = cs_cli::unpack::safe_unpack(reader, tmp.path(), source, links_out)?;
     // The archive's one top-level folder (else everything), and the project in it.
     let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
     let project_in_top = project_within(&top).ok_or_else(|| {
@@ -443,6 +466,16 @@ fn unpack_and_import(
         dest = imports.join(format!("{name}-{k}"));
         k += 1;
     }
+    // The links left out, named as a check of the archive names them.
+    let in_archive = top.strip_prefix(tmp.path()).unwrap_or(Path::new(""));
+    let project_in_archive = in_archive.join(&project_in_top);
+    let links_left_out = left_out
+        .iter()
+        .map(|l| {
+            let path = l.path.strip_prefix(&project_in_archive).unwrap_or(&l.path);
+            check::link_out_of_archive(&path.display().to_string(), &l.target, true)
+        })
+        .collect();
     let unpacked = Unpacked {
         now: folder_within(&top, &project_in_top),
         project: folder_within(&dest, &project_in_top),
@@ -450,6 +483,7 @@ fn unpack_and_import(
         dest,
         tmp,
         source: source.to_string(),
+        links_left_out,
     };
     import_folder(inst, Where::Unpacked(unpacked), choices, key)
 }
@@ -612,6 +646,8 @@ struct Unpacked {
     tmp: cs_format::temp::TempDir,
     /// The archive as given, to name in messages (the folders above do not exist yet).
     source: String,
+    /// The archive's links that lead outside it, left out (`--allow-missing`), as warnings.
+    links_left_out: Vec<check::Problem>,
 }
 
 impl Unpacked {
@@ -680,7 +716,10 @@ fn import_folder(
             Found::Nothing => {}
         }
     }
-    let plan = plan_import(inst, &now, &project, choices, key, &named)?;
+    let mut plan = plan_import(inst, &now, &project, choices, key, &named)?;
+    if let (Where::Unpacked(u), Some(warnings)) = (&at, plan.record["warnings"].as_array_mut()) {
+        warnings.extend(u.links_left_out.iter().map(check::Problem::to_json));
+    }
     // Signals are deferred by the caller for the whole import; one during the check stops
     // here, before anything is written.
     cs_cli::signals::stop_if_signalled()?;
