@@ -22,6 +22,25 @@ pub fn has_job_json(dir: &Path) -> bool {
     std::fs::symlink_metadata(dir.join("job.json")).is_ok()
 }
 
+/// The journal `proj-import` keeps in a project folder while it imports it: every file's
+/// original, so that an interrupted import can be finished or undone.
+pub const IMPORT_JOURNAL: &str = ".csutils-import-journal.json";
+
+/// An error when the import of the project in `dir` is not finished (its journal is there):
+/// a tool that changes the project must not, since finishing or undoing the import puts back
+/// files (job.json among them) that would then name what the change removed.
+pub fn refuse_unfinished_import(dir: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dir.join(IMPORT_JOURNAL)).is_err() {
+        return Ok(());
+    }
+    Err(Error::in_whole_file(format!(
+        "its import is not finished ({IMPORT_JOURNAL} is there): run the proj-import command \
+         again to finish it, or proj-import rollback {} to undo it, first",
+        shown(dir)
+    ))
+    .in_file(&shown(dir)))
+}
+
 /// A job folder of a project and its document.
 #[derive(Debug, Clone)]
 pub struct ProjectJob {

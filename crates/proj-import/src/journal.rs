@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The journal's file name in the project folder.
-pub const FILE_NAME: &str = ".csutils-import-journal.json";
+pub const FILE_NAME: &str = cs_format::project::IMPORT_JOURNAL;
 
 /// One file the import changes.
 #[derive(Debug, Clone)]
