@@ -358,3 +358,50 @@ fn an_interrupted_import_from_standard_input_is_named_not_unpacked_again() {
         .collect();
     assert_eq!(imports.len(), 1, "not unpacked a second time");
 }
+
+#[test]
+fn a_project_whose_import_is_not_finished_is_not_cleaned_and_rollback_still_restores_it() {
+    let (keep, project) = project_tree();
+    let instance = keep.path().join("instance");
+    let before = snapshot(keep.path());
+    let o = import(&instance, &project, Some("file-1"));
+    assert_eq!(o.status.code(), Some(137));
+    let stopped = snapshot(&project);
+    // proj-clean (dry run or not) and proj-du --update refuse; proj-du measures with a warning.
+    for (tool, args) in [
+        ("proj-clean", vec!["--yes"]),
+        ("proj-clean", vec![]),
+        ("proj-du", vec!["--update"]),
+    ] {
+        let mut all = args.clone();
+        let p = arg(&project);
+        all.push(&p);
+        let o = common::run(tool, &all, None);
+        common::refused(
+            &o,
+            tool,
+            &p,
+            &["its import is not finished", "proj-import rollback"],
+        );
+        assert_eq!(
+            snapshot(&project),
+            stopped,
+            "{tool} {args:?} changed nothing"
+        );
+    }
+    let o = common::run("proj-du", &[&arg(&project)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("proj-du: warning: "),
+        "{}",
+        stderr(&o)
+    );
+    // Rolled back, the project is as it was, byte for byte.
+    let o = Command::new(bin("proj-import"))
+        .args(["rollback", &arg(&project)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&instance).unwrap();
+    assert_eq!(snapshot(keep.path()), before);
+}

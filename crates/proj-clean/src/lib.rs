@@ -87,6 +87,8 @@ pub fn run(args: Args) -> Outcome {
                 .into(),
         );
     }
+    // Finishing or undoing the import would put back job.json files naming what a clear removes.
+    cs_format::project::refuse_unfinished_import(dir)?;
     let project = Project::open(dir)?;
     for uid in &args.jobs {
         if project.job(uid).is_none() && project.unusable_job(uid).is_none() {

@@ -232,6 +232,9 @@ fn open_target(target: Target, update: bool) -> Result<Opened, Failure> {
             let project = Project::open(&dir)?;
             if update {
                 refuse_link_out(&dir)?;
+                cs_format::project::refuse_unfinished_import(&dir)?;
+            } else if let Err(e) = cs_format::project::refuse_unfinished_import(&dir) {
+                cs_cli::report("proj-du", &format!("warning: {e}; measured as it is now"));
             }
             Ok(Opened::Project(project))
         }
