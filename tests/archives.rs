@@ -622,3 +622,37 @@ fn ustar_and_v7_archives_of_a_small_project_import() {
         }
     }
 }
+
+#[test]
+fn a_refused_project_archive_names_its_files_inside_the_archive() {
+    let (keep, project) = project();
+    let jj = project.join("J9/job.json");
+    let text = std::fs::read_to_string(&jj).unwrap();
+    std::fs::write(&jj, &text[..300]).unwrap();
+    make(
+        keep.path(),
+        "tar -chf dam.tar ./CS-t20s-demo && tar -C CS-t20s-demo -chf in.tar .",
+    );
+    let inst = keep.path().join("instance");
+    for (archive, named) in [
+        ("dam.tar", "dam.tar:CS-t20s-demo/J9/job.json: line "),
+        ("in.tar", "in.tar:J9/job.json: line "),
+    ] {
+        let a = arg(&keep.path().join(archive));
+        // The tree as it was (a first import's refusal may leave an empty instance folder).
+        let outside = |m: std::collections::BTreeMap<String, String>| {
+            m.into_iter()
+                .filter(|(k, _)| !k.starts_with("instance"))
+                .collect::<Vec<_>>()
+        };
+        let before = outside(tree_snapshot(keep.path()));
+        let o = run(
+            "proj-import",
+            &["--instance", &arg(&inst), "--force", "--steal-lock", &a],
+            None,
+        );
+        let line = failed(&o, "proj-import", &a, &[named, "not JSON"]);
+        assert!(!line.contains(".csutils-"), "no temporary folder: {line}");
+        assert!(outside(tree_snapshot(keep.path())) == before, "{archive}");
+    }
+}

@@ -125,14 +125,18 @@ pub trait ProjectFiles {
 /// A project folder on disk.
 pub struct Folder<'a> {
     dir: &'a Path,
+    /// How messages name the folder, when not by its path (an unpacked archive's temporary
+    /// folder is named `ARCHIVE:NAME`, as `check ARCHIVE` names it).
+    named: Option<&'a str>,
     rows: RefCell<HashMap<String, Result<u64, String>>>,
 }
 
 impl<'a> Folder<'a> {
-    /// The project folder `dir`.
-    pub fn new(dir: &'a Path) -> Self {
+    /// The project folder `dir`, named in messages as `named` (else by its path).
+    pub fn new(dir: &'a Path, named: Option<&'a str>) -> Self {
         Folder {
             dir,
+            named,
             rows: RefCell::new(HashMap::new()),
         }
     }
@@ -140,11 +144,18 @@ impl<'a> Folder<'a> {
 
 impl ProjectFiles for Folder<'_> {
     fn shown(&self, rel: &Path) -> String {
-        shown(&self.dir.join(rel))
+        match self.named {
+            Some(n) if n.ends_with(':') => format!("{n}{}", rel.display()),
+            Some(n) => format!("{n}/{}", rel.display()),
+            None => shown(&self.dir.join(rel)),
+        }
     }
 
     fn read_json(&self, rel: &Path) -> Result<Value, cs_format::Error> {
-        read_json(&self.dir.join(rel))
+        read_json(&self.dir.join(rel)).map_err(|e| cs_format::Error {
+            file: Some(self.shown(rel)),
+            ..e
+        })
     }
 
     fn read_text(&self, rel: &Path) -> Result<String, String> {
@@ -183,7 +194,7 @@ impl ProjectFiles for Folder<'_> {
 
     fn rows_of(&self, rel: &Path) -> Result<u64, String> {
         let path = self.dir.join(rel);
-        let key = shown(&path);
+        let key = self.shown(rel);
         self.rows
             .borrow_mut()
             .entry(key.clone())
@@ -248,7 +259,7 @@ fn links_out(files: &dyn ProjectFiles, folders: &[String]) -> Vec<Problem> {
 /// Check a project folder. `our_instance` is the id of the instance importing it (a `cs.lock`
 /// with another id is foreign).
 pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
-    check_files(&Folder::new(dir), our_instance, allow)
+    check_files(&Folder::new(dir, None), our_instance, allow)
 }
 
 /// Check a project's files (a folder's, or an archive's).

@@ -709,6 +709,14 @@ fn import_folder(
         Where::InPlace(p) => (p.to_path_buf(), p.to_path_buf(), shown(p)),
         Where::Unpacked(u) => (u.now.clone(), u.project.clone(), u.source.clone()),
     };
+    // An unpacked archive's files are named inside the archive, never by the temporary folder.
+    let files_named = match &at {
+        Where::InPlace(_) => None,
+        Where::Unpacked(u) => Some(match u.now.strip_prefix(u.tmp.path()) {
+            Ok(rel) if !rel.as_os_str().is_empty() => format!("{}:{}", u.source, rel.display()),
+            _ => format!("{}:", u.source),
+        }),
+    };
     if let Where::InPlace(p) = &at {
         match journal::find(p)? {
             Found::Live => return Err(in_progress(p)),
@@ -716,7 +724,12 @@ fn import_folder(
             Found::Nothing => {}
         }
     }
-    let mut plan = plan_import(inst, &now, &project, choices, key, &named)?;
+    let names = Names {
+        key,
+        named: &named,
+        files: files_named.as_deref(),
+    };
+    let mut plan = plan_import(inst, &now, &project, choices, &names)?;
     if let (Where::Unpacked(u), Some(warnings)) = (&at, plan.record["warnings"].as_array_mut()) {
         warnings.extend(u.links_left_out.iter().map(check::Problem::to_json));
     }
@@ -903,14 +916,22 @@ fn rollback(project: &Path) -> Outcome {
 
 /// Check the project at `now` and decide every change an import into `project` makes;
 /// refusals name `named` (the folder, or the archive).
+/// How an import names its source: in its journal (`key`), in messages (`named`), and the
+/// project's files in messages (`files`, for an unpacked archive).
+struct Names<'a> {
+    key: &'a str,
+    named: &'a str,
+    files: Option<&'a str>,
+}
+
 fn plan_import(
     inst: &Instance,
     now: &Path,
     project: &Path,
     choices: &Choices,
-    key: &str,
-    named: &str,
+    names: &Names,
 ) -> Result<Plan, Failure> {
+    let (key, named) = (names.key, names.named);
     let dir_text = project.display().to_string();
     let held = inst
         .registered_at(&dir_text)
@@ -918,7 +939,8 @@ fn plan_import(
     if let Some(p) = held.filter(|_| !choices.again) {
         return Err(already_imported(named, p));
     }
-    let checked = check(now, Some(&inst.id), choices.allow);
+    let files = check::Folder::new(now, names.files);
+    let checked = check::check_files(&files, Some(&inst.id), choices.allow);
     let blocking: Vec<_> = checked.problems.iter().filter(|p| p.blocking).collect();
     if let Some(first) = blocking.first() {
         let more = match blocking.len() - 1 {
