@@ -939,6 +939,9 @@ fn plan_import(
     if let Some(p) = held.filter(|_| !choices.again) {
         return Err(already_imported(named, p));
     }
+    // The files an import rewrites, as they are before the check reads them: a change between
+    // the two (another import finishing) is seen below, so what was checked is what is changed.
+    let before = texts_before(now);
     let files = check::Folder::new(now, names.files);
     let checked = check::check_files(&files, Some(&inst.id), choices.allow);
     let blocking: Vec<_> = checked.problems.iter().filter(|p| p.blocking).collect();
@@ -1030,6 +1033,16 @@ fn plan_import(
     recount_workspaces(&mut ws, &imported_jobs, &now_time);
     files.push(change(now, "workspaces.json", to_json_text(&ws))?);
     files.push(change(now, "cs.lock", to_json_text(&lock_json(&inst.id)))?);
+    if files
+        .iter()
+        .any(|f| before.get(&f.rel) != Some(&f.original))
+    {
+        return Err(Error::in_whole_file(
+            "changed while it was being checked (nothing was changed): run proj-import again",
+        )
+        .in_file(named)
+        .into());
+    }
     let entry = Registered {
         uid: uid.clone(),
         dir: dir_text.clone(),
@@ -1144,6 +1157,29 @@ fn recount_workspaces(ws: &mut Value, jobs: &[Counted], now: &str) {
             recount(stats, &inside, now);
         }
     }
+}
+
+/// The texts of the files an import may rewrite (project.json, workspaces.json, cs.lock, every
+/// `J<n>/job.json`; None where there is none), by their names in the project.
+fn texts_before(now: &Path) -> std::collections::HashMap<String, Option<String>> {
+    let mut rels: Vec<String> = ["project.json", "workspaces.json", "cs.lock"]
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    if let Ok(list) = std::fs::read_dir(now) {
+        for e in list.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if cs_format::project::job_number(&name).is_some() {
+                rels.push(format!("{name}/job.json"));
+            }
+        }
+    }
+    rels.into_iter()
+        .map(|rel| {
+            let text = std::fs::read_to_string(now.join(&rel)).ok();
+            (rel, text)
+        })
+        .collect()
 }
 
 /// A file's change: its current text (None when it does not exist) and its new one.
