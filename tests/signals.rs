@@ -134,3 +134,26 @@ fn after_kill_9_the_next_run_in_the_folder_removes_the_orphan_but_not_a_live_one
     assert_eq!(o.status.code(), Some(143));
     assert!(temp_names(d.path()).is_empty());
 }
+
+#[test]
+fn a_write_past_the_file_size_limit_is_an_error_that_leaves_nothing_behind() {
+    let (keep, project) = common::project_tree();
+    let out = keep.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // ulimit -f counts 1024-byte blocks: 200 KiB, well under the project's size.
+    let o = common::sh(&format!(
+        "ulimit -f 200 && job-pack tar {} -o {}",
+        arg(&project),
+        arg(&out.join("p.tar"))
+    ));
+    assert_eq!(o.status.code(), Some(1), "not killed by SIGXFSZ: {o:?}");
+    let line = stderr(&o);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.starts_with(&format!("job-pack: {}", arg(&out.join("p.tar"))))
+            && line.contains("File too large"),
+        "{line}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "no output and no temporary file: {left:?}");
+}

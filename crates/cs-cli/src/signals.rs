@@ -32,6 +32,13 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
 /// cannot be installed the default actions stay.
 pub fn install() {
     INSTALL.call_once(|| {
+        // A write past the file-size limit (`ulimit -f`) then fails with EFBIG, an error like a
+        // full disk (the temporary file is removed, the output named), instead of killing the
+        // process with SIGXFSZ and leaving the temporary file behind.
+        let _ = signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
             return;
         };
