@@ -752,3 +752,85 @@ fn an_archive_import_never_takes_data_from_outside_the_archive() {
         assert_eq!(tree_snapshot(&project), before, "{case}: nothing imported");
     }
 }
+
+#[test]
+fn a_group_export_given_to_import_is_refused_naming_the_archive_and_import_group() {
+    let (keep, source) = project_tree();
+    let o = run(
+        "job-pack",
+        &["export", "--group", "particles", &arg(&source.join("J8"))],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let group = source.join("exports/groups/P3_J8_particles");
+    let archive = keep.path().join("grp.tar");
+    let o = sh(&format!(
+        "tar -chf {} -C {} P3_J8_particles",
+        arg(&archive),
+        arg(group.parent().unwrap())
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_k, target) = project_tree();
+    let before = tree_snapshot(&target);
+    let o = import(&target, &[&arg(&archive)]);
+    let line = refused(
+        &o,
+        "job-pack",
+        &arg(&archive),
+        &[
+            "is not a job export (it has no job.json); a group export?",
+            "(entry P3_J8_particles/P3_J8_particles_exported.csg) with job-pack import-group",
+        ],
+    );
+    assert!(!line.contains("imports/jobs"), "{line}");
+    assert_eq!(tree_snapshot(&target), before);
+    // The folder itself: named, with the .csg to give import-group, which then imports it.
+    let csg = group.join("P3_J8_particles_exported.csg");
+    let o = import(&target, &[&arg(&group)]);
+    refused(
+        &o,
+        "job-pack",
+        &arg(&group),
+        &[&format!("with job-pack import-group {}", arg(&csg))],
+    );
+    assert_eq!(tree_snapshot(&target), before);
+    let o = run(
+        "job-pack",
+        &["import-group", &arg(&csg), "--into", &arg(&target)],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_lines(&o)[0]["groups"][0]["rows"], 100);
+}
+
+#[test]
+fn a_bad_csg_in_an_archive_is_named_by_its_entry_not_by_the_removed_unpacked_folder() {
+    let (keep, project) = project_tree();
+    let csg = "P3_J8_particles/P3_J8_particles_exported.csg";
+    let cases = [
+        ("not yaml", "results: [\n", ""),
+        (
+            "a metafile that climbs out",
+            "group: {name: particles, type: particle}\nresults:\n  blob: {metafile: '>../../J8/x.cs', num_items: 1, type: particle.blob}\n",
+            "climbs out",
+        ),
+        (
+            "a metafile outside the archive",
+            "group: {name: particles, type: particle}\nresults:\n  blob: {metafile: '../../../../J8/J8_004_particles.cs', num_items: 1, type: particle.blob}\n",
+            "key results.blob.metafile: '../../../../J8/J8_004_particles.cs' is not a plain relative path",
+        ),
+    ];
+    for (i, (case, text, needle)) in cases.into_iter().enumerate() {
+        let dir = keep.path().join(format!("case{i}"));
+        std::fs::create_dir(&dir).unwrap();
+        let export = j8_export_copy(&dir, &project);
+        std::fs::write(export.join(csg), text).unwrap();
+        let archive = gnu_tar(&export);
+        let before = tree_snapshot(&project);
+        let o = import(&project, &[&arg(&archive)]);
+        let file = format!("{}: entry P3_J8_homo_refine_new/{csg}", arg(&archive));
+        let line = refused(&o, "job-pack", &file, &[needle]);
+        assert!(!line.contains("imports/jobs"), "{case}: {line}");
+        assert_eq!(tree_snapshot(&project), before, "{case}");
+    }
+}

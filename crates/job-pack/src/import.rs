@@ -51,6 +51,23 @@ impl Source {
         shown(path)
     }
 
+    /// An I/O error on `path`, named as [`Source::name`] names it (never by the unpacked
+    /// folder, which is removed when the import fails).
+    fn io(&self, e: &std::io::Error, path: &Path) -> Failure {
+        Error::io(e, Place::File).in_file(&self.name(path)).into()
+    }
+
+    /// `failure` with the file it names named as [`Source::name`] names it.
+    fn renamed(&self, failure: Failure) -> Failure {
+        match failure {
+            Failure::Data(mut e) => {
+                e.file = e.file.map(|f| self.name(Path::new(&f)));
+                Failure::Data(e)
+            }
+            other => other,
+        }
+    }
+
     /// The unpacked folder (ours to hard-link from), if the export came from an archive.
     fn unpacked_dir(&self) -> Option<&Path> {
         self.unpacked.as_ref().map(|(_, dir, _)| dir.as_path())
@@ -214,10 +231,14 @@ fn export_name(root: &Path, src: &str) -> String {
 }
 
 /// The `.csg` groups of an export folder: `<prefix>/<prefix>_exported.csg`, sorted.
-fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource>, Failure> {
+fn export_groups(
+    export: &Path,
+    within: Option<&Path>,
+    from: &Source,
+) -> Result<Vec<GroupSource>, Failure> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(export)
-        .map_err(|e| cs_cli::io_failure(&e, export))?
+        .map_err(|e| from.io(&e, export))?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.is_dir())
@@ -225,14 +246,14 @@ fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource
     dirs.sort();
     for dir in dirs {
         let mut csgs: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| cs_cli::io_failure(&e, &dir))?
+            .map_err(|e| from.io(&e, &dir))?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "csg"))
             .collect();
         csgs.sort();
         for csg_path in csgs {
-            let mut group = read_group(&csg_path)?;
+            let mut group = read_group(&csg_path, from)?;
             group.within = within.map(Path::to_path_buf);
             out.push(group);
         }
@@ -240,9 +261,10 @@ fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource
     Ok(out)
 }
 
-fn read_group(csg_path: &Path) -> Result<GroupSource, Failure> {
-    let text = std::fs::read_to_string(csg_path).map_err(|e| cs_cli::io_failure(&e, csg_path))?;
-    let csg = Csg::parse(&text).map_err(|e| e.in_file(&shown(csg_path)))?;
+/// Read a `.csg` (`from`: how messages name it).
+fn read_group(csg_path: &Path, from: &Source) -> Result<GroupSource, Failure> {
+    let text = std::fs::read_to_string(csg_path).map_err(|e| from.io(&e, csg_path))?;
+    let csg = Csg::parse(&text).map_err(|e| e.in_file(&from.name(csg_path)))?;
     Ok(GroupSource {
         csg,
         dir: cs_cli::folder_of(csg_path),
@@ -304,7 +326,7 @@ fn place_data_file(
     opts: &DataOptions,
     imported: &mut Imported,
 ) -> Result<(), Failure> {
-    let abs = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
+    let abs = std::fs::canonicalize(src).map_err(|e| opts.source.io(&e, src))?;
     if opts.link {
         return std::os::unix::fs::symlink(&abs, dest).map_err(|e| cs_cli::io_failure(&e, dest));
     }
@@ -317,7 +339,7 @@ fn place_data_file(
         imported.hard_linked += 1;
         return Ok(());
     }
-    imported.bytes += std::fs::copy(&abs, dest).map_err(|e| cs_cli::io_failure(&e, src))?;
+    imported.bytes += std::fs::copy(&abs, dest).map_err(|e| opts.source.io(&e, src))?;
     Ok(())
 }
 
@@ -349,13 +371,20 @@ fn import_one_group(
     let group = g.csg.group.name.clone();
     // The group's metafiles, each once, in result order.
     let mut files: Vec<PathBuf> = Vec::new();
-    for r in g.csg.results.values() {
-        let p = Csg::resolve(&g.dir, &r.metafile).map_err(|what| {
-            Failure::from(
-                Error::new(Place::Key(format!("results.{}", r.metafile)), what)
-                    .in_file(&shown(&g.csg_path)),
-            )
-        })?;
+    for (name, r) in &g.csg.results {
+        let refuse = |what: String| -> Failure {
+            Error::new(Place::Key(format!("results.{name}.metafile")), what)
+                .in_file(&opts.source.name(&g.csg_path))
+                .into()
+        };
+        let p = Csg::resolve(&g.dir, &r.metafile).map_err(refuse)?;
+        if g.within.is_some() && !clean_relative(Path::new(r.metafile.trim_start_matches('>'))) {
+            return Err(refuse(format!(
+                "'{}' is not a plain relative path: an archive's metadata is read only from \
+                 the archive",
+                r.metafile
+            )));
+        }
         if !files.contains(&p) {
             files.push(p);
         }
@@ -490,9 +519,10 @@ fn create_job(
             continue;
         };
         if src.is_dir() {
-            crate::copy_tree(src, &tmp.path().join(name), "", &mut |_, _| {})?;
+            crate::copy_tree(src, &tmp.path().join(name), "", &mut |_, _| {})
+                .map_err(|f| opts.source.renamed(f))?;
         } else {
-            std::fs::copy(src, tmp.path().join(name)).map_err(|e| cs_cli::io_failure(&e, src))?;
+            std::fs::copy(src, tmp.path().join(name)).map_err(|e| opts.source.io(&e, src))?;
         }
     }
     let now = cs_format::timestamp::now_iso();
@@ -713,7 +743,7 @@ pub fn import_export(
         };
         let jj = export_dir.join("job.json");
         if !jj.is_file() {
-            return Err(bad(&export_dir, "is not a job export (it has no job.json)"));
+            return Err(not_a_job_export(&export_dir, &from));
         }
         let doc = read_json(&jj).map_err(|e| {
             Failure::from(cs_format::Error {
@@ -729,7 +759,7 @@ pub fn import_export(
                 .to_string()
         };
         let (old_uid, old_project) = (text("uid"), text("project_uid"));
-        let groups = export_groups(&export_dir, placed.as_deref())?;
+        let groups = export_groups(&export_dir, placed.as_deref(), &from)?;
         let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
             .iter()
             .map(|n| export_dir.join(n))
@@ -755,6 +785,37 @@ pub fn import_export(
         }
     }
     result
+}
+
+/// Refuse an export without a `job.json`, naming the archive (its unpacked folder is removed
+/// again) or the folder; a `.csg` at its top (a group export) is pointed to `import-group`.
+fn not_a_job_export(export_dir: &Path, from: &Source) -> Failure {
+    let mut csgs: Vec<PathBuf> = std::fs::read_dir(export_dir)
+        .map(|l| l.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    csgs.retain(|p| p.extension().is_some_and(|x| x == "csg") && p.is_file());
+    csgs.sort();
+    let what = "is not a job export (it has no job.json)";
+    let (name, what) = match (&from.unpacked, csgs.first()) {
+        (Some((archive, _, _)), Some(csg)) => {
+            let entry = from.name(csg);
+            let entry = entry
+                .strip_prefix(&format!("{archive}: "))
+                .unwrap_or(&entry);
+            let hint = format!("a group export? unpack it and import its .csg ({entry}) with job-pack import-group");
+            (archive.clone(), format!("{what}; {hint}"))
+        }
+        (Some((archive, _, _)), None) => (archive.clone(), what.to_string()),
+        (None, Some(csg)) => {
+            let hint = format!(
+                "a group export? import its .csg with job-pack import-group {}",
+                shown(csg)
+            );
+            (shown(export_dir), format!("{what}; {hint}"))
+        }
+        (None, None) => (shown(export_dir), what.to_string()),
+    };
+    Error::in_whole_file(what).in_file(&name).into()
 }
 
 /// One warning for the links of an archive that lead outside it and were left out
@@ -783,7 +844,7 @@ pub fn import_group(
 ) -> Result<Value, Failure> {
     let target = open_target(project, workspace)?;
     let _deferred = cs_cli::signals::Deferred::start();
-    let group = read_group(csg_path)?;
+    let group = read_group(csg_path, &Source::default())?;
     let base = Map::new();
     let source = json!({"source": shown(csg_path), "group": group.csg.group.name});
     create_job(
