@@ -78,7 +78,7 @@ impl Source {
 struct DataOptions<'a> {
     /// Link to the data instead of copying them.
     link: bool,
-    /// Import even when data files are missing (their paths kept as they were).
+    /// Import even when data files are missing (see [`MissingPath`]).
     allow_missing: bool,
     /// Where the export came from.
     source: &'a Source,
@@ -301,19 +301,62 @@ fn data_source(group_dir: &Path, within: Option<&Path>, value: &str) -> Option<P
         .find(|c| c.is_file())
 }
 
+/// What an `--allow-missing` import writes for a data path whose file is missing.
+#[derive(Clone)]
+enum MissingPath {
+    /// A relative path (`>rel` or `rel`) becomes `J<n>/imported/<rel>`, as a found one does:
+    /// a place in the new job where nothing is (the user can put the file there), never a path
+    /// that could name a file the target project already has.
+    IntoJob(String),
+    /// An absolute path is kept: it names this machine's storage, as it did.
+    Absolute,
+    /// A relative path with `..` or `.`: it has no place in the new job, and kept as it was it
+    /// could name a file of the target project.
+    Unplaceable,
+}
+
+impl MissingPath {
+    /// Where the missing data path `value` goes in job `job_uid`.
+    fn of(job_uid: &str, value: &str) -> MissingPath {
+        if Path::new(value).is_absolute() {
+            return MissingPath::Absolute;
+        }
+        let rel = value.strip_prefix('>').unwrap_or(value);
+        match clean_relative(Path::new(rel)) {
+            true => MissingPath::IntoJob(format!("{job_uid}/imported/{rel}")),
+            false => MissingPath::Unplaceable,
+        }
+    }
+}
+
 /// A data path whose file is missing (`at`: the file, row and field that name it, and the
-/// path): an error, or with `--allow-missing` noted for the warning at the end.
-fn missing_data(opts: &DataOptions, imported: &mut Imported, at: Error) -> cs_format::Result<()> {
+/// path; `now`: what `--allow-missing` makes of it): an error, or with `--allow-missing` noted
+/// for the warning at the end.
+fn missing_data(
+    opts: &DataOptions,
+    imported: &mut Imported,
+    at: Error,
+    now: &MissingPath,
+) -> cs_format::Result<()> {
+    let refuse = |what: String| Err(Error { what, ..at.clone() });
     if !opts.allow_missing {
-        let what = format!(
+        return refuse(format!(
             "data file {} is missing (give --allow-missing to import anyway)",
             at.what
-        );
-        return Err(Error { what, ..at });
+        ));
     }
-    if imported.first_missing.is_none() {
-        imported.first_missing = Some(at.to_string());
-    }
+    let first = match now {
+        MissingPath::Unplaceable => {
+            return refuse(format!(
+                "data file {} is missing, and a relative path with '..' or '.' has no place in \
+                 the new job (refused even with --allow-missing)",
+                at.what
+            ))
+        }
+        MissingPath::IntoJob(path) => format!("{at} -> {path}"),
+        MissingPath::Absolute => format!("{at} (absolute: kept as it was)"),
+    };
+    imported.first_missing.get_or_insert(first);
     Ok(())
 }
 
@@ -351,9 +394,10 @@ struct Imported {
     bytes: u64,
     /// Data files hard-linked from the unpacked archive (not copied).
     hard_linked: u64,
-    /// Data paths whose files are missing (kept as they were, `--allow-missing`), each once.
+    /// Data paths whose files are missing (`--allow-missing`), each once, as the export named
+    /// them.
     missing: std::collections::BTreeSet<String>,
-    /// The first of them, where it was named.
+    /// The first of them, where it was named and what it became.
     first_missing: Option<String>,
 }
 
@@ -412,21 +456,25 @@ fn import_one_group(
                     return None;
                 }
                 let Some(src) = data_source(&group_dir, within.as_deref(), text) else {
-                    gone.get_or_insert_with(|| text.to_string());
+                    let now = MissingPath::of(job_uid, text);
+                    gone.get_or_insert_with(|| (text.to_string(), now.clone()));
                     imported.missing.insert(text.to_string());
-                    return None;
+                    return match now {
+                        MissingPath::IntoJob(path) if opts.allow_missing => Some(path),
+                        _ => None,
+                    };
                 };
                 let rel = text.trim_start_matches('>').trim_start_matches('/');
                 to_copy.entry(rel.to_string()).or_insert(src);
                 Some(format!("{job_uid}/imported/{rel}"))
             });
-            if let Some(value) = gone {
+            if let Some((value, now)) = gone {
                 let place = Place::Cell {
                     row,
                     field: field.name.clone(),
                 };
                 let file = holder.get(&field.name).map_or("", String::as_str);
-                missing_data(opts, imported, Error::new(place, value).in_file(file))?;
+                missing_data(opts, imported, Error::new(place, value).in_file(file), &now)?;
             }
         }
         row += 1;
@@ -577,21 +625,45 @@ fn create_job(
     }
     tmp.rename_to(&final_dir)
         .map_err(|e| cs_cli::io_failure(&e, &final_dir))?;
-    if let Some(first) = &imported.first_missing {
-        cs_cli::report(
-            "job-pack",
-            &format!(
-                "warning: {} data file(s) named in the metadata are missing; their paths are kept as they were (--allow-missing); the first: {first}",
-                imported.missing.len()
-            ),
-        );
-    }
+    let absolute = imported
+        .missing
+        .iter()
+        .filter(|m| Path::new(m).is_absolute())
+        .count();
+    let into_job = imported.missing.len() - absolute;
+    warn_missing(&uid, &imported, into_job, absolute);
     Ok(json!({
         "job": uid, "project": target.uid, "type": job_type, "workspace": target.workspace,
         "from": source, "groups": imported.groups, "data_files": imported.files,
         "bytes_copied": imported.bytes, "hard_linked": imported.hard_linked,
-        "missing_data_files": imported.missing.len(), "linked": opts.link,
+        "missing_data_files": imported.missing.len(),
+        "missing_into_job": into_job, "missing_absolute_kept": absolute,
+        "linked": opts.link,
     }))
+}
+
+/// One warning for the data files an `--allow-missing` import did not find: how many, where
+/// their paths now point (`into_job` of them into `J<n>/imported/`, `absolute` kept), and the
+/// first of them.
+fn warn_missing(job_uid: &str, imported: &Imported, into_job: usize, absolute: usize) {
+    let Some(first) = &imported.first_missing else {
+        return;
+    };
+    let mut text = format!(
+        "warning: {} data file(s) named in the metadata are missing (--allow-missing)",
+        imported.missing.len()
+    );
+    if into_job > 0 {
+        text += &format!(
+            "; {into_job} kept as {job_uid}/imported/<path>, where nothing is: put the files there \
+             to complete the job"
+        );
+    }
+    if absolute > 0 {
+        text += &format!("; {absolute} absolute path(s) kept as they were");
+    }
+    text += &format!("; the first: {first}");
+    cs_cli::report("job-pack", &text);
 }
 
 /// v5 `spec.outputs` for the imported groups (from their v4-style documents).

@@ -101,9 +101,10 @@ pub enum Command {
         /// Link the data files (by absolute path) instead of copying or hard-linking them.
         #[arg(long)]
         link: bool,
-        /// Import even when data files the metadata names are missing (their paths are kept as
-        /// they were; a warning gives the count and the first); a link in the archive that
-        /// leads outside it is left out, with a warning.
+        /// Import even when data files the metadata names are missing: a relative path then
+        /// names J<n>/imported/<path>, where nothing is (put the file there to complete the
+        /// job), an absolute one is kept; a warning gives the count and the first. A link in
+        /// the archive that leads outside it is left out, with a warning.
         #[arg(long)]
         allow_missing: bool,
     },
@@ -121,8 +122,9 @@ pub enum Command {
         /// Link the data files instead of copying them.
         #[arg(long)]
         link: bool,
-        /// Import even when data files the metadata names are missing (their paths are kept as
-        /// they were; a warning gives the count and the first).
+        /// Import even when data files the metadata names are missing: a relative path then
+        /// names J<n>/imported/<path>, where nothing is (put the file there to complete the
+        /// job), an absolute one is kept; a warning gives the count and the first.
         #[arg(long)]
         allow_missing: bool,
     },
