@@ -965,3 +965,55 @@ fn a_bad_csg_in_an_archive_is_named_by_its_entry_not_by_the_removed_unpacked_fol
         assert_eq!(tree_snapshot(&project), before, "{case}");
     }
 }
+
+#[test]
+fn a_project_whose_import_is_not_finished_is_refused_by_import_and_export() {
+    let (keep, project) = project_tree();
+    let export = j8_export_copy(keep.path(), &project);
+    let archive = gnu_tar(&export);
+    let csg = project
+        .join("exports/groups/P3_J7_particles_selected/P3_J7_particles_selected_exported.csg");
+    std::fs::write(project.join(".csutils-import-journal.json"), "{}").unwrap();
+    let p = arg(&project);
+    let canonical = arg(&project.canonicalize().unwrap());
+    let runs: [(Vec<String>, &str); 5] = [
+        (
+            vec!["import".into(), arg(&archive), "--into".into(), p.clone()],
+            &p,
+        ),
+        (
+            vec!["import".into(), arg(&export), "--into".into(), p.clone()],
+            &p,
+        ),
+        (
+            vec!["import-group".into(), arg(&csg), "--into".into(), p.clone()],
+            &p,
+        ),
+        (vec!["export".into(), arg(&project.join("J9"))], &canonical),
+        (
+            vec![
+                "export".into(),
+                "--group".into(),
+                "particles".into(),
+                arg(&project.join("J8")),
+                "--force".into(),
+            ],
+            &canonical,
+        ),
+    ];
+    let before = tree_snapshot(&project);
+    for (args, named) in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run("job-pack", &args, None);
+        refused(
+            &o,
+            "job-pack",
+            named,
+            &[
+                "its import is not finished (.csutils-import-journal.json is there)",
+                "proj-import rollback",
+            ],
+        );
+        assert_eq!(tree_snapshot(&project), before, "{args:?}");
+    }
+}

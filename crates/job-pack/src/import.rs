@@ -8,7 +8,8 @@ use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
 use cs_format::join::{join_on_uid, JoinMode};
 use cs_format::project::{
-    is_project_dir, job_number, link_out, read_json, read_project_doc, shown,
+    is_project_dir, job_number, link_out, read_json, read_project_doc, refuse_unfinished_import,
+    shown,
 };
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
@@ -93,6 +94,7 @@ struct Target {
 }
 
 fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failure> {
+    refuse_unfinished_import(project)?;
     if !is_project_dir(project) {
         return Err(bad(
             project,

@@ -44,7 +44,7 @@ pub enum Command {
     ///
     /// A data file that is not there (a link whose target is missing) is named on stderr and
     /// left out; an active job is exported with a warning; an earlier export is replaced only
-    /// with --force.
+    /// with --force; a project whose proj-import is not finished is refused.
     Export {
         /// The job folder (inside a project folder).
         job_dir: PathBuf,
@@ -87,7 +87,8 @@ pub enum Command {
     /// Import an export (folder, tar file or "-") into a project as a new job.
     ///
     /// A tar is unpacked into PROJECT/imports/jobs/ and kept there; the job's data files are
-    /// hard links to the unpacked ones (one copy on disk). From a folder they are copied.
+    /// hard links to the unpacked ones (one copy on disk). From a folder they are copied. A
+    /// PROJECT whose proj-import is not finished is refused.
     Import {
         /// An export folder, a tar (.tar, .tar.gz, .tar.zst) or "-" for a tar on standard input.
         src: String,
