@@ -357,7 +357,7 @@ fn import_of_an_export_whose_data_file_is_missing_names_it_and_changes_nothing()
 }
 
 #[test]
-fn allow_missing_imports_anyway_keeps_the_path_and_counts_the_missing_files() {
+fn allow_missing_imports_anyway_points_the_missing_path_into_the_new_job_and_counts_it() {
     let (keep, project) = project_tree();
     let export = j8_export_copy(keep.path(), &project);
     std::fs::remove_file(export.join("P3_J8_particles").join(GONE_PARTICLES)).unwrap();
@@ -366,15 +366,20 @@ fn allow_missing_imports_anyway_keeps_the_path_and_counts_the_missing_files() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "one warning: {e}");
+    let now = format!("J12/imported/{GONE_PARTICLES}");
     assert!(
         e.starts_with("job-pack: warning: 1 data file(s) named in the metadata are missing")
-            && e.contains(&format!(", field blob/path: >{GONE_PARTICLES}")),
+            && e.contains("1 kept as J12/imported/<path>, where nothing is: put the files there")
+            && e.contains(&format!(", field blob/path: >{GONE_PARTICLES} -> {now}")),
         "{e}"
     );
     let rec = &json_lines(&o)[0];
     assert_eq!(rec["missing_data_files"], 1);
+    assert_eq!(rec["missing_into_job"], 1);
+    assert_eq!(rec["missing_absolute_kept"], 0);
     assert_eq!(rec["job"], "J12");
-    // The missing path is kept as it was; the others point into the new job.
+    // The missing path now names its place in the new job, where nothing is; the others
+    // point into the new job too, at their files.
     let o = run(
         "cs-cat",
         &[
@@ -388,9 +393,10 @@ fn allow_missing_imports_anyway_keeps_the_path_and_counts_the_missing_files() {
         .iter()
         .map(|v| v["blob/path"].as_str().unwrap().to_string())
         .collect();
-    let kept = format!(">{GONE_PARTICLES}");
-    assert!(paths.contains(&kept), "{paths:?}");
-    for p in paths.iter().filter(|p| **p != kept) {
+    assert!(paths.contains(&now), "{paths:?}");
+    assert!(std::fs::symlink_metadata(project.join(&now)).is_err());
+    for p in paths.iter().filter(|p| **p != now) {
+        assert!(p.starts_with("J12/imported/"), "{p}");
         assert!(project.join(p).is_file(), "{p}");
     }
 }
@@ -437,8 +443,20 @@ fn import_group_refuses_a_missing_data_file_unless_allow_missing() {
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(json_lines(&o)[0]["missing_data_files"], 1);
-    assert!(stderr(&o).contains(&format!(">{gone}")), "{}", stderr(&o));
+    let rec = &json_lines(&o)[0];
+    assert_eq!(rec["missing_data_files"], 1);
+    let now = format!("{}/imported/{gone}", rec["job"].as_str().unwrap());
+    assert!(
+        stderr(&o).contains(&format!(">{gone} -> {now}")),
+        "{}",
+        stderr(&o)
+    );
+    let cs = project.join(rec["groups"][0]["metafile"].as_str().unwrap());
+    let o = run("cs-cat", &["-f", "blob/path", &arg(&cs)], None);
+    assert!(json_lines(&o)
+        .iter()
+        .any(|v| v["blob/path"] == now.as_str()));
+    assert!(std::fs::symlink_metadata(project.join(&now)).is_err());
 }
 
 /// Every regular file under `dir`: its path relative to `dir` -> (device, inode, links, size).
@@ -750,5 +768,252 @@ fn an_archive_import_never_takes_data_from_outside_the_archive() {
             &[&format!("data file {named}"), "is missing"],
         );
         assert_eq!(tree_snapshot(&project), before, "{case}: nothing imported");
+    }
+}
+
+/// `cs-cat -f FIELD FILE`: the field's values, as cs-cat reads them.
+fn cs_values(cs: &Path, field: &str) -> Vec<String> {
+    let o = run("cs-cat", &["-f", field, &arg(cs)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    json_lines(&o)
+        .iter()
+        .map(|v| v[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn allow_missing_never_lets_a_kept_path_name_a_file_of_the_target_project() {
+    // The reviewer's reproduction: J1's export, whose movie is on a disk that is gone (so the
+    // export keeps its project path, J1/imported/…), archived as the seed does.
+    let (_keep, source) = project_tree();
+    let o = run("job-pack", &["export", &arg(&source.join("J1"))], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let archive = gnu_tar(&source.join("exports/jobs/P3_J1_import_movies"));
+    // The target project has a different file of its own at that very path.
+    let (_keep2, target) = project_tree();
+    let theirs = target.join(GONE_MOVIE);
+    std::fs::remove_file(&theirs).unwrap();
+    std::fs::write(&theirs, "the target's own J1 movie").unwrap();
+    let before = tree_snapshot(&target);
+    let o = import(&target, &[&arg(&archive), "--allow-missing"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rec = &json_lines(&o)[0];
+    assert_eq!(rec["job"], "J12");
+    assert_eq!(rec["missing_data_files"], 1);
+    assert_eq!(rec["missing_into_job"], 1);
+    let now = format!("J12/imported/{GONE_MOVIE}");
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains("put the files there to complete the job")
+            && e.contains(&format!(": {GONE_MOVIE} -> {now}")),
+        "{e}"
+    );
+    let paths = cs_values(
+        &target.join("J12/J12_imported_imported_movies.cs"),
+        "movie_blob/path",
+    );
+    assert_eq!(paths.len(), 6);
+    assert!(paths.contains(&now), "{paths:?}");
+    assert!(!paths.contains(&GONE_MOVIE.to_string()), "{paths:?}");
+    // Where it points nothing is: it dangles visibly, the target's own file is not named.
+    assert!(std::fs::symlink_metadata(target.join(&now)).is_err());
+    for p in paths.iter().filter(|p| **p != now) {
+        assert!(target.join(p).is_file(), "{p}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "the target's own J1 movie"
+    );
+    // Nothing the target had was changed or removed (the import only adds).
+    let after = tree_snapshot(&target);
+    for (path, what) in &before {
+        assert_eq!(after.get(path), Some(what), "{path}");
+    }
+}
+
+#[test]
+fn allow_missing_keeps_an_absolute_path_and_refuses_a_relative_path_with_dotdot() {
+    let (keep, project) = project_tree();
+    let cs = "P3_J8_particles/P3_J8_particles_exported.cs";
+    // Absolute paths (this machine's storage, gone): kept as they were, counted.
+    let folder = keep.path().join("absolute");
+    std::fs::create_dir(&folder).unwrap();
+    let export = j8_export_copy(&folder, &project);
+    rewrite_blob_paths(
+        &export.join(cs),
+        "\"/nonexistent/csutils-gone/\" + ltrimstr(\">\")",
+    );
+    let expected = cs_values(&export.join(cs), "blob/path");
+    let o = import(&project, &[&arg(&gnu_tar(&export)), "--allow-missing"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rec = &json_lines(&o)[0];
+    let distinct: std::collections::BTreeSet<&String> = expected.iter().collect();
+    assert_eq!(rec["missing_data_files"], distinct.len());
+    assert_eq!(rec["missing_absolute_kept"], distinct.len());
+    assert_eq!(rec["missing_into_job"], 0);
+    assert!(
+        stderr(&o).contains(&format!(
+            "{} absolute path(s) kept as they were",
+            distinct.len()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let got = cs_values(&project.join("J12/J12_imported_particles.cs"), "blob/path");
+    assert_eq!(got, expected);
+
+    // A relative path with '..' has no place in the new job: refused even so, nothing changed.
+    let folder = keep.path().join("dotdot");
+    std::fs::create_dir(&folder).unwrap();
+    let export = j8_export_copy(&folder, &project);
+    rewrite_blob_paths(&export.join(cs), "\"../\" + ltrimstr(\">\")");
+    let archive = gnu_tar(&export);
+    let before = tree_snapshot(&project);
+    let o = import(&project, &[&arg(&archive), "--allow-missing"]);
+    refused(
+        &o,
+        "job-pack",
+        &format!("{}: entry P3_J8_homo_refine_new/{cs}", arg(&archive)),
+        &[
+            "field blob/path",
+            "data file ../J5/",
+            "has no place in the new job",
+        ],
+    );
+    assert_eq!(tree_snapshot(&project), before);
+}
+
+#[test]
+fn a_group_export_given_to_import_is_refused_naming_the_archive_and_import_group() {
+    let (keep, source) = project_tree();
+    let o = run(
+        "job-pack",
+        &["export", "--group", "particles", &arg(&source.join("J8"))],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let group = source.join("exports/groups/P3_J8_particles");
+    let archive = keep.path().join("grp.tar");
+    let o = sh(&format!(
+        "tar -chf {} -C {} P3_J8_particles",
+        arg(&archive),
+        arg(group.parent().unwrap())
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_k, target) = project_tree();
+    let before = tree_snapshot(&target);
+    let o = import(&target, &[&arg(&archive)]);
+    let line = refused(
+        &o,
+        "job-pack",
+        &arg(&archive),
+        &[
+            "is not a job export (it has no job.json); a group export?",
+            "(entry P3_J8_particles/P3_J8_particles_exported.csg) with job-pack import-group",
+        ],
+    );
+    assert!(!line.contains("imports/jobs"), "{line}");
+    assert_eq!(tree_snapshot(&target), before);
+    // The folder itself: named, with the .csg to give import-group, which then imports it.
+    let csg = group.join("P3_J8_particles_exported.csg");
+    let o = import(&target, &[&arg(&group)]);
+    refused(
+        &o,
+        "job-pack",
+        &arg(&group),
+        &[&format!("with job-pack import-group {}", arg(&csg))],
+    );
+    assert_eq!(tree_snapshot(&target), before);
+    let o = run(
+        "job-pack",
+        &["import-group", &arg(&csg), "--into", &arg(&target)],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_lines(&o)[0]["groups"][0]["rows"], 100);
+}
+
+#[test]
+fn a_bad_csg_in_an_archive_is_named_by_its_entry_not_by_the_removed_unpacked_folder() {
+    let (keep, project) = project_tree();
+    let csg = "P3_J8_particles/P3_J8_particles_exported.csg";
+    let cases = [
+        ("not yaml", "results: [\n", ""),
+        (
+            "a metafile that climbs out",
+            "group: {name: particles, type: particle}\nresults:\n  blob: {metafile: '>../../J8/x.cs', num_items: 1, type: particle.blob}\n",
+            "climbs out",
+        ),
+        (
+            "a metafile outside the archive",
+            "group: {name: particles, type: particle}\nresults:\n  blob: {metafile: '../../../../J8/J8_004_particles.cs', num_items: 1, type: particle.blob}\n",
+            "key results.blob.metafile: '../../../../J8/J8_004_particles.cs' is not a plain relative path",
+        ),
+    ];
+    for (i, (case, text, needle)) in cases.into_iter().enumerate() {
+        let dir = keep.path().join(format!("case{i}"));
+        std::fs::create_dir(&dir).unwrap();
+        let export = j8_export_copy(&dir, &project);
+        std::fs::write(export.join(csg), text).unwrap();
+        let archive = gnu_tar(&export);
+        let before = tree_snapshot(&project);
+        let o = import(&project, &[&arg(&archive)]);
+        let file = format!("{}: entry P3_J8_homo_refine_new/{csg}", arg(&archive));
+        let line = refused(&o, "job-pack", &file, &[needle]);
+        assert!(!line.contains("imports/jobs"), "{case}: {line}");
+        assert_eq!(tree_snapshot(&project), before, "{case}");
+    }
+}
+
+#[test]
+fn a_project_whose_import_is_not_finished_is_refused_by_import_and_export() {
+    let (keep, project) = project_tree();
+    let export = j8_export_copy(keep.path(), &project);
+    let archive = gnu_tar(&export);
+    let csg = project
+        .join("exports/groups/P3_J7_particles_selected/P3_J7_particles_selected_exported.csg");
+    std::fs::write(project.join(".csutils-import-journal.json"), "{}").unwrap();
+    let p = arg(&project);
+    let canonical = arg(&project.canonicalize().unwrap());
+    let runs: [(Vec<String>, &str); 5] = [
+        (
+            vec!["import".into(), arg(&archive), "--into".into(), p.clone()],
+            &p,
+        ),
+        (
+            vec!["import".into(), arg(&export), "--into".into(), p.clone()],
+            &p,
+        ),
+        (
+            vec!["import-group".into(), arg(&csg), "--into".into(), p.clone()],
+            &p,
+        ),
+        (vec!["export".into(), arg(&project.join("J9"))], &canonical),
+        (
+            vec![
+                "export".into(),
+                "--group".into(),
+                "particles".into(),
+                arg(&project.join("J8")),
+                "--force".into(),
+            ],
+            &canonical,
+        ),
+    ];
+    let before = tree_snapshot(&project);
+    for (args, named) in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run("job-pack", &args, None);
+        refused(
+            &o,
+            "job-pack",
+            named,
+            &[
+                "its import is not finished (.csutils-import-journal.json is there)",
+                "proj-import rollback",
+            ],
+        );
+        assert_eq!(tree_snapshot(&project), before, "{args:?}");
     }
 }

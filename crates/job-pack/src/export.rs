@@ -6,7 +6,9 @@ use cs_format::clear::project_relative;
 use cs_format::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::job::{to_json_text, Job, Version};
 use cs_format::join::{join_on_uid, JoinMode};
-use cs_format::project::{link_out, read_job_document, read_json, read_project_doc, shown};
+use cs_format::project::{
+    link_out, read_job_document, read_json, read_project_doc, refuse_unfinished_import, shown,
+};
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
@@ -53,16 +55,17 @@ fn resolved_folder(path: &Path) -> Result<PathBuf, Failure> {
 }
 
 /// Locate a job folder and its project (the parent folder, which must hold a project
-/// document). A job folder that is a link is read through it; the export is written in the
-/// project that holds the link.
+/// document, and whose import, if it was imported, is finished). A job folder that is a link
+/// is read through it; the export is written in the project that holds the link.
 pub fn locate(job_dir: &Path) -> Result<JobPlace, Failure> {
     let abs = resolved_folder(job_dir)?;
+    let project_dir = cs_cli::folder_of(&abs);
+    refuse_unfinished_import(&project_dir)?;
     let job = read_job_document(job_dir)?;
     let folder = abs
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let project_dir = cs_cli::folder_of(&abs);
     let project_json = project_dir.join("project.json");
     if !project_json.is_file() {
         return Err(Error::in_whole_file(

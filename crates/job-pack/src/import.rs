@@ -8,7 +8,8 @@ use cs_format::csg::{Csg, CsgResult};
 use cs_format::job::to_json_text;
 use cs_format::join::{join_on_uid, JoinMode};
 use cs_format::project::{
-    is_project_dir, job_number, link_out, read_json, read_project_doc, shown,
+    is_project_dir, job_number, link_out, read_json, read_project_doc, refuse_unfinished_import,
+    shown,
 };
 use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
@@ -51,6 +52,23 @@ impl Source {
         shown(path)
     }
 
+    /// An I/O error on `path`, named as [`Source::name`] names it (never by the unpacked
+    /// folder, which is removed when the import fails).
+    fn io(&self, e: &std::io::Error, path: &Path) -> Failure {
+        Error::io(e, Place::File).in_file(&self.name(path)).into()
+    }
+
+    /// `failure` with the file it names named as [`Source::name`] names it.
+    fn renamed(&self, failure: Failure) -> Failure {
+        match failure {
+            Failure::Data(mut e) => {
+                e.file = e.file.map(|f| self.name(Path::new(&f)));
+                Failure::Data(e)
+            }
+            other => other,
+        }
+    }
+
     /// The unpacked folder (ours to hard-link from), if the export came from an archive.
     fn unpacked_dir(&self) -> Option<&Path> {
         self.unpacked.as_ref().map(|(_, dir, _)| dir.as_path())
@@ -61,7 +79,7 @@ impl Source {
 struct DataOptions<'a> {
     /// Link to the data instead of copying them.
     link: bool,
-    /// Import even when data files are missing (their paths kept as they were).
+    /// Import even when data files are missing (see [`MissingPath`]).
     allow_missing: bool,
     /// Where the export came from.
     source: &'a Source,
@@ -76,6 +94,7 @@ struct Target {
 }
 
 fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failure> {
+    refuse_unfinished_import(project)?;
     if !is_project_dir(project) {
         return Err(bad(
             project,
@@ -214,10 +233,14 @@ fn export_name(root: &Path, src: &str) -> String {
 }
 
 /// The `.csg` groups of an export folder: `<prefix>/<prefix>_exported.csg`, sorted.
-fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource>, Failure> {
+fn export_groups(
+    export: &Path,
+    within: Option<&Path>,
+    from: &Source,
+) -> Result<Vec<GroupSource>, Failure> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(export)
-        .map_err(|e| cs_cli::io_failure(&e, export))?
+        .map_err(|e| from.io(&e, export))?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.is_dir())
@@ -225,14 +248,14 @@ fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource
     dirs.sort();
     for dir in dirs {
         let mut csgs: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| cs_cli::io_failure(&e, &dir))?
+            .map_err(|e| from.io(&e, &dir))?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "csg"))
             .collect();
         csgs.sort();
         for csg_path in csgs {
-            let mut group = read_group(&csg_path)?;
+            let mut group = read_group(&csg_path, from)?;
             group.within = within.map(Path::to_path_buf);
             out.push(group);
         }
@@ -240,9 +263,10 @@ fn export_groups(export: &Path, within: Option<&Path>) -> Result<Vec<GroupSource
     Ok(out)
 }
 
-fn read_group(csg_path: &Path) -> Result<GroupSource, Failure> {
-    let text = std::fs::read_to_string(csg_path).map_err(|e| cs_cli::io_failure(&e, csg_path))?;
-    let csg = Csg::parse(&text).map_err(|e| e.in_file(&shown(csg_path)))?;
+/// Read a `.csg` (`from`: how messages name it).
+fn read_group(csg_path: &Path, from: &Source) -> Result<GroupSource, Failure> {
+    let text = std::fs::read_to_string(csg_path).map_err(|e| from.io(&e, csg_path))?;
+    let csg = Csg::parse(&text).map_err(|e| e.in_file(&from.name(csg_path)))?;
     Ok(GroupSource {
         csg,
         dir: cs_cli::folder_of(csg_path),
@@ -279,19 +303,62 @@ fn data_source(group_dir: &Path, within: Option<&Path>, value: &str) -> Option<P
         .find(|c| c.is_file())
 }
 
+/// What an `--allow-missing` import writes for a data path whose file is missing.
+#[derive(Clone)]
+enum MissingPath {
+    /// A relative path (`>rel` or `rel`) becomes `J<n>/imported/<rel>`, as a found one does:
+    /// a place in the new job where nothing is (the user can put the file there), never a path
+    /// that could name a file the target project already has.
+    IntoJob(String),
+    /// An absolute path is kept: it names this machine's storage, as it did.
+    Absolute,
+    /// A relative path with `..` or `.`: it has no place in the new job, and kept as it was it
+    /// could name a file of the target project.
+    Unplaceable,
+}
+
+impl MissingPath {
+    /// Where the missing data path `value` goes in job `job_uid`.
+    fn of(job_uid: &str, value: &str) -> MissingPath {
+        if Path::new(value).is_absolute() {
+            return MissingPath::Absolute;
+        }
+        let rel = value.strip_prefix('>').unwrap_or(value);
+        match clean_relative(Path::new(rel)) {
+            true => MissingPath::IntoJob(format!("{job_uid}/imported/{rel}")),
+            false => MissingPath::Unplaceable,
+        }
+    }
+}
+
 /// A data path whose file is missing (`at`: the file, row and field that name it, and the
-/// path): an error, or with `--allow-missing` noted for the warning at the end.
-fn missing_data(opts: &DataOptions, imported: &mut Imported, at: Error) -> cs_format::Result<()> {
+/// path; `now`: what `--allow-missing` makes of it): an error, or with `--allow-missing` noted
+/// for the warning at the end.
+fn missing_data(
+    opts: &DataOptions,
+    imported: &mut Imported,
+    at: Error,
+    now: &MissingPath,
+) -> cs_format::Result<()> {
+    let refuse = |what: String| Err(Error { what, ..at.clone() });
     if !opts.allow_missing {
-        let what = format!(
+        return refuse(format!(
             "data file {} is missing (give --allow-missing to import anyway)",
             at.what
-        );
-        return Err(Error { what, ..at });
+        ));
     }
-    if imported.first_missing.is_none() {
-        imported.first_missing = Some(at.to_string());
-    }
+    let first = match now {
+        MissingPath::Unplaceable => {
+            return refuse(format!(
+                "data file {} is missing, and a relative path with '..' or '.' has no place in \
+                 the new job (refused even with --allow-missing)",
+                at.what
+            ))
+        }
+        MissingPath::IntoJob(path) => format!("{at} -> {path}"),
+        MissingPath::Absolute => format!("{at} (absolute: kept as it was)"),
+    };
+    imported.first_missing.get_or_insert(first);
     Ok(())
 }
 
@@ -304,7 +371,7 @@ fn place_data_file(
     opts: &DataOptions,
     imported: &mut Imported,
 ) -> Result<(), Failure> {
-    let abs = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
+    let abs = std::fs::canonicalize(src).map_err(|e| opts.source.io(&e, src))?;
     if opts.link {
         return std::os::unix::fs::symlink(&abs, dest).map_err(|e| cs_cli::io_failure(&e, dest));
     }
@@ -317,7 +384,7 @@ fn place_data_file(
         imported.hard_linked += 1;
         return Ok(());
     }
-    imported.bytes += std::fs::copy(&abs, dest).map_err(|e| cs_cli::io_failure(&e, src))?;
+    imported.bytes += std::fs::copy(&abs, dest).map_err(|e| opts.source.io(&e, src))?;
     Ok(())
 }
 
@@ -329,9 +396,10 @@ struct Imported {
     bytes: u64,
     /// Data files hard-linked from the unpacked archive (not copied).
     hard_linked: u64,
-    /// Data paths whose files are missing (kept as they were, `--allow-missing`), each once.
+    /// Data paths whose files are missing (`--allow-missing`), each once, as the export named
+    /// them.
     missing: std::collections::BTreeSet<String>,
-    /// The first of them, where it was named.
+    /// The first of them, where it was named and what it became.
     first_missing: Option<String>,
 }
 
@@ -349,13 +417,20 @@ fn import_one_group(
     let group = g.csg.group.name.clone();
     // The group's metafiles, each once, in result order.
     let mut files: Vec<PathBuf> = Vec::new();
-    for r in g.csg.results.values() {
-        let p = Csg::resolve(&g.dir, &r.metafile).map_err(|what| {
-            Failure::from(
-                Error::new(Place::Key(format!("results.{}", r.metafile)), what)
-                    .in_file(&shown(&g.csg_path)),
-            )
-        })?;
+    for (name, r) in &g.csg.results {
+        let refuse = |what: String| -> Failure {
+            Error::new(Place::Key(format!("results.{name}.metafile")), what)
+                .in_file(&opts.source.name(&g.csg_path))
+                .into()
+        };
+        let p = Csg::resolve(&g.dir, &r.metafile).map_err(refuse)?;
+        if g.within.is_some() && !clean_relative(Path::new(r.metafile.trim_start_matches('>'))) {
+            return Err(refuse(format!(
+                "'{}' is not a plain relative path: an archive's metadata is read only from \
+                 the archive",
+                r.metafile
+            )));
+        }
         if !files.contains(&p) {
             files.push(p);
         }
@@ -383,21 +458,25 @@ fn import_one_group(
                     return None;
                 }
                 let Some(src) = data_source(&group_dir, within.as_deref(), text) else {
-                    gone.get_or_insert_with(|| text.to_string());
+                    let now = MissingPath::of(job_uid, text);
+                    gone.get_or_insert_with(|| (text.to_string(), now.clone()));
                     imported.missing.insert(text.to_string());
-                    return None;
+                    return match now {
+                        MissingPath::IntoJob(path) if opts.allow_missing => Some(path),
+                        _ => None,
+                    };
                 };
                 let rel = text.trim_start_matches('>').trim_start_matches('/');
                 to_copy.entry(rel.to_string()).or_insert(src);
                 Some(format!("{job_uid}/imported/{rel}"))
             });
-            if let Some(value) = gone {
+            if let Some((value, now)) = gone {
                 let place = Place::Cell {
                     row,
                     field: field.name.clone(),
                 };
                 let file = holder.get(&field.name).map_or("", String::as_str);
-                missing_data(opts, imported, Error::new(place, value).in_file(file))?;
+                missing_data(opts, imported, Error::new(place, value).in_file(file), &now)?;
             }
         }
         row += 1;
@@ -490,9 +569,10 @@ fn create_job(
             continue;
         };
         if src.is_dir() {
-            crate::copy_tree(src, &tmp.path().join(name), "", &mut |_, _| {})?;
+            crate::copy_tree(src, &tmp.path().join(name), "", &mut |_, _| {})
+                .map_err(|f| opts.source.renamed(f))?;
         } else {
-            std::fs::copy(src, tmp.path().join(name)).map_err(|e| cs_cli::io_failure(&e, src))?;
+            std::fs::copy(src, tmp.path().join(name)).map_err(|e| opts.source.io(&e, src))?;
         }
     }
     let now = cs_format::timestamp::now_iso();
@@ -547,21 +627,45 @@ fn create_job(
     }
     tmp.rename_to(&final_dir)
         .map_err(|e| cs_cli::io_failure(&e, &final_dir))?;
-    if let Some(first) = &imported.first_missing {
-        cs_cli::report(
-            "job-pack",
-            &format!(
-                "warning: {} data file(s) named in the metadata are missing; their paths are kept as they were (--allow-missing); the first: {first}",
-                imported.missing.len()
-            ),
-        );
-    }
+    let absolute = imported
+        .missing
+        .iter()
+        .filter(|m| Path::new(m).is_absolute())
+        .count();
+    let into_job = imported.missing.len() - absolute;
+    warn_missing(&uid, &imported, into_job, absolute);
     Ok(json!({
         "job": uid, "project": target.uid, "type": job_type, "workspace": target.workspace,
         "from": source, "groups": imported.groups, "data_files": imported.files,
         "bytes_copied": imported.bytes, "hard_linked": imported.hard_linked,
-        "missing_data_files": imported.missing.len(), "linked": opts.link,
+        "missing_data_files": imported.missing.len(),
+        "missing_into_job": into_job, "missing_absolute_kept": absolute,
+        "linked": opts.link,
     }))
+}
+
+/// One warning for the data files an `--allow-missing` import did not find: how many, where
+/// their paths now point (`into_job` of them into `J<n>/imported/`, `absolute` kept), and the
+/// first of them.
+fn warn_missing(job_uid: &str, imported: &Imported, into_job: usize, absolute: usize) {
+    let Some(first) = &imported.first_missing else {
+        return;
+    };
+    let mut text = format!(
+        "warning: {} data file(s) named in the metadata are missing (--allow-missing)",
+        imported.missing.len()
+    );
+    if into_job > 0 {
+        text += &format!(
+            "; {into_job} kept as {job_uid}/imported/<path>, where nothing is: put the files there \
+             to complete the job"
+        );
+    }
+    if absolute > 0 {
+        text += &format!("; {absolute} absolute path(s) kept as they were");
+    }
+    text += &format!("; the first: {first}");
+    cs_cli::report("job-pack", &text);
 }
 
 /// v5 `spec.outputs` for the imported groups (from their v4-style documents).
@@ -713,7 +817,7 @@ pub fn import_export(
         };
         let jj = export_dir.join("job.json");
         if !jj.is_file() {
-            return Err(bad(&export_dir, "is not a job export (it has no job.json)"));
+            return Err(not_a_job_export(&export_dir, &from));
         }
         let doc = read_json(&jj).map_err(|e| {
             Failure::from(cs_format::Error {
@@ -729,7 +833,7 @@ pub fn import_export(
                 .to_string()
         };
         let (old_uid, old_project) = (text("uid"), text("project_uid"));
-        let groups = export_groups(&export_dir, placed.as_deref())?;
+        let groups = export_groups(&export_dir, placed.as_deref(), &from)?;
         let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
             .iter()
             .map(|n| export_dir.join(n))
@@ -755,6 +859,37 @@ pub fn import_export(
         }
     }
     result
+}
+
+/// Refuse an export without a `job.json`, naming the archive (its unpacked folder is removed
+/// again) or the folder; a `.csg` at its top (a group export) is pointed to `import-group`.
+fn not_a_job_export(export_dir: &Path, from: &Source) -> Failure {
+    let mut csgs: Vec<PathBuf> = std::fs::read_dir(export_dir)
+        .map(|l| l.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    csgs.retain(|p| p.extension().is_some_and(|x| x == "csg") && p.is_file());
+    csgs.sort();
+    let what = "is not a job export (it has no job.json)";
+    let (name, what) = match (&from.unpacked, csgs.first()) {
+        (Some((archive, _, _)), Some(csg)) => {
+            let entry = from.name(csg);
+            let entry = entry
+                .strip_prefix(&format!("{archive}: "))
+                .unwrap_or(&entry);
+            let hint = format!("a group export? unpack it and import its .csg ({entry}) with job-pack import-group");
+            (archive.clone(), format!("{what}; {hint}"))
+        }
+        (Some((archive, _, _)), None) => (archive.clone(), what.to_string()),
+        (None, Some(csg)) => {
+            let hint = format!(
+                "a group export? import its .csg with job-pack import-group {}",
+                shown(csg)
+            );
+            (shown(export_dir), format!("{what}; {hint}"))
+        }
+        (None, None) => (shown(export_dir), what.to_string()),
+    };
+    Error::in_whole_file(what).in_file(&name).into()
 }
 
 /// One warning for the links of an archive that lead outside it and were left out
@@ -783,7 +918,7 @@ pub fn import_group(
 ) -> Result<Value, Failure> {
     let target = open_target(project, workspace)?;
     let _deferred = cs_cli::signals::Deferred::start();
-    let group = read_group(csg_path)?;
+    let group = read_group(csg_path, &Source::default())?;
     let base = Map::new();
     let source = json!({"source": shown(csg_path), "group": group.csg.group.name});
     create_job(

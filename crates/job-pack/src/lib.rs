@@ -44,7 +44,7 @@ pub enum Command {
     ///
     /// A data file that is not there (a link whose target is missing) is named on stderr and
     /// left out; an active job is exported with a warning; an earlier export is replaced only
-    /// with --force.
+    /// with --force; a project whose proj-import is not finished is refused.
     Export {
         /// The job folder (inside a project folder).
         job_dir: PathBuf,
@@ -87,7 +87,8 @@ pub enum Command {
     /// Import an export (folder, tar file or "-") into a project as a new job.
     ///
     /// A tar is unpacked into PROJECT/imports/jobs/ and kept there; the job's data files are
-    /// hard links to the unpacked ones (one copy on disk). From a folder they are copied.
+    /// hard links to the unpacked ones (one copy on disk). From a folder they are copied. A
+    /// PROJECT whose proj-import is not finished is refused.
     Import {
         /// An export folder, a tar (.tar, .tar.gz, .tar.zst) or "-" for a tar on standard input.
         src: String,
@@ -101,9 +102,10 @@ pub enum Command {
         /// Link the data files (by absolute path) instead of copying or hard-linking them.
         #[arg(long)]
         link: bool,
-        /// Import even when data files the metadata names are missing (their paths are kept as
-        /// they were; a warning gives the count and the first); a link in the archive that
-        /// leads outside it is left out, with a warning.
+        /// Import even when data files the metadata names are missing: a relative path then
+        /// names J<n>/imported/<path>, where nothing is (put the file there to complete the
+        /// job), an absolute one is kept; a warning gives the count and the first. A link in
+        /// the archive that leads outside it is left out, with a warning.
         #[arg(long)]
         allow_missing: bool,
     },
@@ -121,8 +123,9 @@ pub enum Command {
         /// Link the data files instead of copying them.
         #[arg(long)]
         link: bool,
-        /// Import even when data files the metadata names are missing (their paths are kept as
-        /// they were; a warning gives the count and the first).
+        /// Import even when data files the metadata names are missing: a relative path then
+        /// names J<n>/imported/<path>, where nothing is (put the file there to complete the
+        /// job), an absolute one is kept; a warning gives the count and the first.
         #[arg(long)]
         allow_missing: bool,
     },
