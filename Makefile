@@ -1,7 +1,8 @@
 # csutils — build, test, man pages, install, benchmarks.
 #   make install PREFIX=$HOME/.local   build release binaries, install them and their man pages
 #   make test                          fmt check, clippy -D warnings, every test
-#   make man                           regenerate man/*.1 from the binaries (commit the result)
+#   make man                           regenerate man/*.1 from the binaries, a page per subcommand
+#                                      too (job-pack-tar.1); commit the result
 #   make bench                         1M-row benchmarks against numpy/pandas (needs python3)
 
 PREFIX ?= $(HOME)/.local
@@ -44,15 +45,18 @@ difftest: build $(VENV_TEST)/.ready-tools-pyyaml-pyarrow-starfile
 	$(VENV_TEST)/bin/python tests/diff/parquet_diff.py --bin target/release --fixtures $(FIXTURES)/cs --cases 40
 	$(VENV_TEST)/bin/python tests/diff/csg_pyyaml.py --bin target/release --cs $(FIXTURES)/cs/particles_1000.numpy.cs
 
+# Each binary's hidden `--generate man-pages` writes its page and one per subcommand into the
+# current folder; the old pages go first so that a page of a removed subcommand goes too.
 man: build
-	for b in $(BINS); do target/release/$$b --generate man > man/$$b.1; done
+	rm -f man/*.1
+	for b in $(BINS); do (cd man && ../target/release/$$b --generate man-pages); done
 
 install: build
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/man/man1"
 	for b in $(BINS); do \
 	  install -m 755 target/release/$$b "$(PREFIX)/bin/$$b"; \
-	  install -m 644 man/$$b.1 "$(PREFIX)/share/man/man1/$$b.1"; \
 	done
+	install -m 644 man/*.1 "$(PREFIX)/share/man/man1/"
 
 # Runs the installed cs-cat on the example data (used by the README's quick start).
 example:

@@ -260,8 +260,11 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 /// What the hidden `--generate` flag can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Generate {
-    /// The man page (roff).
+    /// The tool's own man page (roff) on standard output.
     Man,
+    /// Every man page: the tool's and one per subcommand (`job-pack-tar.1`, nested the same
+    /// way), written into the current folder; their file names on standard output.
+    ManPages,
     /// bash completions.
     CompleteBash,
     /// zsh completions.
@@ -270,12 +273,25 @@ pub enum Generate {
     CompleteFish,
 }
 
-/// Print the man page or a completion script for `cmd` on stdout.
+/// Print the man page or a completion script for `cmd` on stdout, or write every man page.
 pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
     let mut out = stdout();
     let name = cmd.get_name().to_string();
     match what {
-        Generate::Man => clap_mangen::Man::new(cmd).render(&mut out)?,
+        Generate::Man => {
+            if let Some(page) = man_pages(cmd)?.first() {
+                out.write_all(&page.roff)?;
+            }
+        }
+        Generate::ManPages => {
+            for page in man_pages(cmd)? {
+                write_atomically(Path::new(&page.file_name), true, |w| {
+                    w.write_all(&page.roff)
+                        .map_err(|e| Error::io(&e, cs_format::Place::File))
+                })?;
+                writeln!(out, "{}", page.file_name)?;
+            }
+        }
         Generate::CompleteBash => {
             clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, name, &mut out)
         }
@@ -287,6 +303,68 @@ pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+/// One man page: its file name (`job-pack-tar.1`) and its roff text.
+pub struct ManPage {
+    /// The file name, section included.
+    pub file_name: String,
+    /// The page.
+    pub roff: Vec<u8>,
+}
+
+/// The man pages of `cmd`: its own first, then one per subcommand, named as git names them
+/// (`job-pack-tar`), nested subcommands the same way. The `help` subcommand has none.
+pub fn man_pages(cmd: clap::Command) -> io::Result<Vec<ManPage>> {
+    let mut cmd = without_help_subcommand(cmd);
+    cmd.build();
+    let source = format!(
+        "{} {}",
+        cmd.get_name(),
+        cmd.get_version().unwrap_or_default()
+    );
+    let mut pages = Vec::new();
+    add_man_pages(&cmd, None, &source, &mut pages)?;
+    Ok(pages)
+}
+
+/// `cmd` and its subcommands, at every depth, without clap's `help` subcommand.
+fn without_help_subcommand(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names
+        .iter()
+        .fold(cmd.disable_help_subcommand(true), |cmd, name| {
+            cmd.mut_subcommand(name, without_help_subcommand)
+        })
+}
+
+/// Render the page of the built command `cmd` (its display name is `tool-sub`; a subcommand's
+/// page ends with SEE ALSO naming its `parent`'s), then those of its subcommands; `source` is
+/// the tool and version every page names.
+fn add_man_pages(
+    cmd: &clap::Command,
+    parent: Option<&str>,
+    source: &str,
+    pages: &mut Vec<ManPage>,
+) -> io::Result<()> {
+    let man = clap_mangen::Man::new(cmd.clone()).source(source);
+    let mut roff = Vec::new();
+    man.render(&mut roff)?;
+    if let Some(parent) = parent {
+        writeln!(roff, ".SH \"SEE ALSO\"\n{}(1)", parent.replace('-', "\\-"))?;
+    }
+    pages.push(ManPage {
+        file_name: man.get_filename(),
+        roff,
+    });
+    let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        add_man_pages(sub, Some(name), source, pages)?;
+    }
     Ok(())
 }
 
