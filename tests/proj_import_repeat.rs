@@ -689,3 +689,31 @@ fn a_source_that_is_not_there_is_named_and_no_instance_is_made() {
     );
     assert!(!instance.exists());
 }
+
+#[test]
+fn a_refused_first_import_leaves_no_instance_folder_behind() {
+    let (keep, project) = project_tree();
+    let tarball = tar_of(&project);
+    let big = keep.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    let instance = keep.path().join("instance");
+    // The fixture has a running job and another instance's lock: refused without flags.
+    for args in [
+        vec![arg(&project)],
+        vec![arg(&tarball)],
+        vec!["--dest".to_string(), arg(&big), arg(&tarball)],
+    ] {
+        let named = args.last().unwrap().clone();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused_unchanged(keep.path(), &named, &["cannot be imported"], || {
+            import(&instance, &args)
+        });
+        assert!(!instance.exists(), "{args:?}: no instance folder made");
+    }
+    // An instance that exists is left as it is (its lock file too).
+    std::fs::create_dir(&instance).unwrap();
+    refused_unchanged(keep.path(), &arg(&tarball), &["cannot be imported"], || {
+        import(&instance, &[&arg(&tarball)])
+    });
+    assert!(instance.is_dir());
+}

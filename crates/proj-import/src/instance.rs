@@ -84,21 +84,7 @@ pub fn peek_id(dir: &Path) -> Option<String> {
 impl Instance {
     /// Open (creating on first use) and lock an instance; `exclusive` for commands that change it.
     pub fn open(dir: &Path, exclusive: bool) -> Result<Instance, Failure> {
-        std::fs::create_dir_all(dir).map_err(|e| cs_cli::io_failure(&e, dir))?;
-        let lock_path = dir.join("instance.lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
-        if exclusive {
-            lock.lock()
-                .map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
-        } else {
-            lock.lock_shared()
-                .map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
-        }
+        let lock = lock_instance(dir, exclusive)?;
         let path = dir.join("instance.json");
         if !path.exists() {
             // instance.json is written by the first command that registers a project.
@@ -196,6 +182,21 @@ impl Instance {
         }
     }
 
+    /// Remove what this run made of an instance in which nothing was registered (no
+    /// `instance.json`): its `instance.lock` (still held, so a command waiting for it sees it
+    /// gone and starts again), an empty `imports/`, and, with `folder`, the instance folder if
+    /// that leaves it empty.
+    pub fn remove_if_unused(&self, folder: bool) {
+        if self.dir.join("instance.json").exists() {
+            return;
+        }
+        let _ = std::fs::remove_dir(self.dir.join("imports"));
+        let _ = std::fs::remove_file(self.dir.join("instance.lock"));
+        if folder {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+
     /// Write `instance.json` atomically.
     pub fn save(&self) -> Result<(), Failure> {
         let mut doc = json!({
@@ -286,4 +287,42 @@ pub fn registered_json(p: &Registered) -> Value {
         "source_instance": p.source_instance,
         "source": p.source,
     })
+}
+
+/// Open and lock `dir/instance.lock` (making the folder and the file when needed). A lock file
+/// removed or replaced while this command waited for it (a refused first import removes the
+/// folder it made) is not the instance's lock any more: open it again.
+fn lock_instance(dir: &Path, exclusive: bool) -> Result<std::fs::File, Failure> {
+    let lock_path = dir.join("instance.lock");
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        std::fs::create_dir_all(dir).map_err(|e| cs_cli::io_failure(&e, dir))?;
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path);
+        let lock = match opened {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 10 => continue,
+            Err(e) => return Err(cs_cli::io_failure(&e, &lock_path)),
+        };
+        let locked = if exclusive {
+            lock.lock()
+        } else {
+            lock.lock_shared()
+        };
+        locked.map_err(|e| cs_cli::io_failure(&e, &lock_path))?;
+        if cs_format::temp::still_named(&lock, &lock_path) {
+            return Ok(lock);
+        }
+        if attempt >= 10 {
+            return Err(Error::in_whole_file(
+                "keeps being replaced while this command waits for it",
+            )
+            .in_file(&shown(&lock_path))
+            .into());
+        }
+    }
 }

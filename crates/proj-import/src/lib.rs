@@ -181,9 +181,18 @@ pub fn run(args: Args) -> Outcome {
             };
             // A signal during the import undoes it (the guard's drop then exits 128 + signal); one
             // that arrives once it is complete is forgotten: the import stands and is reported.
-            let inst = Instance::open(&inst_dir, true)?;
+            let made = Made {
+                folder: std::fs::symlink_metadata(&inst_dir).is_err(),
+                lock: std::fs::symlink_metadata(inst_dir.join("instance.lock")).is_err(),
+            };
+            let mut inst = Instance::open(&inst_dir, true)?;
             let _deferred = cs_cli::signals::Deferred::start();
-            let record = import(&source, dest.as_deref(), inst, &choices)?;
+            let imported = import(&source, dest.as_deref(), &mut inst, &choices);
+            if imported.is_err() && made.lock {
+                // A refused first import leaves no instance folder (nor lock file) behind.
+                inst.remove_if_unused(made.folder);
+            }
+            let record = imported?;
             cs_cli::signals::forget_pending();
             let mut out = cs_cli::stdout();
             writeln!(out, "{record}")?;
@@ -191,6 +200,14 @@ pub fn run(args: Args) -> Outcome {
             Ok(())
         }
     }
+}
+
+/// What this run made of the instance before it held its lock.
+struct Made {
+    /// The instance folder.
+    folder: bool,
+    /// Its `instance.lock`.
+    lock: bool,
 }
 
 /// What an import may do beyond the default.
@@ -389,17 +406,17 @@ fn detach(inst_dir: &Path, uid: &str) -> Outcome {
 fn import(
     source: &str,
     unpack_in: Option<&Path>,
-    mut inst: Instance,
+    inst: &mut Instance,
     choices: &Choices,
 ) -> Result<Value, Failure> {
     let src = Path::new(source);
     if source != "-" && src.is_dir() {
         let project = std::fs::canonicalize(src).map_err(|e| cs_cli::io_failure(&e, src))?;
         let key = project.display().to_string();
-        return import_folder(&mut inst, Where::InPlace(&project), choices, &key);
+        return import_folder(inst, Where::InPlace(&project), choices, &key);
     }
     let key = archive_key(source);
-    if let Some(journal) = interrupted_import_of(&unpack_roots(&inst, unpack_in), &key) {
+    if let Some(journal) = interrupted_import_of(&unpack_roots(inst, unpack_in), &key) {
         if key == "-" {
             // Standard input cannot be recognised again: finish that import by its folder.
             let dir = journal.plan.entry.dir.clone();
@@ -410,7 +427,7 @@ fn import(
             .in_file("-")
             .into());
         }
-        return resume(&mut inst, journal, choices);
+        return resume(inst, journal, choices);
     }
     if let Some(held) = inst
         .imported_from(&key)
@@ -420,8 +437,8 @@ fn import(
     }
     // The folder the archive is unpacked in: --dest, else INSTANCE/imports (made now, and
     // removed again when a failed import leaves it empty).
-    let (imports, made) = unpack_root(&inst, unpack_in)?;
-    let result = unpack_and_import(source, &imports, &mut inst, choices, &key);
+    let (imports, made) = unpack_root(inst, unpack_in)?;
+    let result = unpack_and_import(source, &imports, inst, choices, &key);
     if result.is_err() && made {
         let _ = std::fs::remove_dir(&imports);
     }
