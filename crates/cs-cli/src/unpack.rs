@@ -497,6 +497,19 @@ fn tar_err(name: &str, e: &std::io::Error) -> Failure {
         .into()
 }
 
+/// An archive's file name without its `.tar…` ending (`P47.tar.gz` → `P47`), the folder name
+/// its contents get; None for standard input (`-`) or a name that leaves nothing.
+pub fn archive_stem(src: &str) -> Option<String> {
+    let name = Path::new(src).file_name()?.to_string_lossy().into_owned();
+    let stem = [
+        ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar",
+    ]
+    .iter()
+    .find_map(|ext| name.strip_suffix(ext))
+    .unwrap_or(&name);
+    (src != "-" && !stem.is_empty()).then(|| stem.to_string())
+}
+
 /// Open a tar file, or standard input for `-`, decompressing by its first bytes (gzip, zstd,
 /// bzip2, xz; anything else is read as a plain tar).
 pub fn tar_reader(src: &str) -> Result<Box<dyn Read>, Failure> {

@@ -215,21 +215,9 @@ fn export_name(root: &Path, src: &str) -> String {
     if let [Some(p), Some(j), Some(t)] = parts {
         return format!("{p}_{j}_{t}");
     }
-    let file = Path::new(src)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = [
-        ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar",
-    ]
-    .iter()
-    .find_map(|ext| file.strip_suffix(ext))
-    .unwrap_or(&file);
-    if src == "-" || !clean_relative(Path::new(stem)) {
-        "export".into()
-    } else {
-        stem.to_string()
-    }
+    cs_cli::unpack::archive_stem(src)
+        .filter(|stem| clean_relative(Path::new(stem)))
+        .unwrap_or_else(|| "export".into())
 }
 
 /// The `.csg` groups of an export folder: `<prefix>/<prefix>_exported.csg`, sorted.

@@ -471,11 +471,11 @@ fn unpack_and_import(
     // A project alone moves to imports/<name>; with siblings (the raw data its links point
     // to, say) the whole top folder moves, and the project is found inside it.
     let name = if top == tmp.path() {
-        archive_stem(source)
+        archive_name(source)
     } else {
         top.file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| archive_stem(source))
+            .unwrap_or_else(|| archive_name(source))
     };
     let mut dest = imports.join(&name);
     let mut k = 2;
@@ -591,23 +591,9 @@ fn interrupted_import_of(roots: &[PathBuf], key: &str) -> Option<Journal> {
     None
 }
 
-/// A folder name for an archive's contents: its file name without `.tar…`.
-fn archive_stem(source: &str) -> String {
-    let name = Path::new(source)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = [
-        ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar",
-    ]
-    .iter()
-    .find_map(|ext| name.strip_suffix(ext))
-    .unwrap_or(&name);
-    if stem.is_empty() || source == "-" {
-        "archive".to_string()
-    } else {
-        stem.to_string()
-    }
+/// A folder name for an archive's contents: its file name without `.tar…`, else `archive`.
+fn archive_name(source: &str) -> String {
+    cs_cli::unpack::archive_stem(source).unwrap_or_else(|| "archive".into())
 }
 
 /// The one entry of a folder, when it is a folder.
