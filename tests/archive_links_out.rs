@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::{arg, json_lines, project_tree, refused, run, sh, stderr, stdout, tree_snapshot};
+use common::{
+    arg, json_lines, project_tree, refused, run, sh, stderr, stdout, tree_snapshot, uids,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -199,20 +201,6 @@ fn an_import_with_allow_missing_stopped_dead_is_finished_without_it() {
     );
     let imports = instance.join("imports");
     assert_eq!(std::fs::read_dir(&imports).unwrap().count(), 1, "one copy");
-}
-
-/// The uids of a `.cs` file, as `cs-cat` prints them.
-fn uids(path: &Path) -> Vec<String> {
-    let o = run(
-        "cs-cat",
-        &["--int64-as-string", "-f", "uid", &arg(path)],
-        None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    json_lines(&o)
-        .iter()
-        .map(|v| v["uid"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -9,7 +9,7 @@ mod common;
 
 use common::{
     arg, failed, json_lines, project_tree, run, run_capped, sh, stderr, stdout, tar_entry,
-    tree_snapshot,
+    tree_snapshot, uids,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -41,20 +41,6 @@ fn listing(archive: &Path) -> Vec<String> {
     let o = sh(&format!("tar -tf '{}'", arg(archive)));
     assert!(o.status.success(), "{}", stderr(&o));
     stdout(&o).lines().map(str::to_string).collect()
-}
-
-/// The uids of a `.cs` file, as `cs-cat` prints them.
-fn uids(path: &Path) -> Vec<String> {
-    let o = run(
-        "cs-cat",
-        &["--int64-as-string", "-f", "uid", &arg(path)],
-        None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    json_lines(&o)
-        .iter()
-        .map(|v| v["uid"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// A fixture project with J8 exported; returns the guard, the project and the folder that

@@ -6,22 +6,12 @@
 mod common;
 
 use common::{
-    arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tree_snapshot,
+    arg, expected_projects, job_records, json_lines, project_tree, records, run, sh, stderr,
+    stdout, tree_snapshot,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-fn records<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    all.iter().filter(|r| r["kind"] == kind).collect()
-}
-
-fn job_records(all: &[Value]) -> BTreeMap<String, Value> {
-    records(all, "job")
-        .into_iter()
-        .map(|r| (r["job"].as_str().unwrap().to_string(), r.clone()))
-        .collect()
-}
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

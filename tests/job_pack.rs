@@ -6,7 +6,7 @@ mod common;
 
 use common::{
     arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tar_entry as entry,
-    tree_snapshot,
+    tree_snapshot, uids,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -146,20 +146,6 @@ fn re_export_replaces_the_old_export_and_leaves_nothing_behind() {
     assert!(!project
         .join("exports/jobs/P3_J8_homo_refine_new/stale.txt")
         .exists());
-}
-
-/// uids of a .cs file, in order.
-fn uids(path: &Path) -> Vec<String> {
-    let o = run(
-        "cs-cat",
-        &["--int64-as-string", "-f", "uid", &arg(path)],
-        None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    json_lines(&o)
-        .iter()
-        .map(|v| v["uid"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -5,22 +5,12 @@
 mod common;
 
 use common::{
-    arg, bin, expected_projects, json_lines, project_tree, run, sh, stderr, stdout, tree_snapshot,
+    arg, bin, expected_projects, job_records, json_lines, project_tree, records, run, sh, stderr,
+    stdout, tree_snapshot,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-fn records<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    all.iter().filter(|r| r["kind"] == kind).collect()
-}
-
-fn job_records(all: &[Value]) -> BTreeMap<String, Value> {
-    records(all, "job")
-        .into_iter()
-        .map(|r| (r["job"].as_str().unwrap().to_string(), r.clone()))
-        .collect()
-}
 
 #[test]
 fn proj_du_reports_every_expected_figure() {

@@ -223,3 +223,32 @@ pub fn refused(o: &Output, tool: &str, file: &str, needles: &[&str]) -> String {
     assert!(o.stdout.is_empty(), "nothing on stdout: {}", stdout(o));
     failed(o, tool, file, needles)
 }
+
+/// The uids of a `.cs` file as `cs-cat --int64-as-string` prints them (all 64 bits).
+pub fn uids(path: &std::path::Path) -> Vec<String> {
+    let o = run(
+        "cs-cat",
+        &["--int64-as-string", "-f", "uid", &arg(path)],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    json_lines(&o)
+        .iter()
+        .map(|v| v["uid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The JSON-lines records of one `kind`.
+pub fn records<'a>(all: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    all.iter().filter(|r| r["kind"] == kind).collect()
+}
+
+/// The `job` records, by job uid.
+pub fn job_records(
+    all: &[serde_json::Value],
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    records(all, "job")
+        .into_iter()
+        .map(|r| (r["job"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
