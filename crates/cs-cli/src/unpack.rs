@@ -510,6 +510,18 @@ pub fn archive_stem(src: &str) -> Option<String> {
     (src != "-" && !stem.is_empty()).then(|| stem.to_string())
 }
 
+/// Where unpacked contents named `name` go in `folder`: `folder/name`, else the first free
+/// `folder/name-2`, `name-3`, …
+pub fn free_place(folder: &Path, name: &str) -> std::path::PathBuf {
+    let mut place = folder.join(name);
+    let mut k = 2;
+    while std::fs::symlink_metadata(&place).is_ok() {
+        place = folder.join(format!("{name}-{k}"));
+        k += 1;
+    }
+    place
+}
+
 /// Open a tar file, or standard input for `-`, decompressing by its first bytes (gzip, zstd,
 /// bzip2, xz; anything else is read as a plain tar).
 pub fn tar_reader(src: &str) -> Result<Box<dyn Read>, Failure> {

@@ -782,12 +782,7 @@ pub fn import_export(
                 Some(n) => n.to_string_lossy().into_owned(),
                 None => export_name(&root, src),
             };
-            let mut dest = imports.join(&name);
-            let mut k = 2;
-            while std::fs::symlink_metadata(&dest).is_ok() {
-                dest = imports.join(format!("{name}-{k}"));
-                k += 1;
-            }
+            let dest = cs_cli::unpack::free_place(&imports, &name);
             if root == tmp.path() {
                 tmp.rename_to(&dest)
                     .map_err(|e| cs_cli::io_failure(&e, &dest))?;

@@ -477,12 +477,7 @@ fn unpack_and_import(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| archive_name(source))
     };
-    let mut dest = imports.join(&name);
-    let mut k = 2;
-    while std::fs::symlink_metadata(&dest).is_ok() {
-        dest = imports.join(format!("{name}-{k}"));
-        k += 1;
-    }
+    let dest = cs_cli::unpack::free_place(imports, &name);
     // The links left out, named as a check of the archive names them.
     let in_archive = top.strip_prefix(tmp.path()).unwrap_or(Path::new(""));
     let project_in_archive = in_archive.join(&project_in_top);
