@@ -24,7 +24,7 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     let jj = project.join("J10/job.json");
     let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&jj).unwrap()).unwrap();
     doc["status"] = Value::from("completed");
-    std::fs::write(&jj, cs_format::job::to_json_text(&doc)).unwrap();
+    std::fs::write(&jj, cs_format::project::job::to_json_text(&doc)).unwrap();
     let gone = "J1/imported/009412124076831753401_14sep05c_00024sq_00006hl_00003es.frames.tif";
     std::fs::remove_file(project.join(gone)).unwrap();
     (keep, project)

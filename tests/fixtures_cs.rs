@@ -4,8 +4,8 @@
 
 mod common;
 
-use cs_format::cell::Scalar;
-use cs_format::jsonl::{JsonOptions, JsonRowWriter};
+use cs_format::text::cell::Scalar;
+use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::{ByteOrder, Dataset, Kind};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -154,7 +154,7 @@ fn npy_headers_are_rebuilt_byte_for_byte() {
             continue;
         }
         let ds = Dataset::open(&f, "x").unwrap();
-        let prefix = cs_format::npy_header::npy_prefix(&ds.schema().fields, ds.rows());
+        let prefix = cs_format::container::npy_header::npy_prefix(&ds.schema().fields, ds.rows());
         assert_eq!(
             String::from_utf8_lossy(&prefix),
             String::from_utf8_lossy(&bytes[..prefix.len()]),

@@ -32,7 +32,7 @@ fn mark_finished(project: &Path, job: &str) {
     let p = project.join(job).join("job.json");
     let mut doc = read(&p);
     doc["status"] = Value::from("completed");
-    std::fs::write(&p, cs_format::job::to_json_text(&doc)).unwrap();
+    std::fs::write(&p, cs_format::project::job::to_json_text(&doc)).unwrap();
 }
 
 #[test]

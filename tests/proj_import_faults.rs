@@ -232,7 +232,7 @@ fn unlocked_project() -> (tempfile::TempDir, PathBuf) {
     let job = project.join("J10/job.json");
     let mut doc = read(&job);
     doc["status"] = Value::from("completed");
-    std::fs::write(&job, cs_format::job::to_json_text(&doc)).unwrap();
+    std::fs::write(&job, cs_format::project::job::to_json_text(&doc)).unwrap();
     (keep, project)
 }
 

@@ -437,9 +437,9 @@ fn an_interrupted_clear_is_finished_by_the_next_run() {
     // As if a run had rewritten job.json and stopped before removing anything.
     let jj = project.join("J8/job.json");
     let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&jj).unwrap()).unwrap();
-    cs_format::job::remove_versions(&mut doc, &|_, r, v| r != "blob" && v < 3);
+    cs_format::project::job::remove_versions(&mut doc, &|_, r, v| r != "blob" && v < 3);
     doc["csutils_clear_pending"] = Value::Array(paths.clone());
-    std::fs::write(&jj, cs_format::job::to_json_text(&doc)).unwrap();
+    std::fs::write(&jj, cs_format::project::job::to_json_text(&doc)).unwrap();
 
     let again = json_lines(&run("proj-clean", &[&p, "J8"], None));
     let listed: Vec<Value> = records(&again, "delete")

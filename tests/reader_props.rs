@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use cs_format::cell::{spell_f32, spell_f64};
-use cs_format::jsonl::{JsonOptions, JsonRowWriter};
+use cs_format::text::cell::{spell_f32, spell_f64};
+use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::Dataset;
 use proptest::prelude::*;
 use serde_json::Value;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use cs_format::writer::{cells_from_chunk, OutputFormat, RowSpool};
+use cs_format::container::writer::{cells_from_chunk, OutputFormat, RowSpool};
 use cs_format::Dataset;
 use std::path::Path;
 

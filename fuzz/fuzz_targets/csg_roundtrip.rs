@@ -2,7 +2,7 @@
 //! is written back in cryoSPARC's layout to text that parses to the same group.
 #![no_main]
 
-use cs_format::csg::Csg;
+use cs_format::project::csg::Csg;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! error, never a panic, a hang or an unbounded allocation.
 #![no_main]
 
-use cs_format::jsonl::{JsonOptions, JsonRowWriter};
+use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::Dataset;
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 
 use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome};
-use cs_format::jsonl::{JsonOptions, JsonRowWriter};
+use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::{Dataset, Error};
 use std::io::Write;
 use std::process::ExitCode;

@@ -3,6 +3,8 @@
 //! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
 //! man page or shell completions.
 
+#![warn(missing_docs)]
+
 pub mod output;
 pub mod signals;
 pub mod unpack;
@@ -13,7 +15,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cs_format::jsonl::RowSpeller;
+use cs_format::text::jsonl::RowSpeller;
 use cs_format::{Chunk, Error};
 use rayon::prelude::*;
 
@@ -147,7 +149,7 @@ pub struct FieldChoice {
 impl FieldChoice {
     /// The chosen fields' indices in `ds` (every field when none was named).
     pub fn select(&self, ds: &cs_format::Dataset) -> Result<Vec<usize>, Failure> {
-        cs_format::select::select_fields(ds.schema(), &self.fields)
+        cs_format::ops::select::select_fields(ds.schema(), &self.fields)
             .map_err(|what| FormatError::in_whole_file(what).in_file(ds.name()).into())
     }
 }
@@ -216,9 +218,9 @@ impl InputPath {
                 return Ok(ds);
             }
         }
-        cs_format::join::join_to_dataset(
+        cs_format::ops::join::join_to_dataset(
             datasets,
-            cs_format::join::JoinMode::Inner,
+            cs_format::ops::join::JoinMode::Inner,
             &std::env::temp_dir(),
             &format!("{name} (output {output})"),
         )
@@ -621,10 +623,10 @@ pub struct WriteFormat {
 
 impl WriteFormat {
     /// The writer's format.
-    pub fn output_format(self) -> cs_format::writer::OutputFormat {
+    pub fn output_format(self) -> cs_format::container::writer::OutputFormat {
         match self.format {
-            Format::Numpy => cs_format::writer::OutputFormat::Numpy,
-            Format::Csdat => cs_format::writer::OutputFormat::Csdat {
+            Format::Numpy => cs_format::container::writer::OutputFormat::Numpy,
+            Format::Csdat => cs_format::container::writer::OutputFormat::Csdat {
                 lz4: self.compress == Compress::Lz4,
             },
         }

@@ -109,8 +109,8 @@ impl Output {
         let name = self.display_name();
         let tmp = match self {
             Output::File(path) => Some(
-                cs_format::records::output_temp_file(&folder_of(path))
-                    .map_err(|e| e.in_file(&name))?,
+                cs_format::temp::file_in(&folder_of(path))
+                    .map_err(|e| crate::io_failure(&e, path))?,
             ),
             Output::Stdout | Output::Special(_) => None,
         };
@@ -214,7 +214,7 @@ pub fn write_atomically(
 ) -> Outcome {
     let name = path.display().to_string();
     let tmp =
-        cs_format::records::output_temp_file(&folder_of(path)).map_err(|e| e.in_file(&name))?;
+        cs_format::temp::file_in(&folder_of(path)).map_err(|e| crate::io_failure(&e, path))?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         write(&mut w).map_err(|e| e.in_file(&name))?;

@@ -12,13 +12,23 @@ pub enum Place {
     /// A field (column) of the dataset.
     Field(String),
     /// One cell: a 0-based row and a field.
-    Cell { row: u64, field: String },
+    Cell {
+        /// The 0-based row.
+        row: u64,
+        /// The field's name.
+        field: String,
+    },
     /// A key of a header or document.
     Key(String),
     /// A 1-based line of a text input.
     Line(u64),
     /// A field on a 1-based line of a text input (shown as `FILE:LINE: field NAME`).
-    LineField { line: u64, field: String },
+    LineField {
+        /// The 1-based line.
+        line: u64,
+        /// The field's name.
+        field: String,
+    },
     /// An entry (member) of an archive, by its name as stored.
     Entry(String),
 }

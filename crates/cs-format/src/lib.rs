@@ -4,41 +4,30 @@
 //! No printing, no argument parsing, no process exit: errors are values that say where the
 //! problem is ([`Error`]).
 //!
-//! No `unsafe` but in the `decimal16` module (SIMD decimal reading, a measured gain; each use
+//! The crate is in layers, each a folder:
+//! - [`container`]: the bytes of a `.cs` file — numpy `.npy` and CSDAT, their dtypes, reading
+//!   ([`Dataset`]) and writing;
+//! - [`text`]: the one spelling of a cell as text (JSON-lines, CSV) and parsing it back; STAR;
+//! - [`project`]: the project on disk — job.json, project.json, `.csg`, events, layout, walks,
+//!   clearing intermediate results;
+//! - [`ops`]: operations on datasets — field selection, joins, uid sets;
+//!
+//! and beside them [`error`] (errors that say where), [`limits`] (bounds every reader keeps) and
+//! [`temp`] (named temporary files beside what they become).
+//!
+//! No `unsafe` but in the `text::decimal16` module (SIMD decimal reading, a measured gain; each use
 //! has a `SAFETY:` note).
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
-pub mod cell;
-pub mod clear;
-pub mod csdat;
-pub mod csg;
-pub mod csv;
-pub mod dataset;
-#[allow(unsafe_code)]
-mod decimal16;
-pub mod dtype;
+pub mod container;
 pub mod error;
-pub mod events;
-mod input;
-pub mod job;
-pub mod join;
-pub mod jsonl;
-pub mod known;
 pub mod limits;
-pub mod npy_header;
-pub mod numpy;
-pub mod parse;
+pub mod ops;
 pub mod project;
-pub mod pyliteral;
-pub mod records;
-pub mod select;
-pub mod star;
 pub mod temp;
-pub mod timestamp;
-pub mod uids;
-pub mod walk;
-pub mod writer;
+pub mod text;
 
-pub use dataset::{Chunk, Chunks, Container, Dataset};
-pub use dtype::{ByteOrder, Field, FieldType, Kind, Schema};
+pub use container::dataset::{Chunk, Chunks, Container, Dataset};
+pub use container::{ByteOrder, Field, FieldType, Kind, Schema};
 pub use error::{Error, Place, Result};

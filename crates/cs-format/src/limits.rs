@@ -5,7 +5,7 @@
 //! every byte size is computed with checked arithmetic, so that a size which overflows 64 bits
 //! is refused instead of wrapping to a small one.
 
-use crate::dtype::Field;
+use crate::container::dtype::Field;
 use crate::error::{Error, Place, Result};
 
 /// Largest subarray dimension (cryosparc-tools' limit: `Dataset` shapes are u16 per dimension).
@@ -101,7 +101,7 @@ pub fn check_row_elements(fields: &[Field]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::{ByteOrder, FieldType, Kind};
+    use crate::container::dtype::{ByteOrder, FieldType, Kind};
 
     fn field(name: &str, shape: &[usize]) -> Field {
         Field {

@@ -2,8 +2,8 @@
 
 use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome, Output, OutputChoice};
-use cs_format::join::{join_on_uid, join_to_dataset, JoinMode};
-use cs_format::jsonl::{JsonOptions, JsonRowWriter};
+use cs_format::ops::join::{join_on_uid, join_to_dataset, JoinMode};
+use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use std::io::Write;
 use std::process::ExitCode;
 

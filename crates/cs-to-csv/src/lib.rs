@@ -2,7 +2,7 @@
 
 use clap::{CommandFactory, Parser};
 use cs_cli::{ChunkConverter, Generate, Outcome};
-use cs_format::csv::CsvRowWriter;
+use cs_format::text::csv::CsvRowWriter;
 use std::io::Write;
 use std::process::ExitCode;
 

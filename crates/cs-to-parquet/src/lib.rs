@@ -9,7 +9,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Generate, InputPath, Outcome, Output, OutputChoice};
-use cs_format::cell::{decode_number, Scalar};
+use cs_format::text::cell::{decode_number, Scalar};
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
 use std::io::Write;

@@ -5,7 +5,7 @@ mod plan;
 
 use clap::{CommandFactory, Parser};
 use cs_cli::{Failure, Generate, InputPath, Outcome, OutputChoice};
-use cs_format::join::{join_to_dataset, JoinMode};
+use cs_format::ops::join::{join_to_dataset, JoinMode};
 use cs_format::{Dataset, Error};
 use plan::{Column, MapOptions, Plan};
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! Which STAR columns a particle file gives and where each value comes from (FORMATS.md §13,
 //! pyem's `csparc2star`), decided once from the schema; then spelled row by row.
 
-use cs_format::cell::Scalar;
+use cs_format::text::cell::Scalar;
 use cs_format::{Chunk, Error, Place, Result, Schema};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -274,7 +274,7 @@ impl Plan {
     pub fn survey(&self, chunk: &Chunk, row: usize) -> Result<RowSurvey> {
         for (c, name) in &self.texts {
             let s = text(chunk, row, *c)?;
-            if let Some(why) = cs_format::star::unwritable(&s) {
+            if let Some(why) = cs_format::text::star::unwritable(&s) {
                 return Err(Error::new(
                     Place::Cell {
                         row: chunk.start_row + row as u64,
@@ -324,7 +324,7 @@ impl Plan {
     ) -> Result<()> {
         let angles = match (&self.alignment, a.cols.pose) {
             (Alignment::TwoD(_), _) | (_, None) => [0.0; 3],
-            (_, Some(p)) => cs_format::star::pose_to_euler([
+            (_, Some(p)) => cs_format::text::star::pose_to_euler([
                 slot_number(chunk, row, p, a, 0)?,
                 slot_number(chunk, row, p, a, 1)?,
                 slot_number(chunk, row, p, a, 2)?,
@@ -349,7 +349,7 @@ impl Plan {
         angles: &[f64; 3],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        use cs_format::star::push_fixed6 as fixed;
+        use cs_format::text::star::push_fixed6 as fixed;
         let num = |c: Col, i: usize| number(chunk, row, c, i);
         match value {
             Value::ImageName { path, idx } => {
@@ -358,11 +358,11 @@ impl Plan {
                     None => 0,
                 };
                 let p = self.edit_path(&text(chunk, row, path)?, self.opts.stack_path.as_deref());
-                cs_format::star::push_token(out, &format!("{:06}@{p}", i + 1));
+                cs_format::text::star::push_token(out, &format!("{:06}@{p}", i + 1));
             }
             Value::Micrograph(c) => {
                 let p = self.edit_path(&text(chunk, row, c)?, self.opts.micrograph_path.as_deref());
-                cs_format::star::push_token(out, &p);
+                cs_format::text::star::push_token(out, &p);
             }
             Value::Coord {
                 frac,
@@ -387,7 +387,7 @@ impl Plan {
             },
             Value::BeamTilt { tilt, cs, axis } => fixed(
                 out,
-                cs_format::star::beam_tilt_mrad(num(tilt, axis)?, num(cs, 0)?),
+                cs_format::text::star::beam_tilt_mrad(num(tilt, axis)?, num(cs, 0)?),
             ),
             Value::PsiPrior(c) => {
                 fixed(out, (std::f64::consts::FRAC_PI_2 - num(c, 0)?).to_degrees())
@@ -436,17 +436,17 @@ impl Plan {
     fn edit_path(&self, path: &str, folder: Option<&str>) -> String {
         let p = path.strip_prefix('>').unwrap_or(path);
         let p = match self.opts.strip_uid {
-            Some(count) => cs_format::star::strip_path_uids(p, count),
+            Some(count) => cs_format::text::star::strip_path_uids(p, count),
             None => p.into(),
         };
         match folder {
-            Some(dir) => cs_format::star::in_folder(dir, &p),
+            Some(dir) => cs_format::text::star::in_folder(dir, &p),
             None => p.into_owned(),
         }
     }
 }
 
-impl cs_format::jsonl::RowSpeller for Plan {
+impl cs_format::text::jsonl::RowSpeller for Plan {
     fn write_rows(
         &self,
         chunk: &Chunk,

@@ -2,8 +2,8 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 use cs_cli::{Failure, Generate, Outcome, Output};
-use cs_format::csg::{Csg, CsgGroup, CsgResult};
-use cs_format::uids::UidSet;
+use cs_format::ops::uids::UidSet;
+use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map};
 use std::collections::{BTreeMap, HashMap};
@@ -225,7 +225,7 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
             format!("{}: {what}", path.display()),
         )
     })?;
-    if let Some(what) = cs_format::dataset::not_regular(&meta) {
+    if let Some(what) = cs_format::container::dataset::not_regular(&meta) {
         return Err(("not_a_file".into(), format!("{} {what}", path.display())));
     }
     let ds = Dataset::open(path, &name_of(path)).map_err(|e| {
@@ -283,7 +283,7 @@ fn check(files: &[PathBuf]) -> Outcome {
         let dir = cs_cli::folder_of(path);
         let mut cache: HashMap<PathBuf, Result<MetaInfo, (String, String)>> = HashMap::new();
         for (slot, r) in &csg.results {
-            if !cs_format::csg::result_type_fits(&csg.group.ty, &r.ty) {
+            if !cs_format::project::csg::result_type_fits(&csg.group.ty, &r.ty) {
                 report(
                     Some(slot),
                     "type",
@@ -432,7 +432,7 @@ fn new(
         }
     }
     let csg = Csg {
-        created: Some(cs_format::timestamp::now_csg()),
+        created: Some(cs_format::project::timestamp::now_csg()),
         group: CsgGroup {
             description,
             title: Some(title.unwrap_or_else(|| name.clone())),
@@ -578,8 +578,8 @@ mod tests {
 
     #[test]
     fn timestamp_has_cryosparc_shape() {
-        let t = cs_format::timestamp::now_csg();
-        assert!(cs_format::csg::is_timestamp(&t), "{t}");
+        let t = cs_format::project::timestamp::now_csg();
+        assert!(cs_format::project::csg::is_timestamp(&t), "{t}");
         assert_eq!(t.len(), 26);
     }
 

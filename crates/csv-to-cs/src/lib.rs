@@ -6,9 +6,9 @@ mod uid_check;
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use cs_cli::{Failure, Generate, Outcome};
+use cs_format::container::records::{NumpyRecordFile, RecordBuf, RecordLayout};
+use cs_format::container::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::limits::{check_row_elements, MAX_PRESET_STRING_WIDTH};
-use cs_format::records::{NumpyRecordFile, RecordBuf, RecordLayout};
-use cs_format::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::{Dataset, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
@@ -213,7 +213,7 @@ pub fn run(args: Args) -> Outcome {
     // With --like, every uid must be one of the template's.
     let uid_of = |record: &[u8]| -> Option<u64> {
         let u = uid_field?;
-        cs_format::cell::integer_as_u64(
+        cs_format::text::cell::integer_as_u64(
             target.fields()[u].ty.kind,
             cs_format::ByteOrder::Little,
             record,

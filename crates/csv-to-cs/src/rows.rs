@@ -1,12 +1,12 @@
 //! Reading CSV or JSON-lines rows into the cells of a target schema, and inferring a schema.
 
 use cs_cli::Failure;
-use cs_format::csv::split_column_name;
-use cs_format::known::known_field;
+use cs_format::container::known::known_field;
+use cs_format::container::records::{RecordBuf, RecordLayout};
+use cs_format::container::writer::push_string_element;
 use cs_format::limits::MAX_CSV_INDEX;
-use cs_format::parse::{element_from_text, f32_prefix, number_into, number_prefix};
-use cs_format::records::{RecordBuf, RecordLayout};
-use cs_format::writer::push_string_element;
+use cs_format::text::csv::split_column_name;
+use cs_format::text::parse::{element_from_text, f32_prefix, number_into, number_prefix};
 use cs_format::{ByteOrder, Error, Field, FieldType, Kind, Place};
 use rayon::prelude::*;
 use serde::de::{Deserializer, MapAccess, Visitor};

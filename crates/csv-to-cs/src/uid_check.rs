@@ -2,7 +2,7 @@
 //! uids are read on a thread of their own while the input is converted; records converted
 //! before they are ready wait in a backlog (line and uid only) and are checked once they are.
 
-use cs_format::uids::OrderedUids;
+use cs_format::ops::uids::OrderedUids;
 use cs_format::{Dataset, Error, Place};
 use std::thread::JoinHandle;
 
@@ -132,7 +132,7 @@ mod tests {
                 shape: vec![],
             },
         }];
-        let header = cs_format::npy_header::npy_prefix(&fields, uids.len() as u64);
+        let header = cs_format::container::npy_header::npy_prefix(&fields, uids.len() as u64);
         (header, uids.iter().flat_map(|u| u.to_le_bytes()).collect())
     }
 

@@ -173,7 +173,7 @@ impl<W: Write> Tar<'_, W> {
     /// the archived folder: following it would archive the whole machine or the folder again.
     fn holds_root(&mut self, path: &Path) -> bool {
         match std::fs::canonicalize(path) {
-            Ok(target) if cs_format::walk::holds(&target, &self.root) => {
+            Ok(target) if cs_format::project::walk::holds(&target, &self.root) => {
                 let target = target.display().to_string();
                 self.report.not_followed.push((shown(path), target));
                 true
@@ -299,8 +299,9 @@ fn find_dangling(
         let Ok(md) = std::fs::metadata(&path) else {
             continue;
         };
-        let holds_root =
-            is_link && std::fs::canonicalize(&path).is_ok_and(|t| cs_format::walk::holds(&t, root));
+        let holds_root = is_link
+            && std::fs::canonicalize(&path)
+                .is_ok_and(|t| cs_format::project::walk::holds(&t, root));
         if md.is_dir() && !holds_root && visited.insert((md.dev(), md.ino())) {
             if let Some(found) = find_dangling(&path, dereference, root, visited) {
                 return Some(found);

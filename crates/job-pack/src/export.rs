@@ -2,14 +2,14 @@
 //! cryoSPARC's Export Job / Export group lay it out (FORMATS.md §10).
 
 use cs_cli::Failure;
-use cs_format::clear::project_relative;
-use cs_format::csg::{Csg, CsgGroup, CsgResult};
-use cs_format::job::{to_json_text, Job, Version};
-use cs_format::join::{join_on_uid, JoinMode};
+use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
+use cs_format::ops::join::{join_on_uid, JoinMode};
+use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
+use cs_format::project::job::{to_json_text, Job, Version};
+use cs_format::project::project_relative;
 use cs_format::project::{
     link_out, read_job_document, read_json, read_project_doc, refuse_unfinished_import, shown,
 };
-use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -169,7 +169,7 @@ pub fn export_group(
     let info = job.groups.iter().find(|g| g.name == group);
     let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
     let csg = Csg {
-        created: Some(cs_format::timestamp::now_csg()),
+        created: Some(cs_format::project::timestamp::now_csg()),
         group: CsgGroup {
             description: info.and_then(|g| some(&g.description)),
             name: group.to_string(),

@@ -4,14 +4,14 @@
 
 use cs_cli::unpack::{clean_relative, safe_unpack, tar_reader, LinkLeftOut, LinksOut};
 use cs_cli::Failure;
-use cs_format::csg::{Csg, CsgResult};
-use cs_format::job::to_json_text;
-use cs_format::join::{join_on_uid, JoinMode};
+use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
+use cs_format::ops::join::{join_on_uid, JoinMode};
+use cs_format::project::csg::{Csg, CsgResult};
+use cs_format::project::job::to_json_text;
 use cs_format::project::{
     is_project_dir, job_number, link_out, read_json, read_project_doc, refuse_unfinished_import,
     shown,
 };
-use cs_format::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -489,7 +489,7 @@ fn import_one_group(
     }
     // The job's own .csg, and its output_results.
     let mut csg = g.csg.clone();
-    csg.created = Some(cs_format::timestamp::now_csg());
+    csg.created = Some(cs_format::project::timestamp::now_csg());
     let mut results = Vec::new();
     let mut contains = Vec::new();
     for (name, r) in csg.results.iter_mut() {
@@ -563,7 +563,7 @@ fn create_job(
             std::fs::copy(src, tmp.path().join(name)).map_err(|e| opts.source.io(&e, src))?;
         }
     }
-    let now = cs_format::timestamp::now_iso();
+    let now = cs_format::project::timestamp::now_iso();
     let set = |doc: &mut Map<String, Value>, k: &str, v: Value| {
         doc.insert(k.to_string(), v);
     };

@@ -270,7 +270,7 @@ fn events(path: PathBuf) -> Outcome {
     let name = shown(&file);
     let f = std::fs::File::open(&file).map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
     let mut out = cs_cli::stdout();
-    cs_format::events::for_each_event(std::io::BufReader::new(f), |v| {
+    cs_format::project::events::for_each_event(std::io::BufReader::new(f), |v| {
         writeln!(out, "{v}").map_err(|e| Error::io(&e, Place::File))
     })
     .map_err(|e| e.in_file(&name))?;

@@ -3,8 +3,8 @@
 
 use clap::{CommandFactory, Parser};
 use cs_cli::{Failure, Generate, Outcome};
-use cs_format::clear::{self, ClearPlan, JobClear};
-use cs_format::job::{remove_versions, to_json_text, PENDING_KEY};
+use cs_format::project::clear::{self, ClearPlan, JobClear};
+use cs_format::project::job::{remove_versions, to_json_text, PENDING_KEY};
 use cs_format::project::{is_project_dir, read_json, shown, Project, UnusableJob};
 use cs_format::{Error, Place};
 use serde_json::{json, Value};
@@ -238,7 +238,7 @@ fn carry_out(dir: &Path, job: &JobClear, out: &mut impl Write) -> Result<bool, F
             obj.insert(PENDING_KEY.into(), json!(pending));
             obj.insert(
                 "last_intermediate_data_cleared_at".into(),
-                json!(cs_format::timestamp::now_iso()),
+                json!(cs_format::project::timestamp::now_iso()),
             );
             obj.insert("last_intermediate_data_cleared_amount".into(), json!(bytes));
         }

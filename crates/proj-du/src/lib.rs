@@ -2,13 +2,13 @@
 
 use clap::{CommandFactory, Parser};
 use cs_cli::{Failure, Generate, Outcome, Progress};
-use cs_format::clear;
-use cs_format::job::to_json_text;
+use cs_format::project::clear;
+use cs_format::project::job::to_json_text;
+use cs_format::project::walk::{entry_names, union, walk_each, Walk};
 use cs_format::project::{
     folder_order, has_job_json, is_project_dir, read_job_in, read_project_doc, shown, Project,
     ProjectJob, UnusableJob,
 };
-use cs_format::walk::{entry_names, union, walk_each, Walk};
 use cs_format::{Error, Place};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -482,7 +482,7 @@ fn update_size(dir: &Path, bytes: u64) -> Outcome {
     if obj.contains_key("size_last_updated") {
         obj.insert(
             "size_last_updated".into(),
-            json!(cs_format::timestamp::now_iso()),
+            json!(cs_format::project::timestamp::now_iso()),
         );
     }
     let text = to_json_text(&doc);

@@ -1,7 +1,7 @@
 //! Is a project folder intact enough to import? Every problem found, blocking or not.
 
-use cs_format::csg::Csg;
-use cs_format::job::{Job, Version};
+use cs_format::project::csg::Csg;
+use cs_format::project::job::{Job, Version};
 use cs_format::project::{job_number, link_out, not_a_project_document, read_json, shown, LinkOut};
 use cs_format::Dataset;
 use serde_json::{json, Value};
@@ -211,7 +211,7 @@ impl ProjectFiles for Folder<'_> {
     }
 
     fn walk(&self) -> Walked {
-        let w = cs_format::walk::walk_following(self.dir, "", &AtomicU64::new(0));
+        let w = cs_format::project::walk::walk_following(self.dir, "", &AtomicU64::new(0));
         Walked {
             dangling: w.dangling,
             unreadable: w.unreadable,

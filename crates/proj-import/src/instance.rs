@@ -2,7 +2,7 @@
 //! registry of projects) and `instance.lock`, which serialises commands on one instance.
 
 use cs_cli::Failure;
-use cs_format::job::to_json_text;
+use cs_format::project::job::to_json_text;
 use cs_format::project::{read_json, shown};
 use cs_format::{Error, Place};
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@
 
 use crate::instance::{registered_json, Registered};
 use cs_cli::{io_failure, Failure};
-use cs_format::job::to_json_text;
+use cs_format::project::job::to_json_text;
 use cs_format::project::shown;
 use cs_format::{Error, Place};
 use serde_json::{json, Value};

@@ -10,7 +10,7 @@ use check::{check, Allow};
 use clap::{CommandFactory, Parser, Subcommand};
 use cs_cli::unpack::LinksOut;
 use cs_cli::{Failure, Generate, Outcome};
-use cs_format::job::to_json_text;
+use cs_format::project::job::to_json_text;
 use cs_format::project::{read_json, shown};
 use cs_format::Error;
 use instance::{instance_dir, peek_id, registered_json, Instance, Registered};
@@ -365,7 +365,7 @@ fn lock_json(instance_id: &str) -> Value {
     json!({
         "instance_id": instance_id,
         "hostname": host,
-        "locked_at": cs_format::timestamp::now_iso(),
+        "locked_at": cs_format::project::timestamp::now_iso(),
     })
 }
 
@@ -986,7 +986,7 @@ fn plan_import(
         (None, old) if old.starts_with("Imported: ") => old,
         (None, old) => format!("Imported: {old}"),
     };
-    let now_time = cs_format::timestamp::now_iso();
+    let now_time = cs_format::project::timestamp::now_iso();
     let mut job_files = Vec::new();
     let mut killed = Vec::new();
     let mut imported_jobs = Vec::new();
@@ -1089,7 +1089,7 @@ struct Counted {
 }
 
 impl Counted {
-    fn new(job: &cs_format::job::Job, status: &str, doc: &Value) -> Counted {
+    fn new(job: &cs_format::project::job::Job, status: &str, doc: &Value) -> Counted {
         let workspaces = doc
             .get("workspace_uids")
             .and_then(Value::as_array)

@@ -1,9 +1,9 @@
 //! The NUMPY container (`.npy` 1.0 / 2.0 / 3.0) as cryosparc-tools writes it: FORMATS.md §3.
 
-use crate::dtype::{parse_typestr, ByteOrder, Field, FieldType, Kind};
+use crate::container::dtype::{parse_typestr, ByteOrder, Field, FieldType, Kind};
+use crate::container::input::Input;
+use crate::container::pyliteral::{self, PyValue};
 use crate::error::{Error, Result};
-use crate::input::Input;
-use crate::pyliteral::{self, PyValue};
 
 /// The 6 magic bytes of a `.npy` file.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";

@@ -11,12 +11,13 @@
 //! used is never part of a plan. Only regular files inside the
 //! job folder are ever listed: never a symlink, never a file reached through one.
 
-use crate::dataset::Dataset;
-use crate::job::{Job, Version};
+use crate::container::dataset::Dataset;
+use crate::project::job::{Job, Version};
+use crate::project::project_relative;
 use crate::project::{link_out, shown, Project};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path};
+use std::path::Path;
 
 /// A file a clear removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,30 +79,6 @@ pub struct ClearPlan {
     /// Registered metafiles that could not be read: (path, why). Their data files are unknown,
     /// so a plan with any is not safe to carry out.
     pub unreadable_metafiles: Vec<(String, String)>,
-}
-
-/// `path` (from a metafile or `job.json`) relative to the project folder, when it lies inside
-/// it: plain components only, no `..`. Absolute paths under `project_dir` are made relative.
-pub fn project_relative(path: &str, project_dir: &Path) -> Option<String> {
-    let p = Path::new(path);
-    let rel = if p.is_absolute() {
-        let abs = std::fs::canonicalize(project_dir).ok()?;
-        p.strip_prefix(&abs)
-            .or_else(|_| p.strip_prefix(project_dir))
-            .ok()?
-            .to_path_buf()
-    } else {
-        p.to_path_buf()
-    };
-    let mut parts = Vec::new();
-    for c in rel.components() {
-        match c {
-            Component::Normal(s) => parts.push(s.to_str()?.to_string()),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// True when `rel` (project-relative) is inside the job folder `folder`.

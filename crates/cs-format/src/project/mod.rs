@@ -1,10 +1,17 @@
 //! A cryoSPARC project folder on disk (FORMATS.md §10): `project.json` and the job folders
 //! that hold a `job.json`.
 
+pub mod clear;
+pub mod csg;
+pub mod events;
+pub mod job;
+pub mod timestamp;
+pub mod walk;
+
 use crate::error::{Error, Place, Result};
-use crate::job::Job;
+use crate::project::job::Job;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// True when `dir` holds a `project.json`.
 pub fn is_project_dir(dir: &Path) -> bool {
@@ -310,6 +317,30 @@ fn resolve_link(link: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// `path` (from a metafile or `job.json`) relative to the project folder, when it lies inside
+/// it: plain components only, no `..`. Absolute paths under `project_dir` are made relative.
+pub fn project_relative(path: &str, project_dir: &Path) -> Option<String> {
+    let p = Path::new(path);
+    let rel = if p.is_absolute() {
+        let abs = std::fs::canonicalize(project_dir).ok()?;
+        p.strip_prefix(&abs)
+            .or_else(|_| p.strip_prefix(project_dir))
+            .ok()?
+            .to_path_buf()
+    } else {
+        p.to_path_buf()
+    };
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?.to_string()),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 #[cfg(test)]

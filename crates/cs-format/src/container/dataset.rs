@@ -1,11 +1,11 @@
 //! Opening a `.cs` file of either container and streaming its rows in chunks.
 
-use crate::cell::{self, Scalar};
-use crate::csdat::{self, Codec, ColumnExtent, CsdatHeader};
-use crate::dtype::{Field, Schema};
+use crate::container::csdat::{self, Codec, ColumnExtent, CsdatHeader};
+use crate::container::dtype::{Field, Schema};
+use crate::container::input::Input;
+use crate::container::numpy::{self, NumpyHeader};
 use crate::error::{Error, Place, Result};
-use crate::input::Input;
-use crate::numpy::{self, NumpyHeader};
+use crate::text::cell::{self, Scalar};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Read;
@@ -479,7 +479,7 @@ fn load_columns(
     let heap_offset = csdat::walk_columns(input, h, keep)?;
     let needs_heap = stored
         .iter()
-        .any(|&i| h.fields[i].ty.kind == crate::dtype::Kind::HeapStr);
+        .any(|&i| h.fields[i].ty.kind == crate::container::dtype::Kind::HeapStr);
     let heap = if needs_heap && h.rows > 0 {
         input.seek_to(heap_offset)?;
         Some(Arc::new(input.read_rest()?))
@@ -738,7 +738,7 @@ impl Iterator for Chunks {
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
     use super::*;
-    use crate::dtype::{ByteOrder, FieldType, Kind};
+    use crate::container::dtype::{ByteOrder, FieldType, Kind};
 
     /// A numpy file of one scalar `uid` field of `kind` holding `rows` (raw bytes each), its
     /// header as the writer makes it; `typestr` replaces the writer's little-endian one (to
@@ -752,8 +752,8 @@ mod tests {
                 shape: Vec::new(),
             },
         };
-        let header = crate::npy_header::npy_prefix(&[field], rows.len() as u64);
-        let written = format!("'{}'", crate::npy_header::npy_typestr(kind));
+        let header = crate::container::npy_header::npy_prefix(&[field], rows.len() as u64);
+        let written = format!("'{}'", crate::container::npy_header::npy_typestr(kind));
         let at = header
             .windows(written.len())
             .position(|w| w == written.as_bytes())

@@ -4,11 +4,11 @@
 //! several datasets have coming from (and placed as in) the last of them — the field order
 //! cryosparc-tools gives. A left join keeps every row of the first dataset (pyem's rule).
 
-use crate::dataset::Dataset;
-use crate::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::container::dataset::Dataset;
+use crate::container::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::container::writer::{cells_from_chunk, RowSpool};
 use crate::error::{Error, Place, Result};
-use crate::uids::UidMap;
-use crate::writer::{cells_from_chunk, RowSpool};
+use crate::ops::uids::UidMap;
 use std::path::Path;
 
 /// Which rows a join keeps.
@@ -94,7 +94,7 @@ fn empty_cell(field: &Field, cell: &mut Vec<u8>) {
     cell.clear();
     if field.ty.kind.is_string() {
         for _ in 0..field.ty.count() {
-            crate::writer::push_string_element(cell, b"");
+            crate::container::writer::push_string_element(cell, b"");
         }
     } else {
         cell.resize(field.ty.kind.size() * field.ty.count(), 0);
@@ -102,7 +102,7 @@ fn empty_cell(field: &Field, cell: &mut Vec<u8>) {
 }
 
 fn uid_of(cell: &[u8], kind: Kind) -> u64 {
-    crate::cell::integer_as_u64(kind, ByteOrder::Little, cell).unwrap_or(u64::MAX)
+    crate::text::cell::integer_as_u64(kind, ByteOrder::Little, cell).unwrap_or(u64::MAX)
 }
 
 /// Join `datasets` on uid into a spool in `spool_dir`, applying `edit` to every row. The
@@ -235,7 +235,7 @@ pub fn join_to_dataset(
         .map_err(|e| Error::io(&e, Place::File).in_file(&dir.display().to_string()))?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut tmp);
-        spool.write(crate::writer::OutputFormat::Numpy, &mut w)?;
+        spool.write(crate::container::writer::OutputFormat::Numpy, &mut w)?;
         std::io::Write::flush(&mut w).map_err(|e| Error::io(&e, Place::File))?;
     }
     Dataset::from_file(tmp, name)

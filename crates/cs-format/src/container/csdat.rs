@@ -1,9 +1,9 @@
 //! The CSDAT containers: `\x95CSDAT` (cryosparc-tools ≥ 4.4, FORMATS.md §4) and the legacy
 //! `\x94CSDAT` (4.1–4.3, snappy, fixed-width strings, §4.5).
 
-use crate::dtype::{parse_typestr, Field, FieldType, Kind};
+use crate::container::dtype::{parse_typestr, Field, FieldType, Kind};
+use crate::container::input::Input;
 use crate::error::{Error, Result};
-use crate::input::Input;
 use serde_json::Value;
 
 /// Magic of the current container.

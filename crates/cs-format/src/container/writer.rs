@@ -2,9 +2,9 @@
 //! the numpy header can be written once the row count and string widths are known), then
 //! written as numpy `.npy` (what cryoSPARC writes) or as CSDAT.
 
-use crate::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::container::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::container::npy_header::npy_prefix;
 use crate::error::{Error, Place, Result};
-use crate::npy_header::npy_prefix;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -171,7 +171,8 @@ impl RowSpool {
         } else {
             Vec::new()
         };
-        out.write_all(crate::csdat::MAGIC).map_err(io_err)?;
+        out.write_all(crate::container::csdat::MAGIC)
+            .map_err(io_err)?;
         let header = csdat_header_json(&stored, self.rows, lz4, &compressed);
         out.write_all(&(header.len() as u32).to_le_bytes())
             .map_err(io_err)?;
@@ -478,7 +479,7 @@ pub fn cells_from_chunk(chunk: &crate::Chunk, row: usize, cells: &mut [Vec<u8>])
         let ty = &chunk.fields()[col].ty;
         if ty.kind.is_string() {
             for i in 0..ty.count() {
-                if let crate::cell::Scalar::Str(s) = chunk.scalar(row, col, i)? {
+                if let crate::text::cell::Scalar::Str(s) = chunk.scalar(row, col, i)? {
                     push_string_element(cell, s.as_bytes());
                 }
             }

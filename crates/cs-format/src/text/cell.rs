@@ -4,7 +4,7 @@
 //! floats as the shortest decimal that reads back to the same f32/f64; NaN and the infinities as
 //! `NaN`, `Infinity`, `-Infinity` (JSON strings in JSON output); complex as `[re, im]`.
 
-use crate::dtype::{ByteOrder, Kind};
+use crate::container::dtype::{ByteOrder, Kind};
 use std::borrow::Cow;
 
 /// One decoded element of a cell.

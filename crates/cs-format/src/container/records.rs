@@ -5,9 +5,9 @@
 //! out again when a longer string arrives or when, at the end, the longest string + 1 (what
 //! cryosparc-tools writes) differs from the width in use.
 
-use crate::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::container::dtype::{ByteOrder, Field, FieldType, Kind};
+use crate::container::npy_header::npy_prefix;
 use crate::error::{Error, Place, Result};
-use crate::npy_header::npy_prefix;
 use rayon::prelude::*;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -256,18 +256,13 @@ impl std::fmt::Debug for NumpyRecordFile {
     }
 }
 
-/// A temporary file in `dir`, as every csutils output is on its way ([`crate::temp`]).
-pub fn output_temp_file(dir: &Path) -> Result<NamedTempFile> {
-    crate::temp::file_in(dir).map_err(io_err)
-}
-
 impl NumpyRecordFile {
     /// A file for rows of `fields` (string fields: any string kind, first laid out at
     /// `widths[i]`), built in the folder `dir`.
     pub fn new(fields: Vec<Field>, widths: &[usize], dir: &Path) -> Result<Self> {
         let layout = RecordLayout::new(&fields, widths)?;
         let data_start = layout.header_len();
-        let file = output_temp_file(dir)?;
+        let file = crate::temp::file_in(dir).map_err(io_err)?;
         Ok(NumpyRecordFile {
             dir: dir.to_path_buf(),
             longest: vec![0; fields.len()],
@@ -328,7 +323,7 @@ impl NumpyRecordFile {
             return Ok(());
         }
         let data_start = layout.header_len();
-        let file = output_temp_file(&self.dir)?;
+        let file = crate::temp::file_in(&self.dir).map_err(io_err)?;
         let (old, new) = (&self.layout, &layout);
         let (old_file, new_file) = (self.file.as_file(), file.as_file());
         let chunks = self.rows.div_ceil(RELAYOUT_ROWS as u64);

@@ -1,10 +1,10 @@
 //! JSON-lines spelling of rows: one compact object per row, keys in field order, subarrays as
-//! nested arrays (see [`crate::cell`] for how each value is spelled).
+//! nested arrays (see [`crate::text::cell`] for how each value is spelled).
 
-use crate::cell;
-use crate::dataset::Chunk;
-use crate::dtype::Field;
+use crate::container::dataset::Chunk;
+use crate::container::dtype::Field;
 use crate::error::Result;
+use crate::text::cell;
 use std::ops::Range;
 
 /// Something that spells rows of chunks as text lines (JSON-lines, CSV).
@@ -116,8 +116,8 @@ impl JsonRowWriter {
 
 /// Numeric subarray elements as nested JSON arrays, C order.
 fn nested_numbers(
-    kind: crate::dtype::Kind,
-    order: crate::dtype::ByteOrder,
+    kind: crate::container::dtype::Kind,
+    order: crate::container::dtype::ByteOrder,
     shape: &[usize],
     elems: &mut std::slice::ChunksExact<'_, u8>,
     quote: bool,

@@ -1,9 +1,9 @@
-//! Parsing cell text back into stored elements: the inverse of [`crate::cell`]'s spelling.
+//! Parsing cell text back into stored elements: the inverse of [`crate::text::cell`]'s spelling.
 //! Integers from JSON numbers or strings of digits (what `--int64-as-string` prints); floats
 //! from numbers or `NaN` / `Infinity` / `-Infinity`; complex from `[re, im]`; strings as they
 //! are. Every element is appended little-endian.
 
-use crate::dtype::Kind;
+use crate::container::dtype::Kind;
 
 /// Parse one element from CSV text and append its little-endian bytes (strings: UTF-8 bytes,
 /// no padding).
@@ -223,7 +223,8 @@ impl ShortDecimal {
     /// `t` does not start with one (or it has more than 19 digits).
     #[inline(always)]
     fn prefix(t: &[u8]) -> Option<(ShortDecimal, usize)> {
-        if let Some((negative, mantissa, fraction, len)) = crate::decimal16::point_decimal(t) {
+        if let Some((negative, mantissa, fraction, len)) = crate::text::decimal16::point_decimal(t)
+        {
             let d = ShortDecimal {
                 negative,
                 mantissa,
@@ -718,7 +719,8 @@ mod tests {
     /// Where the 16-byte reader takes a spelling, it reads what the bytewise reader reads;
     /// true when it took it.
     fn sixteen_bytes_agree(t: &[u8]) -> bool {
-        let Some((negative, mantissa, fraction, len)) = crate::decimal16::point_decimal(t) else {
+        let Some((negative, mantissa, fraction, len)) = crate::text::decimal16::point_decimal(t)
+        else {
             return false;
         };
         let (d, n) = ShortDecimal::prefix_bytewise(t)

@@ -2,7 +2,7 @@
 //! Python `repr` of the descr, growth-axis spaces, 64-byte alignment, version 1.0 unless the
 //! header is too long (2.0) or not latin-1 (3.0).
 
-use crate::dtype::{Field, Kind};
+use crate::container::dtype::{Field, Kind};
 
 /// numpy's `GROWTH_AXIS_MAX_DIGITS`.
 const GROWTH_AXIS_MAX_DIGITS: usize = 21;

@@ -3,13 +3,13 @@
 //! spelled as `cs-cat` spells it (non-finite floats bare: `NaN`, `Infinity`, `-Infinity`;
 //! complex as `[re,im]`).
 
-use crate::cell::{self, Scalar};
-use crate::dataset::Chunk;
-use crate::dtype::{Field, Kind};
+use crate::container::dataset::Chunk;
+use crate::container::dtype::{Field, Kind};
 use crate::error::Result;
-use crate::jsonl::RowSpeller;
 #[cfg(doc)]
 use crate::limits::MAX_CSV_INDEX;
+use crate::text::cell::{self, Scalar};
+use crate::text::jsonl::RowSpeller;
 use std::ops::Range;
 
 /// The flattened column names of a field: `name`, or `name[i]…` for each subarray element.
@@ -155,7 +155,7 @@ impl RowSpeller for CsvRowWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::{ByteOrder, FieldType};
+    use crate::container::dtype::{ByteOrder, FieldType};
 
     #[test]
     fn subarray_columns_are_flattened_in_c_order() {

@@ -6,15 +6,25 @@ use serde_json::json;
 /// The element type of a field, independent of byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// Signed 8-bit integer (`i1`).
     I8,
+    /// Signed 16-bit integer (`i2`).
     I16,
+    /// Signed 32-bit integer (`i4`).
     I32,
+    /// Signed 64-bit integer (`i8`).
     I64,
+    /// Unsigned 8-bit integer (`u1`).
     U8,
+    /// Unsigned 16-bit integer (`u2`).
     U16,
+    /// Unsigned 32-bit integer (`u4`).
     U32,
+    /// Unsigned 64-bit integer (`u8`): uids.
     U64,
+    /// 32-bit float (`f4`).
     F32,
+    /// 64-bit float (`f8`).
     F64,
     /// complex64: two f32 (real, imaginary).
     C64,
@@ -31,7 +41,9 @@ pub enum Kind {
 /// Byte order of multi-byte elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
+    /// Least significant byte first (`<`).
     Little,
+    /// Most significant byte first (`>`).
     Big,
 }
 

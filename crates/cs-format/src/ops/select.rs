@@ -1,6 +1,6 @@
 //! Choosing fields by exact name, by slot prefix (`ctf` = every `ctf/…` field) or by glob.
 
-use crate::dtype::Schema;
+use crate::container::dtype::Schema;
 
 /// Resolve `patterns` against `schema`, in the order given; each field at most once.
 ///
@@ -69,7 +69,7 @@ pub fn select_fields(schema: &Schema, patterns: &[String]) -> Result<Vec<usize>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::{ByteOrder, Field, FieldType, Kind};
+    use crate::container::dtype::{ByteOrder, Field, FieldType, Kind};
 
     fn schema(names: &[&str]) -> Schema {
         Schema {

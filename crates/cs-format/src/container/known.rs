@@ -1,6 +1,6 @@
 //! Field types of cryoSPARC's known fields (FORMATS.md §7), used when a dtype must be inferred.
 
-use crate::dtype::Kind;
+use crate::container::dtype::Kind;
 
 /// The kind and shape cryoSPARC uses for a known field name, if it is one.
 pub fn known_field(name: &str) -> Option<(Kind, Vec<usize>)> {

@@ -1,0 +1,16 @@
+//! The bytes of a `.cs` file: the numpy `.npy` container (header, Python-literal dtype, records)
+//! and CSDAT (`\x95CSDAT` and the legacy `\x94CSDAT`), field types, reading a file as a
+//! [`Dataset`](dataset::Dataset) in chunks, and writing one.
+
+pub(crate) mod csdat;
+pub mod dataset;
+pub(crate) mod dtype;
+mod input;
+pub mod known;
+pub mod npy_header;
+pub(crate) mod numpy;
+pub(crate) mod pyliteral;
+pub mod records;
+pub mod writer;
+
+pub use dtype::{ByteOrder, Field, FieldType, Kind, Schema};

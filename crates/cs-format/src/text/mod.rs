@@ -1,0 +1,10 @@
+//! Cells as text: the one spelling every tool shares (JSON-lines and CSV), parsing it back
+//! ([`parse`], with SIMD decimals in `decimal16`), CSV layout, and RELION STAR spelling.
+
+pub mod cell;
+pub mod csv;
+#[allow(unsafe_code)]
+mod decimal16;
+pub mod jsonl;
+pub mod parse;
+pub mod star;
