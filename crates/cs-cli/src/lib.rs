@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod help;
+pub mod hints;
 pub mod output;
 pub mod signals;
 pub mod unpack;

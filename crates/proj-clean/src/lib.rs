@@ -2,6 +2,7 @@
 //! unless `--yes`).
 
 use clap::{CommandFactory, Parser};
+use cs_cli::hints::ProjectWord;
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::project::clear::{self, ClearPlan, JobClear};
 use cs_format::project::job::{remove_versions, to_json_text, PENDING_KEY};
@@ -81,11 +82,12 @@ pub fn run(args: Args) -> Outcome {
         return Err(Failure::Usage("give a project folder".into()));
     };
     if !is_project_dir(dir) {
-        return Err(
-            Error::in_whole_file("is not a project folder (it has no project.json)")
-                .in_file(&shown(dir))
-                .into(),
-        );
+        let refusal = cs_cli::hints::project_input_mixup(dir, ProjectWord::ThenJobs)
+            .unwrap_or_else(|| {
+                Error::in_whole_file("is not a project folder (it has no project.json)")
+                    .in_file(&shown(dir))
+            });
+        return Err(refusal.into());
     }
     // Finishing or undoing the import would put back job.json files naming what a clear removes.
     cs_format::project::refuse_unfinished_import(dir)?;
