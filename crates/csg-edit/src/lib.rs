@@ -179,6 +179,14 @@ fn load(path: &Path) -> Result<Csg, Error> {
         .map_err(cs_cli::hints::explain_csg_file(path))
 }
 
+/// A .cs file or a job number among the files is a mix-up to say before any record.
+fn refuse_mixups(files: &[PathBuf]) -> Outcome {
+    match files.iter().find_map(|f| cs_cli::hints::csg_input_mixup(f)) {
+        Some(mixup) => Err(mixup.into()),
+        None => Ok(()),
+    }
+}
+
 fn show(path: &Path) -> Outcome {
     let csg = load(path)?;
     let dir = cs_cli::folder_of(path);
@@ -266,10 +274,7 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
 }
 
 fn check(files: &[PathBuf]) -> Outcome {
-    // A .cs file or a job number among the files is a mix-up to say before any record.
-    if let Some(mixup) = files.iter().find_map(|f| cs_cli::hints::csg_input_mixup(f)) {
-        return Err(mixup.into());
-    }
+    refuse_mixups(files)?;
     let mut out = cs_cli::stdout();
     let mut problems = 0u64;
     for path in files {
