@@ -6,22 +6,9 @@
 
 mod common;
 
+use common::help::{help_pages, mentioned_flags, TOOLS};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-const TOOLS: [&str; 11] = [
-    "cs-cat",
-    "cs-to-csv",
-    "csv-to-cs",
-    "csg-edit",
-    "proj-du",
-    "proj-clean",
-    "job-pack",
-    "proj-import",
-    "cs-join",
-    "cs-to-parquet",
-    "cs-to-star",
-];
 
 fn man_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("man")
@@ -113,72 +100,38 @@ fn every_page_a_man_page_names_exists() {
     assert!(named >= 13, "expected the subcommand pages to be named");
 }
 
-/// The subcommands a --help output lists under "Commands:" (clap's own `help` left out).
-fn subcommands_in_help(help: &str) -> Vec<String> {
-    help.lines()
-        .skip_while(|l| *l != "Commands:")
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .filter(|l| l.starts_with("  ") && !l[2..].starts_with(' '))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(str::to_string)
-        .collect()
-}
-
-/// The `--flags` a --help text mentions, leaving out visible aliases (`[alias: --r2]`), which
-/// clap_mangen does not render.
-fn long_flags(help: &str) -> BTreeSet<String> {
-    let text: String = help
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("[alias"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    text.match_indices("--")
-        .filter(|(at, _)| *at == 0 || !text[..*at].ends_with(|c: char| c.is_alphanumeric()))
-        .map(|(at, _)| {
-            let rest = &text[at + 2..];
-            let end = rest
-                .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
-                .unwrap_or(rest.len());
-            format!("--{}", &rest[..end])
-        })
-        .filter(|f| f.len() > 2)
-        .collect()
-}
-
-/// Check that every flag `words --help` shows is in `page`, then do the same for each
-/// subcommand `words` has, in `page-sub.1`.
-fn assert_flags_in_pages(words: &[String], page: &str) -> usize {
-    let (tool, args) = words.split_first().unwrap();
-    let mut argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    argv.push("--help");
-    let o = common::run(tool, &argv, None);
-    assert!(o.status.success(), "{words:?} --help");
-    let help = common::stdout(&o);
-    let text = page_text(&format!("{page}.1"));
-    let mut checked = 0;
-    for flag in long_flags(&help) {
-        assert!(
-            text.contains(&flag),
-            "{} shows {flag} but man/{page}.1 does not",
-            words.join(" ")
-        );
-        checked += 1;
+#[test]
+fn every_command_at_every_depth_has_its_committed_page() {
+    let mut commands = BTreeSet::new();
+    for tool in TOOLS {
+        for page in help_pages(tool) {
+            commands.insert(format!("{}.1", page.page_name()));
+        }
     }
-    for sub in subcommands_in_help(&help) {
-        let mut deeper = words.to_vec();
-        deeper.push(sub.clone());
-        checked += assert_flags_in_pages(&deeper, &format!("{page}-{sub}"));
-    }
-    checked
+    assert!(commands.contains("job-pack-import-group.1"), "{commands:?}");
+    assert_eq!(
+        committed_pages(),
+        commands,
+        "man/ vs the commands --help lists"
+    );
 }
 
 #[test]
 fn every_flag_of_every_subcommand_is_in_its_man_page() {
     let mut checked = 0;
     for tool in TOOLS {
-        checked += assert_flags_in_pages(&[tool.to_string()], tool);
+        for help in help_pages(tool) {
+            let page = help.page_name();
+            let text = page_text(&format!("{page}.1"));
+            for flag in mentioned_flags(&help.long) {
+                assert!(
+                    text.contains(&flag),
+                    "{} --help shows {flag} but man/{page}.1 does not",
+                    help.name()
+                );
+                checked += 1;
+            }
+        }
     }
     assert!(checked >= 100, "only {checked} flags found in --help");
     for (page, flag) in [
@@ -188,6 +141,8 @@ fn every_flag_of_every_subcommand_is_in_its_man_page() {
         ("job-pack-import-group", "--into"),
         ("job-pack-import", "--workspace"),
         ("job-pack-export", "--group"),
+        ("cs-to-star", "--no-flip-y"),
+        ("cs-to-star", "--r2"),
     ] {
         assert!(
             page_text(&format!("{page}.1")).contains(flag),

@@ -485,7 +485,18 @@ fn paths_that_are_not_projects_are_named() {
     let (_keep, project) = project_tree();
     let o = run("proj-clean", &[&arg(&project.join("J8"))], None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is not a project folder"));
+    let hint = format!(
+        "looks like a job folder: try `proj-clean {} J8`",
+        arg(&project)
+    );
+    assert!(stderr(&o).contains(&hint), "{}", stderr(&o));
+    let o = run("proj-clean", &[&arg(&project.join("J8/gridfs_data"))], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not a project folder"),
+        "{}",
+        stderr(&o)
+    );
     let o = run("proj-du", &["/nonexistent/x"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("/nonexistent/x: does not exist"));

@@ -93,7 +93,9 @@ pub fn run(args: Args) -> Outcome {
     let mut out = cs_cli::stdout();
     if args.info {
         for input in &inputs {
-            let mut ds = input.open_with(&args.output)?;
+            let mut ds = input
+                .open_with(&args.output)
+                .map_err(cs_cli::hints::explain_cs_input(input))?;
             let info = ds.info()?;
             writeln!(out, "{info}")?;
         }
@@ -103,7 +105,9 @@ pub fn run(args: Args) -> Outcome {
     // Open every input's header first, so that a schema mismatch is reported before any row.
     let mut opened: Vec<(Dataset, Vec<usize>)> = Vec::new();
     for input in &inputs {
-        let ds = input.open_with(&args.output)?;
+        let ds = input
+            .open_with(&args.output)
+            .map_err(cs_cli::hints::explain_cs_input(input))?;
         let select = args.fields.select(&ds)?;
         if let Some((first, first_sel)) = opened.first() {
             let a = first.schema().subset(first_sel);

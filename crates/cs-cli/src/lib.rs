@@ -5,6 +5,8 @@
 
 #![warn(missing_docs)]
 
+pub mod help;
+pub mod hints;
 pub mod output;
 pub mod signals;
 pub mod unpack;
@@ -276,9 +278,8 @@ pub enum Generate {
 }
 
 /// Print the man page or a completion script for `cmd` on stdout, or write every man page.
-pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
+pub fn generate(cmd: clap::Command, what: Generate) -> Outcome {
     let mut out = stdout();
-    let name = cmd.get_name().to_string();
     match what {
         Generate::Man => {
             if let Some(page) = man_pages(cmd)?.first() {
@@ -295,13 +296,13 @@ pub fn generate(mut cmd: clap::Command, what: Generate) -> Outcome {
             }
         }
         Generate::CompleteBash => {
-            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, name, &mut out)
+            help::write_completions(clap_complete::Shell::Bash, &cmd, &mut out)?
         }
         Generate::CompleteZsh => {
-            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, name, &mut out)
+            help::write_completions(clap_complete::Shell::Zsh, &cmd, &mut out)?
         }
         Generate::CompleteFish => {
-            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, name, &mut out)
+            help::write_completions(clap_complete::Shell::Fish, &cmd, &mut out)?
         }
     }
     out.flush()?;
@@ -353,7 +354,7 @@ fn add_man_pages(
     source: &str,
     pages: &mut Vec<ManPage>,
 ) -> io::Result<()> {
-    let man = clap_mangen::Man::new(cmd.clone()).source(source);
+    let man = clap_mangen::Man::new(help::with_aliases_in_help(cmd.clone())).source(source);
     let mut roff = Vec::new();
     man.render(&mut roff)?;
     if let Some(parent) = parent {

@@ -103,12 +103,21 @@ pub fn run(args: Args) -> Outcome {
         .transpose()?;
     let mut datasets = Vec::new();
     for input in &inputs {
-        datasets.push(input.open_with(&args.output)?);
+        datasets.push(
+            input
+                .open_with(&args.output)
+                .map_err(cs_cli::hints::explain_cs_input(input))?,
+        );
     }
     let mode = if args.left {
         JoinMode::Left { fill: args.fill }
     } else {
         JoinMode::Inner
+    };
+    let names: Vec<String> = datasets.iter().map(|d| d.name().to_string()).collect();
+    let input_rows: Vec<u64> = datasets.iter().map(|d| d.rows()).collect();
+    let warn_if_empty = |joined_rows: u64| {
+        cs_cli::hints::warn_if_no_uid_in_common("cs-join", &names, &input_rows, joined_rows, mode)
     };
     if let Some(out) = out {
         if !args.fields.fields.is_empty() || args.head.is_some() {
@@ -117,10 +126,12 @@ pub fn run(args: Args) -> Outcome {
             ));
         }
         let spool = join_on_uid(datasets, &out.spool_dir(), mode, &mut |_, _| Ok(()))?;
+        warn_if_empty(spool.rows());
         let format = args.write.output_format();
         return out.write(args.force, |mut w| spool.write(format, &mut w));
     }
     let joined = join_to_dataset(datasets, mode, &std::env::temp_dir(), "(join)")?;
+    warn_if_empty(joined.rows());
     let select = args.fields.select(&joined)?;
     let fields = joined.schema().subset(&select).fields;
     let writer = JsonRowWriter::new(

@@ -77,7 +77,9 @@ pub fn run(args: Args) -> Outcome {
     }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
-    let ds = input.open_with(&args.output)?;
+    let ds = input
+        .open_with(&args.output)
+        .map_err(cs_cli::hints::explain_cs_input(&input))?;
     let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;
     let writer = CsvRowWriter::new(delim);

@@ -254,7 +254,9 @@ pub fn run(args: Args) -> Outcome {
     }
     let out = Output::binary(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
-    let ds = input.open_with(&args.output)?;
+    let ds = input
+        .open_with(&args.output)
+        .map_err(cs_cli::hints::explain_cs_input(&input))?;
     let name = ds.name().to_string();
     let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;

@@ -144,7 +144,10 @@ impl Args {
 
 /// The particles: the main input joined with its passthrough files.
 fn open_particles(args: &Args) -> Result<Dataset, Failure> {
-    let main = InputPath::from_arg(&args.file).open_rereadable(&args.output)?;
+    let input = InputPath::from_arg(&args.file);
+    let main = input
+        .open_rereadable(&args.output)
+        .map_err(cs_cli::hints::explain_cs_input(&input))?;
     if args.passthrough.is_empty() {
         return Ok(main);
     }
@@ -163,7 +166,11 @@ fn open_particles(args: &Args) -> Result<Dataset, Failure> {
                 "no passthrough file {p}: to strip {p} uid prefixes write --strip-uid={p} (pyem's --strip-uid {p})"
             )));
         }
-        datasets.push(InputPath::from_arg(p).open_with(&OutputChoice::default())?);
+        let input = InputPath::from_arg(p);
+        let passthrough = input
+            .open_with(&OutputChoice::default())
+            .map_err(cs_cli::hints::explain_cs_input(&input))?;
+        datasets.push(passthrough);
     }
     let joined = join_to_dataset(
         datasets,

@@ -171,9 +171,20 @@ fn load(path: &Path) -> Result<Csg, Error> {
     if path.is_dir() {
         return Err(Error::in_whole_file("is a directory").in_file(&name));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io(&e, Place::File).in_file(&name))?;
-    Csg::parse(&text).map_err(|e| e.in_file(&name))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(&e, Place::File).in_file(&name))
+        .map_err(cs_cli::hints::explain_csg_file(path))?;
+    Csg::parse(&text)
+        .map_err(|e| e.in_file(&name))
+        .map_err(cs_cli::hints::explain_csg_file(path))
+}
+
+/// A .cs file or a job number among the files is a mix-up to say before any record.
+fn refuse_mixups(files: &[PathBuf]) -> Outcome {
+    match files.iter().find_map(|f| cs_cli::hints::csg_input_mixup(f)) {
+        Some(mixup) => Err(mixup.into()),
+        None => Ok(()),
+    }
 }
 
 fn show(path: &Path) -> Outcome {
@@ -263,6 +274,7 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
 }
 
 fn check(files: &[PathBuf]) -> Outcome {
+    refuse_mixups(files)?;
     let mut out = cs_cli::stdout();
     let mut problems = 0u64;
     for path in files {
@@ -412,7 +424,7 @@ fn new(
     let out_dir = folder_of_output(&out, PathBuf::from("."));
     let mut results = BTreeMap::new();
     for f in files {
-        let ds = Dataset::open(f, &name_of(f))?;
+        let ds = Dataset::open(f, &name_of(f)).map_err(cs_cli::hints::explain_cs_file(f))?;
         let metafile = metafile_for(f, &out_dir)?;
         for field in &ds.schema().fields {
             if field.name == "uid" {

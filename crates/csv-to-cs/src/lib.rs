@@ -413,7 +413,7 @@ fn for_each_batch(
 
 /// The template's fields (numbers little-endian), and the template opened.
 fn template(path: &Path, name: &str) -> Result<(Vec<Field>, Dataset), Failure> {
-    let ds = Dataset::open(path, name)?;
+    let ds = Dataset::open(path, name).map_err(cs_cli::hints::explain_cs_file(path))?;
     check_row_elements(&ds.schema().fields).map_err(|e| e.in_file(name))?;
     let fields: Vec<Field> = ds
         .schema()

@@ -619,6 +619,10 @@ impl CsvBlocks {
                     .iter()
                     .map(|h| h.trim_start_matches('\u{feff}').to_string())
                     .collect();
+                if let Some(mixup) = cs_cli::hints::csv_header_mixup(&self.headers, self.delimiter)
+                {
+                    return Err(mixup.in_file(name).into());
+                }
                 self.line = 1 + count_lines(&self.pending[..end]);
                 self.pending.drain(..end);
                 return Ok(());

@@ -96,6 +96,11 @@ struct Target {
 fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failure> {
     refuse_unfinished_import(project)?;
     if !is_project_dir(project) {
+        if let Some(mixup) =
+            cs_cli::hints::project_input_mixup(project, cs_cli::hints::ProjectWord::Alone)
+        {
+            return Err(mixup.into());
+        }
         return Err(bad(
             project,
             "is not a project folder (it has no project.json)",

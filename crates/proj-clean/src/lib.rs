@@ -2,6 +2,7 @@
 //! unless `--yes`).
 
 use clap::{CommandFactory, Parser};
+use cs_cli::hints::ProjectWord;
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::project::clear::{self, ClearPlan, JobClear};
 use cs_format::project::job::{remove_versions, to_json_text, PENDING_KEY};
@@ -72,6 +73,20 @@ pub fn command() -> clap::Command {
     Args::command()
 }
 
+/// Refuse a folder that is not a project folder; a job folder or a job number gets the command
+/// line to try.
+fn refuse_non_project(dir: &Path) -> Outcome {
+    if is_project_dir(dir) {
+        return Ok(());
+    }
+    let refusal =
+        cs_cli::hints::project_input_mixup(dir, ProjectWord::ThenJobs).unwrap_or_else(|| {
+            Error::in_whole_file("is not a project folder (it has no project.json)")
+                .in_file(&shown(dir))
+        });
+    Err(refusal.into())
+}
+
 /// Run `proj-clean` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
@@ -80,13 +95,7 @@ pub fn run(args: Args) -> Outcome {
     let Some(dir) = args.project.as_deref() else {
         return Err(Failure::Usage("give a project folder".into()));
     };
-    if !is_project_dir(dir) {
-        return Err(
-            Error::in_whole_file("is not a project folder (it has no project.json)")
-                .in_file(&shown(dir))
-                .into(),
-        );
-    }
+    refuse_non_project(dir)?;
     // Finishing or undoing the import would put back job.json files naming what a clear removes.
     cs_format::project::refuse_unfinished_import(dir)?;
     let project = Project::open(dir)?;

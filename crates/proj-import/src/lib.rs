@@ -129,6 +129,18 @@ pub fn command() -> clap::Command {
     Args::command()
 }
 
+/// A job folder, or a job number that names nothing, given for the project: refused with the
+/// command line to try, before the instance folder is made or anything is read.
+fn refuse_project_mixup(path: &Path) -> Outcome {
+    if cs_format::project::is_project_dir(path) {
+        return Ok(());
+    }
+    match cs_cli::hints::project_input_mixup(path, cs_cli::hints::ProjectWord::Alone) {
+        Some(mixup) => Err(mixup.into()),
+        None => Ok(()),
+    }
+}
+
 /// Run `proj-import` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
     if let Some(what) = args.generate {
@@ -150,10 +162,16 @@ pub fn run(args: Args) -> Outcome {
         ));
     }
     match args.command {
-        Some(Command::Check { project }) => check_command(&project, &inst_dir, args.allow_missing),
+        Some(Command::Check { project }) => {
+            refuse_project_mixup(&project)?;
+            check_command(&project, &inst_dir, args.allow_missing)
+        }
         Some(Command::List { table }) => list(&inst_dir, table),
         Some(Command::Detach { uid }) => detach(&inst_dir, &uid),
-        Some(Command::Rollback { project }) => rollback(&project),
+        Some(Command::Rollback { project }) => {
+            refuse_project_mixup(&project)?;
+            rollback(&project)
+        }
         None => {
             let Some(source) = args.source else {
                 return Err(Failure::Usage(
@@ -164,6 +182,7 @@ pub fn run(args: Args) -> Outcome {
             if source != "-" {
                 // A source that is not there is named before the instance folder is made.
                 let path = Path::new(&source);
+                refuse_project_mixup(path)?;
                 std::fs::metadata(path).map_err(|e| cs_cli::io_failure(&e, path))?;
             }
             let dest = match &args.dest {

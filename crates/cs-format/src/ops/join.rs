@@ -221,6 +221,15 @@ pub fn join_on_uid(
     Ok(spool)
 }
 
+/// True when a join of inputs of `input_rows` rows each (two or more, none empty) gave no row
+/// because they have no uid in common; a left join keeps the first input's rows, so it never is.
+pub fn had_no_uid_in_common(input_rows: &[u64], joined_rows: u64, mode: JoinMode) -> bool {
+    !matches!(mode, JoinMode::Left { .. })
+        && input_rows.len() > 1
+        && input_rows.iter().all(|&n| n > 0)
+        && joined_rows == 0
+}
+
 /// Join datasets into a nameless temporary numpy file in `dir` and open it (nothing is left
 /// behind, even when the process is killed; the data stay readable until the dataset is
 /// dropped). `name` is how errors refer to the result.

@@ -20,6 +20,10 @@ pub fn result_type_fits(group_type: &str, result_type: &str) -> bool {
             || (datatype == "volume" && matches!(group_type, "mask" | "volume_multi")))
 }
 
+/// The largest file [`Csg::read_if_csg`] reads: a `.csg` names a few slots in a few hundred
+/// bytes; one of a megabyte is something else.
+pub const MAX_CSG_BYTES: u64 = 1 << 20;
+
 /// A result group.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Csg {
@@ -92,6 +96,23 @@ impl Csg {
                 None => Error::in_whole_file(what),
             }
         })
+    }
+
+    /// The group `path` holds when it is a regular file of at most [`MAX_CSG_BYTES`] that parses
+    /// as a `.csg`; none otherwise (never opens a FIFO or a device, never reads more).
+    pub fn read_if_csg(path: &Path) -> Option<Csg> {
+        use std::io::Read;
+        let meta = std::fs::metadata(path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_CSG_BYTES {
+            return None;
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(MAX_CSG_BYTES)
+            .read_to_string(&mut text)
+            .ok()?;
+        Csg::parse(&text).ok()
     }
 
     /// The keys of the document this model does not know, as `a.b` paths (writing drops them).

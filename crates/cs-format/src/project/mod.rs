@@ -29,6 +29,42 @@ pub fn has_job_json(dir: &Path) -> bool {
     std::fs::symlink_metadata(dir.join("job.json")).is_ok()
 }
 
+/// A job folder named where a project folder was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFolder {
+    /// The folder's name (`J8`).
+    pub job: String,
+    /// The project folder around it (the parent, spelled as given), when that holds a
+    /// `project.json`.
+    pub project: Option<PathBuf>,
+}
+
+/// When `dir` is a job folder rather than a project folder (it holds a `job.json` and no
+/// `project.json`): its name and its project.
+pub fn as_job_folder(dir: &Path) -> Option<JobFolder> {
+    if !has_job_json(dir) || dir.join("project.json").exists() {
+        return None;
+    }
+    // `J8`, `P3/J8/` have a name and a parent as spelled; `.` and `..` only once resolved.
+    let named = match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(job)) => (parent.to_path_buf(), job.to_os_string()),
+        _ => {
+            let abs = std::fs::canonicalize(dir).ok()?;
+            (abs.parent()?.to_path_buf(), abs.file_name()?.to_os_string())
+        }
+    };
+    let (parent, job) = named;
+    let parent = if parent.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        parent
+    };
+    Some(JobFolder {
+        job: job.to_string_lossy().into_owned(),
+        project: is_project_dir(&parent).then_some(parent),
+    })
+}
+
 /// The journal `proj-import` keeps in a project folder while it imports it: every file's
 /// original, so that an interrupted import can be finished or undone.
 pub const IMPORT_JOURNAL: &str = ".csutils-import-journal.json";

@@ -195,3 +195,50 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "plain|\"a,b \"\"q\"\"\"");
     }
 }
+
+/// What a CSV header row shows it is instead of a row of field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderMixup {
+    /// One column whose name holds tabs, read with another delimiter: a tab-separated file.
+    TabSeparated,
+    /// Every cell a number: a file without a header row.
+    Numbers,
+}
+
+/// The mix-up a header row read with `delimiter` shows, if any: a tab-separated header read as
+/// CSV, or a first row of numbers (cryoSPARC's field names never are).
+pub fn header_mixup(headers: &[String], delimiter: u8) -> Option<HeaderMixup> {
+    if delimiter != b'\t' && headers.len() == 1 && headers[0].contains('\t') {
+        return Some(HeaderMixup::TabSeparated);
+    }
+    let number = |cell: &String| !cell.trim().is_empty() && cell.trim().parse::<f64>().is_ok();
+    (!headers.is_empty() && headers.iter().all(number)).then_some(HeaderMixup::Numbers)
+}
+
+#[cfg(test)]
+mod header_mixup_tests {
+    use super::{header_mixup, HeaderMixup};
+
+    fn row(cells: &[&str]) -> Vec<String> {
+        cells.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn a_tab_separated_header_read_as_csv_is_one() {
+        let tsv = row(&["uid\tctf/df1_A"]);
+        assert_eq!(header_mixup(&tsv, b','), Some(HeaderMixup::TabSeparated));
+        assert_eq!(header_mixup(&tsv, b'\t'), None);
+        assert_eq!(header_mixup(&row(&["uid", "a\tb"]), b','), None);
+    }
+
+    #[test]
+    fn a_first_row_of_numbers_is_one_and_field_names_are_not() {
+        assert_eq!(
+            header_mixup(&row(&["1", "2.5", "-3e4", "NaN"]), b','),
+            Some(HeaderMixup::Numbers)
+        );
+        assert_eq!(header_mixup(&row(&["uid", "2.5"]), b','), None);
+        assert_eq!(header_mixup(&row(&["1", ""]), b','), None);
+        assert_eq!(header_mixup(&row(&[]), b','), None);
+    }
+}
