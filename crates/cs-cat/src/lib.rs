@@ -1,12 +1,11 @@
 //! `cs-cat`: print cryoSPARC `.cs` files as JSON-lines, or their schema, row count or
 //! container description.
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome};
+use clap::Parser;
+use cs_cli::{ChunkConverter, Failure, InputPath, Outcome};
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::{Dataset, Error};
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Print cryoSPARC .cs files (numpy or CSDAT) as JSON-lines.
 #[derive(Debug, Parser)]
@@ -63,27 +62,10 @@ pub struct Args {
     /// Output reference: read a job folder's output.
     #[command(flatten)]
     pub output: cs_cli::OutputChoice,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-cat", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `cs-cat` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let inputs = cs_cli::inputs_or_stdin(&args.files);
     if inputs.iter().filter(|i| **i == InputPath::Stdin).count() > 1 {
         return Err(Failure::Usage(

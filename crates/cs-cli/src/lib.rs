@@ -1,9 +1,7 @@
-//! Process behaviour shared by every csutils tool: inputs (`-` is stdin), one buffered locked
-//! stdout, quiet exit 0 when the reader of our output goes away, one-line errors
-//! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
-//! man page or shell completions.
-
-#![warn(missing_docs)]
+//! Process behaviour shared by every csutils tool: a tool's whole `main` ([`main`]: parsing,
+//! the hidden `--generate` flag that prints the man page or shell completions, exit codes),
+//! inputs (`-` is stdin), one buffered locked stdout, quiet exit 0 when the reader of our output
+//! goes away, one-line errors `tool: file: place: what`.
 
 pub mod output;
 pub mod signals;
@@ -370,12 +368,16 @@ fn add_man_pages(
     Ok(())
 }
 
-/// The body of every tool's `main`: parse the arguments (clap prints help, version and usage
-/// errors itself, exit 2), run, and turn the outcome into messages and an exit code.
-pub fn main_with<A: clap::Parser>(tool: &str, run: impl FnOnce(A) -> Outcome) -> ExitCode {
+/// The whole `main` of a tool, which is its `Args` (a clap parser) and its `run`: parse the
+/// arguments (clap prints help, version and usage errors itself, exit 2), answer the hidden
+/// `--generate` from the same definition, or run; then turn the outcome into messages and an
+/// exit code. Messages begin with the command's name.
+pub fn main<A: clap::Parser>(run: fn(A) -> Outcome) -> ExitCode {
     signals::install();
+    let tool = A::command().get_name().to_string();
     match parse_args::<A>() {
-        Ok(args) => finish(tool, run(args)),
+        Ok(Parsed::Run(args)) => finish(&tool, run(args)),
+        Ok(Parsed::Generate(what)) => finish(&tool, generate(A::command(), what)),
         Err(code) => code,
     }
 }
@@ -398,17 +400,44 @@ pub fn delimiter(tsv: bool, given: Option<&str>) -> Result<u8, Failure> {
     }
 }
 
-/// Parse the command line of a tool, printing clap's help, version or usage errors itself
-/// (usage errors exit 2).
-pub fn parse_args<A: clap::Parser>() -> Result<A, ExitCode> {
-    match A::try_parse() {
-        Ok(a) => Ok(a),
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-            let _ = e.print();
-            Err(ExitCode::from(code))
-        }
-    }
+/// What a command line asks for.
+enum Parsed<A> {
+    /// A run with these arguments.
+    Run(A),
+    /// The hidden `--generate WHAT`.
+    Generate(Generate),
+}
+
+/// The id of the hidden `--generate` argument, which every tool takes.
+const GENERATE: &str = "generate";
+
+/// Parse the command line of a tool with the hidden `--generate` added (alone on the line: it
+/// needs none of the tool's required arguments), printing clap's help, version or usage errors
+/// itself (usage errors exit 2). The tool's own definition never holds `--generate`, so its
+/// man page and completions do not offer it.
+fn parse_args<A: clap::Parser>() -> Result<Parsed<A>, ExitCode> {
+    let generate_arg = clap::Arg::new(GENERATE)
+        .long(GENERATE)
+        .hide(true)
+        .exclusive(true)
+        .value_name("WHAT")
+        .value_parser(clap::value_parser!(Generate))
+        .help("Print the man page or a shell completion script");
+    let mut cmd = A::command().arg(generate_arg);
+    let parsed = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(
+            |mut matches| match matches.remove_one::<Generate>(GENERATE) {
+                Some(what) => Ok(Parsed::Generate(what)),
+                None => A::from_arg_matches_mut(&mut matches).map(Parsed::Run),
+            },
+        );
+    parsed.map_err(|e| {
+        let e = e.format(&mut cmd);
+        let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        let _ = e.print();
+        ExitCode::from(code)
+    })
 }
 
 /// Bytes of stored records read and converted per chunk.

@@ -1,11 +1,10 @@
 //! `cs-join`: join `.cs` files, or the outputs of job folders, on `uid`.
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome, Output, OutputChoice};
+use clap::Parser;
+use cs_cli::{ChunkConverter, Failure, InputPath, Outcome, Output, OutputChoice};
 use cs_format::ops::join::{join_on_uid, join_to_dataset, JoinMode};
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Join cryoSPARC .cs files on uid.
 #[derive(Debug, Parser)]
@@ -30,7 +29,7 @@ Exit status: 0 on success, 1 on bad data or an I/O error, 2 on bad usage."
 )]
 pub struct Args {
     /// .cs files or job folders ("-": one .cs on standard input).
-    #[arg(value_name = "FILE", required_unless_present = "generate")]
+    #[arg(value_name = "FILE", required = true)]
     pub inputs: Vec<String>,
 
     /// Output reference: read job folders' output.
@@ -69,27 +68,10 @@ pub struct Args {
     /// JSON-lines: print 64-bit integers as strings (for jq 1.6).
     #[arg(long)]
     pub int64_as_string: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-join", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `cs-join` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let inputs: Vec<InputPath> = args.inputs.iter().map(|a| InputPath::from_arg(a)).collect();
     if inputs.iter().filter(|i| **i == InputPath::Stdin).count() > 1 {
         return Err(Failure::Usage(

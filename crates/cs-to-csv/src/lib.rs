@@ -1,10 +1,9 @@
 //! `cs-to-csv`: a cryoSPARC `.cs` file as RFC 4180 CSV (or TSV).
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Generate, Outcome};
+use clap::Parser;
+use cs_cli::{ChunkConverter, Outcome};
 use cs_format::text::csv::CsvRowWriter;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Convert a cryoSPARC .cs file to CSV.
 #[derive(Debug, Parser)]
@@ -54,27 +53,10 @@ pub struct Args {
     /// Output reference: read a job folder's output.
     #[command(flatten)]
     pub output: cs_cli::OutputChoice,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-to-csv", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `cs-to-csv` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_with(&args.output)?;

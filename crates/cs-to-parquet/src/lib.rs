@@ -7,13 +7,12 @@ use arrow_array::{
     Int8Array, RecordBatch, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
-use clap::{CommandFactory, Parser, ValueEnum};
-use cs_cli::{Generate, InputPath, Outcome, Output, OutputChoice};
+use clap::{Parser, ValueEnum};
+use cs_cli::{InputPath, Outcome, Output, OutputChoice};
 use cs_format::text::cell::{decode_number, Scalar};
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
 use std::io::Write;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Column compression of Parquet output.
@@ -74,20 +73,6 @@ pub struct Args {
     /// Replace OUT if it exists.
     #[arg(long)]
     pub force: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-to-parquet", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// The Arrow type of one element of a field (complex: a pair).
@@ -249,9 +234,6 @@ fn write_err(e: impl std::fmt::Display) -> Error {
 
 /// Run `cs-to-parquet` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let out = Output::binary(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
     let ds = input.open_with(&args.output)?;

@@ -3,14 +3,13 @@
 
 mod plan;
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{Failure, Generate, InputPath, Outcome, OutputChoice};
+use clap::Parser;
+use cs_cli::{Failure, InputPath, Outcome, OutputChoice};
 use cs_format::ops::join::{join_to_dataset, JoinMode};
 use cs_format::{Dataset, Error};
 use plan::{Column, MapOptions, Plan};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Write cryoSPARC particles as a RELION STAR file.
 #[derive(Debug, Parser)]
@@ -95,20 +94,6 @@ pub struct Args {
     /// RELION 3.0 layout: one data_images table, origins in pixels, no optics table.
     #[arg(long = "relion2", visible_alias = "r2")]
     pub relion2: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-to-star", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 impl Args {
@@ -240,9 +225,6 @@ fn write_table_header(
 
 /// Run `cs-to-star` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let opts = args.map_options()?;
     let ds = open_particles(&args)?;
     let name = ds.name().to_string();

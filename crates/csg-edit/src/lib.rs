@@ -1,7 +1,7 @@
 //! `csg-edit`: create, show, check and edit cryoSPARC `.csg` result-group files.
 
-use clap::{CommandFactory, Parser, Subcommand};
-use cs_cli::{Failure, Generate, Outcome, Output};
+use clap::{Parser, Subcommand};
+use cs_cli::{Failure, Outcome, Output};
 use cs_format::ops::uids::UidSet;
 use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::{Dataset, Error, Place};
@@ -9,7 +9,6 @@ use serde_json::{json, Map};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Create, show, check and edit cryoSPARC .csg result-group files.
 #[derive(Debug, Parser)]
@@ -30,12 +29,9 @@ Exit status: 0 on success (check: no problem found), 1 on bad input or when chec
 problem, 2 on bad usage."
 )]
 pub struct Args {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Option<Command>,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
 }
 
 /// The subcommands.
@@ -108,21 +104,8 @@ pub enum Command {
     },
 }
 
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("csg-edit", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
 /// Run `csg-edit` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     match args.command {
         None => Err(Failure::Usage(
             "a subcommand is needed: show, check, new or set (see --help)".into(),

@@ -4,8 +4,8 @@
 mod rows;
 mod uid_check;
 
-use clap::{CommandFactory, Parser, ValueEnum};
-use cs_cli::{Failure, Generate, Outcome};
+use clap::{Parser, ValueEnum};
+use cs_cli::{Failure, Outcome};
 use cs_format::container::records::{NumpyRecordFile, RecordBuf, RecordLayout};
 use cs_format::container::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::limits::{check_row_elements, MAX_PRESET_STRING_WIDTH};
@@ -14,7 +14,6 @@ use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use uid_check::TemplateUids;
@@ -100,27 +99,10 @@ pub struct Args {
     /// CSV field delimiter: one ASCII character ("\t" for tab).
     #[arg(short = 'd', long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("csv-to-cs", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `csv-to-cs` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let out = cs_cli::Output::binary(args.output.as_deref().unwrap_or("-"), args.force)?;
     let spool_dir = out.spool_dir();

@@ -5,13 +5,12 @@ mod archive;
 mod export;
 mod import;
 
-use clap::{CommandFactory, Parser, Subcommand};
-use cs_cli::{Failure, Generate, Outcome, Progress};
+use clap::{Parser, Subcommand};
+use cs_cli::{Failure, Outcome, Progress};
 use cs_format::project::shown;
 use cs_format::{Error, Place};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Export, archive and import cryoSPARC jobs and result groups; print event logs.
 #[derive(Debug, Parser)]
@@ -29,12 +28,9 @@ job-pack import J8.tar.zst --into /data/other-project\n  job-pack events CS-t20s
 Exit status: 0 on success, 1 on bad data or an I/O error (nothing half-written is left), 2 on bad usage."
 )]
 pub struct Args {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Option<Command>,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
 }
 
 /// What to do.
@@ -136,21 +132,8 @@ pub enum Command {
     },
 }
 
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("job-pack", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
 /// Run `job-pack` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let Some(command) = args.command else {
         return Err(Failure::Usage(
             "give a subcommand: export, tar, import, import-group or events (see --help)".into(),

@@ -1,8 +1,8 @@
 //! `proj-clean`: clear the unused intermediate results of cryoSPARC iterative jobs (a dry run
 //! unless `--yes`).
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{Failure, Generate, Outcome};
+use clap::Parser;
+use cs_cli::{Failure, Outcome};
 use cs_format::project::clear::{self, ClearPlan, JobClear};
 use cs_format::project::job::{remove_versions, to_json_text, PENDING_KEY};
 use cs_format::project::{is_project_dir, read_json, shown, Project, UnusableJob};
@@ -10,7 +10,6 @@ use cs_format::{Error, Place};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Clear the unused intermediate results of iterative jobs.
 #[derive(Debug, Parser)]
@@ -46,8 +45,8 @@ be removed, 2 on bad usage."
 )]
 pub struct Args {
     /// The project folder (it holds project.json).
-    #[arg(value_name = "PROJECT", required_unless_present = "generate")]
-    pub project: Option<PathBuf>,
+    #[arg(value_name = "PROJECT")]
+    pub project: PathBuf,
 
     /// Jobs to clear (J8 …); none: every job of the project.
     #[arg(value_name = "JOB")]
@@ -56,30 +55,11 @@ pub struct Args {
     /// Remove the files (without it, only list them).
     #[arg(long)]
     pub yes: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("proj-clean", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `proj-clean` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
-    let Some(dir) = args.project.as_deref() else {
-        return Err(Failure::Usage("give a project folder".into()));
-    };
+    let dir = args.project.as_path();
     if !is_project_dir(dir) {
         return Err(
             Error::in_whole_file("is not a project folder (it has no project.json)")
