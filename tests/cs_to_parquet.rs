@@ -30,7 +30,7 @@ fn parquet_from_a_file_and_from_an_output_reference() {
         "cs-to-parquet",
         &[
             &arg(&project.join("J8")),
-            "--output",
+            "--group",
             "particles",
             "-o",
             &arg(&out),
@@ -43,7 +43,7 @@ fn parquet_from_a_file_and_from_an_output_reference() {
         "cs-to-parquet",
         &[
             &arg(&project.join("J8")),
-            "--output",
+            "--group",
             "particles",
             "-o",
             &arg(&out),

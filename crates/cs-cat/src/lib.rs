@@ -18,17 +18,19 @@ use std::io::Write;
 Spelling: integers exact (u64 too); floats as the shortest decimal that reads back to the same \
 float32/float64; NaN and infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\"; \
 subarrays as nested arrays; complex numbers as [re, im]; strings as UTF-8.\n\n\
-Several files print one after another when their schemas (after -f) are equal.\n\n\
+Several files print one after another when their schemas (after -f) are equal. A job folder \
+stands for one of its output groups with --group NAME (its metafiles joined on uid, as cryoSPARC \
+joins them). -o FILE writes to FILE instead of standard output.\n\n\
 jq 1.6 reads numbers as doubles and silently rounds uids above 2^53: use --int64-as-string \
 when piping into it.",
     after_help = "Examples:\n  cs-cat J8/particles.cs | head -3\n  cs-cat -f uid,ctf J8/particles.cs\n  \
 cs-cat --int64-as-string particles.cs | jq -c 'select(.\"ctf/df1_A\" > 15000)'\n  cs-cat --schema particles.cs\n  \
-cs-cat --count particles.cs\n\n\
+cs-cat --count particles.cs\n  cs-cat J8 --group particles -n 2\n\n\
 Exit status: 0 on success (also when the reader of the output closes the pipe early, as head does), \
 1 on bad data or an I/O error (one line on stderr: cs-cat: FILE: place: what), 2 on bad usage."
 )]
 pub struct Args {
-    /// .cs files to read; "-" or none reads standard input.
+    /// .cs files (or job folders, with --group) to read; "-" or none reads standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
@@ -59,9 +61,13 @@ pub struct Args {
     #[arg(long)]
     pub int64_as_string: bool,
 
-    /// Output reference: read a job folder's output.
+    /// --group/--group-version: read a job folder's output group.
     #[command(flatten)]
-    pub output: cs_cli::OutputChoice,
+    pub group: cs_cli::GroupChoice,
+
+    /// -o/--output and --force: write to a file.
+    #[command(flatten)]
+    pub output: cs_cli::OutputFile,
 }
 
 /// Run `cs-cat` with parsed arguments.
@@ -72,20 +78,20 @@ pub fn run(args: Args) -> Outcome {
             "standard input (-) can be named only once".into(),
         ));
     }
-    let mut out = cs_cli::stdout();
+    args.group.refuse_group_as_output(&inputs, &args.output)?;
+    let mut out = args.output.open_text()?;
     if args.info {
         for input in &inputs {
-            let mut ds = input.open_with(&args.output)?;
+            let mut ds = input.open_with(&args.group)?;
             let info = ds.info()?;
             writeln!(out, "{info}")?;
         }
-        out.flush()?;
-        return Ok(());
+        return out.finish();
     }
     // Open every input's header first, so that a schema mismatch is reported before any row.
     let mut opened: Vec<(Dataset, Vec<usize>)> = Vec::new();
     for input in &inputs {
-        let ds = input.open_with(&args.output)?;
+        let ds = input.open_with(&args.group)?;
         let select = args.fields.select(&ds)?;
         if let Some((first, first_sel)) = opened.first() {
             let a = first.schema().subset(first_sel);
@@ -104,8 +110,7 @@ pub fn run(args: Args) -> Outcome {
     if args.count {
         let total: u64 = opened.iter().map(|(d, _)| d.rows()).sum();
         writeln!(out, "{}", args.head.map_or(total, |h| h.min(total)))?;
-        out.flush()?;
-        return Ok(());
+        return out.finish();
     }
     if args.schema {
         if let Some((ds, sel)) = opened.first() {
@@ -113,8 +118,7 @@ pub fn run(args: Args) -> Outcome {
                 writeln!(out, "{}", f.schema_json())?;
             }
         }
-        out.flush()?;
-        return Ok(());
+        return out.finish();
     }
     let opts = JsonOptions {
         int64_as_string: args.int64_as_string,
@@ -128,6 +132,5 @@ pub fn run(args: Args) -> Outcome {
         let writer = JsonRowWriter::new(&ds.schema().subset(&select).fields, opts);
         left -= converter.stream(ds, &select, left, &writer, &mut out)?;
     }
-    out.flush()?;
-    Ok(())
+    out.finish()
 }

@@ -1,13 +1,16 @@
 //! Process behaviour shared by every csutils tool: a tool's whole `main` ([`main`]: parsing,
 //! the hidden `--generate` flag that prints the man page or shell completions, exit codes),
-//! inputs (`-` is stdin), one buffered locked stdout, quiet exit 0 when the reader of our output
-//! goes away, one-line errors `tool: file: place: what`.
+//! the argument groups tools share ([`args`]), inputs (`-` is stdin), one buffered locked
+//! stdout, quiet exit 0 when the reader of our output goes away, one-line errors
+//! `tool: file: place: what`.
 
+pub mod args;
 pub mod output;
 pub mod signals;
 pub mod unpack;
 
-pub use output::{folder_of, persist, write_atomically, Output};
+pub use args::{GroupChoice, OutputFile};
+pub use output::{folder_of, persist, write_atomically, Output, OutputWriter};
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -50,11 +53,14 @@ impl From<FormatError> for Failure {
 }
 
 impl From<io::Error> for Failure {
+    /// A write error on the output: quiet for a broken pipe; else named by the output an
+    /// [`OutputWriter`] names, or standard output.
     fn from(e: io::Error) -> Self {
+        let (name, e) = output::named_output_error(&e).unwrap_or(("(stdout)", &e));
         if e.kind() == io::ErrorKind::BrokenPipe {
             Failure::BrokenPipe
         } else {
-            Failure::Data(FormatError::io(&e, cs_format::Place::File).in_file("(stdout)"))
+            Failure::Data(FormatError::io(e, cs_format::Place::File).in_file(name))
         }
     }
 }
@@ -149,97 +155,6 @@ impl FieldChoice {
     pub fn select(&self, ds: &cs_format::Dataset) -> Result<Vec<usize>, Failure> {
         cs_format::ops::select::select_fields(ds.schema(), &self.fields)
             .map_err(|what| FormatError::in_whole_file(what).in_file(ds.name()).into())
-    }
-}
-
-/// Which output of a job folder to read, for inputs that are job folders (output references).
-/// `--version` stays the program's version, as in every Unix tool: the output's version is
-/// `--output-version`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
-pub struct OutputChoice {
-    /// For a job folder: the output to read (particles, volume, …), its metafiles joined on uid
-    /// as cryoSPARC joins them.
-    #[arg(long = "output", value_name = "NAME")]
-    pub output: Option<String>,
-    /// For a job folder: the output's version (default: the final one).
-    #[arg(long = "output-version", value_name = "N", requires = "output")]
-    pub output_version: Option<u64>,
-}
-
-impl InputPath {
-    /// Open a `.cs` file, or, for a job folder, its output `choice.output` at `choice.version`:
-    /// the output's metafiles (from `job.json`, v4 or v5) joined on uid as cryoSPARC joins them.
-    pub fn open_with(&self, choice: &OutputChoice) -> Result<cs_format::Dataset, FormatError> {
-        let InputPath::Path(dir) = self else {
-            if choice.output.is_some() {
-                return Err(FormatError::in_whole_file(
-                    "--output needs a job folder, not standard input",
-                )
-                .in_file("-"));
-            }
-            return self.open_dataset();
-        };
-        let name = self.display_name();
-        if !cs_format::project::is_job_dir(dir) {
-            if choice.output.is_some() || choice.output_version.is_some() {
-                return Err(FormatError::in_whole_file(
-                    "--output and --output-version need a job folder (one holding job.json)",
-                )
-                .in_file(&name));
-            }
-            return self.open_dataset();
-        }
-        let job = cs_format::project::read_job(dir)?;
-        let Some(output) = &choice.output else {
-            return Err(FormatError::in_whole_file(format!(
-                "is a job folder: give --output NAME ({})",
-                job.output_names().join(", ")
-            ))
-            .in_file(&name));
-        };
-        let files = job
-            .output_metafiles(output, choice.output_version)
-            .map_err(|what| FormatError::in_whole_file(what).in_file(&name))?;
-        let abs = std::fs::canonicalize(dir)
-            .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
-        let project_dir = folder_of(&abs);
-        let mut datasets = Vec::new();
-        for f in &files {
-            let path = project_dir.join(f);
-            datasets.push(cs_format::Dataset::open(
-                &path,
-                &path.display().to_string(),
-            )?);
-        }
-        if datasets.len() == 1 {
-            if let Some(ds) = datasets.pop() {
-                return Ok(ds);
-            }
-        }
-        cs_format::ops::join::join_to_dataset(
-            datasets,
-            cs_format::ops::join::JoinMode::Inner,
-            &std::env::temp_dir(),
-            &format!("{name} (output {output})"),
-        )
-    }
-}
-
-impl InputPath {
-    /// Like [`InputPath::open_with`], for a tool that reads its input twice
-    /// ([`cs_format::Dataset::reopen`]): standard input is first copied to a nameless
-    /// temporary file (gone when the process ends, however it ends).
-    pub fn open_rereadable(
-        &self,
-        choice: &OutputChoice,
-    ) -> Result<cs_format::Dataset, FormatError> {
-        if *self != InputPath::Stdin || choice.output.is_some() {
-            return self.open_with(choice);
-        }
-        let io_err = |e: &io::Error| FormatError::io(e, cs_format::Place::File).in_file("-");
-        let mut spool = tempfile::tempfile().map_err(|e| io_err(&e))?;
-        io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| io_err(&e))?;
-        cs_format::Dataset::from_file(spool, "-")
     }
 }
 

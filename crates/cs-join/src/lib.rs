@@ -1,7 +1,7 @@
 //! `cs-join`: join `.cs` files, or the outputs of job folders, on `uid`.
 
 use clap::Parser;
-use cs_cli::{ChunkConverter, Failure, InputPath, Outcome, Output, OutputChoice};
+use cs_cli::{ChunkConverter, Failure, GroupChoice, InputPath, Outcome, OutputFile};
 use cs_format::ops::join::{join_on_uid, join_to_dataset, JoinMode};
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use std::io::Write;
@@ -11,6 +11,7 @@ use std::io::Write;
 #[command(
     name = "cs-join",
     version,
+    mut_arg("output", |a| a.help("Write the join as a .cs file to FILE (\"-\": standard output, not a terminal) instead of printing JSON-lines")),
     about = "Join cryoSPARC .cs files (or a job's output) on uid",
     long_about = "Join .cs files on uid and print the result as JSON-lines (as cs-cat prints \
 rows), or write it with -o as a .cs file.\n\n\
@@ -18,12 +19,12 @@ The default is cryosparc-tools' inner join (Dataset.innerjoin): rows whose uid e
 the first input's order; the first input's fields, then each later input's new fields; a field \
 in several inputs takes the later input's value. --left keeps every row of the first input \
 (pyem's rule): a uid another input lacks is an error, or with --fill gets zeros and empty strings.\n\n\
-An input may be a job folder with --output NAME: its output's metafiles (from job.json) joined as \
-cryoSPARC joins them.\n\n\
+An input may be a job folder with --group NAME: its output group's metafiles (from job.json) \
+joined as cryoSPARC joins them.\n\n\
 Memory: the first input streams; every later input is held in memory (about its file size); the \
 joined rows are spooled to a temporary file.",
     after_help = "Examples:\n  cs-join J8/J8_passthrough_particles.cs J8/J8_004_particles.cs | head -2\n  \
-cs-join J8 --output particles -o particles.cs\n  \
+cs-join J8 --group particles -o particles.cs\n  \
 cs-join --left --fill picks.cs ctf.cs -o merged.cs\n\n\
 Exit status: 0 on success, 1 on bad data or an I/O error, 2 on bad usage."
 )]
@@ -32,9 +33,9 @@ pub struct Args {
     #[arg(value_name = "FILE", required = true)]
     pub inputs: Vec<String>,
 
-    /// Output reference: read job folders' output.
+    /// --group/--group-version: read job folders' output group.
     #[command(flatten)]
-    pub output: OutputChoice,
+    pub group: GroupChoice,
 
     /// Keep every row of the first input.
     #[arg(long)]
@@ -44,18 +45,13 @@ pub struct Args {
     #[arg(long, requires = "left")]
     pub fill: bool,
 
-    /// Write the join to this .cs file ("-": standard output, not a terminal) instead of printing
-    /// JSON-lines.
-    #[arg(short = 'o', long = "out", value_name = "OUT")]
-    pub out: Option<String>,
+    /// -o/--output FILE: write the join as a .cs file; --force.
+    #[command(flatten)]
+    pub output: OutputFile,
 
     /// Container and compression of -o.
     #[command(flatten)]
     pub write: cs_cli::WriteFormat,
-
-    /// Replace OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
 
     /// -f/--fields.
     #[command(flatten)]
@@ -78,14 +74,14 @@ pub fn run(args: Args) -> Outcome {
             "standard input (-) can be named only once".into(),
         ));
     }
-    let out = args
-        .out
-        .as_deref()
-        .map(|o| Output::binary(o, args.force))
-        .transpose()?;
+    args.group.refuse_group_as_output(&inputs, &args.output)?;
+    let out = match args.output.output {
+        Some(_) => Some(args.output.binary()?),
+        None => None,
+    };
     let mut datasets = Vec::new();
     for input in &inputs {
-        datasets.push(input.open_with(&args.output)?);
+        datasets.push(input.open_with(&args.group)?);
     }
     let mode = if args.left {
         JoinMode::Left { fill: args.fill }
@@ -100,7 +96,7 @@ pub fn run(args: Args) -> Outcome {
         }
         let spool = join_on_uid(datasets, &out.spool_dir(), mode, &mut |_, _| Ok(()))?;
         let format = args.write.output_format();
-        return out.write(args.force, |mut w| spool.write(format, &mut w));
+        return out.write(args.output.force, |mut w| spool.write(format, &mut w));
     }
     let joined = join_to_dataset(datasets, mode, &std::env::temp_dir(), "(join)")?;
     let select = args.fields.select(&joined)?;

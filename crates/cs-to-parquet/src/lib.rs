@@ -8,7 +8,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
 use clap::{Parser, ValueEnum};
-use cs_cli::{InputPath, Outcome, Output, OutputChoice};
+use cs_cli::{GroupChoice, InputPath, Outcome, OutputFile};
 use cs_format::text::cell::{decode_number, Scalar};
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
@@ -31,15 +31,17 @@ pub enum Codec {
 #[command(
     name = "cs-to-parquet",
     version,
+    mut_arg("output", |a| a.help("The file to write (default: standard output, refused when it is \
+        a terminal); a device or FIFO is written in place")),
     about = "Write cryoSPARC .cs data (or a job's output) as Parquet or an Arrow IPC stream",
-    long_about = "Write a .cs file, or a job folder's output (--output NAME), as Parquet (default) \
+    long_about = "Write a .cs file, or a job folder's output group (--group NAME), as Parquet (default) \
 or, with --arrow, an Arrow IPC stream, for DuckDB, polars, pandas and pyarrow.\n\n\
 Types: integers and floats keep their width and signedness (u64 uids exact); strings are UTF-8 \
 (Parquet dictionary-encodes them where it pays); complex numbers are fixed-size lists [re, im]; \
 subarrays are fixed-size lists, nested for 2-D and 3-D, in C order. No value is null.\n\n\
 One record batch (one Parquet row group) per chunk of about 4 MB of records: memory stays flat.",
     after_help = "Examples:\n  cs-to-parquet J8/J8_004_particles.cs -o particles.parquet\n  \
-cs-to-parquet J8 --output particles -o particles.parquet\n  \
+cs-to-parquet J8 --group particles -o particles.parquet\n  \
 duckdb -c \"select count(*) from 'particles.parquet' where \\\"ctf/df1_A\\\" > 15000\"\n  \
 cs-to-parquet --arrow particles.cs -o - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'\n\n\
 Exit status: 0 on success, 1 on bad data or an I/O error (no output file is left), 2 on bad usage."
@@ -49,9 +51,9 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub file: Option<String>,
 
-    /// Output reference: read a job folder's output.
+    /// --group/--group-version: read a job folder's output group.
     #[command(flatten)]
-    pub output: OutputChoice,
+    pub group: GroupChoice,
 
     /// -f/--fields.
     #[command(flatten)]
@@ -65,14 +67,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "snappy", value_name = "CODEC")]
     pub compression: Codec,
 
-    /// The file to write (default "-": standard output, refused when it is a terminal); a device
-    /// or FIFO is written in place.
-    #[arg(short = 'o', long = "out", value_name = "OUT")]
-    pub out: Option<String>,
-
-    /// Replace OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
+    /// -o/--output FILE (default: standard output, refused when it is a terminal); --force.
+    #[command(flatten)]
+    pub output: OutputFile,
 }
 
 /// The Arrow type of one element of a field (complex: a pair).
@@ -234,9 +231,11 @@ fn write_err(e: impl std::fmt::Display) -> Error {
 
 /// Run `cs-to-parquet` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    let out = Output::binary(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
-    let ds = input.open_with(&args.output)?;
+    args.group
+        .refuse_group_as_output(std::slice::from_ref(&input), &args.output)?;
+    let out = args.output.binary()?;
+    let ds = input.open_with(&args.group)?;
     let name = ds.name().to_string();
     let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;
@@ -298,7 +297,7 @@ pub fn run(args: Args) -> Outcome {
         })?;
         sink.finish()
     };
-    out.write(args.force, |w| convert(Box::new(w)))
+    out.write(args.output.force, |w| convert(Box::new(w)))
 }
 
 /// A writer that can move between threads (the Parquet writer asks for it).

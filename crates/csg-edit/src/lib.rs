@@ -1,7 +1,7 @@
 //! `csg-edit`: create, show, check and edit cryoSPARC `.csg` result-group files.
 
 use clap::{Parser, Subcommand};
-use cs_cli::{Failure, Outcome, Output};
+use cs_cli::{Failure, Outcome, Output, OutputFile};
 use cs_format::ops::uids::UidSet;
 use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::{Dataset, Error, Place};
@@ -49,10 +49,12 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Build a group from .cs files: one slot per field prefix (uid excluded).
+    #[command(mut_arg("output", |a| a.required(true).value_name("OUT").help("The .csg file to write \
+        (\"-\": standard output)")))]
     New {
-        /// The .csg file to write.
-        #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: String,
+        /// -o/--output OUT and --force.
+        #[command(flatten)]
+        output: OutputFile,
         /// Group (output) name, e.g. particles.
         #[arg(long)]
         name: String,
@@ -65,14 +67,13 @@ pub enum Command {
         /// Group description.
         #[arg(long)]
         description: Option<String>,
-        /// Replace OUT if it exists.
-        #[arg(long)]
-        force: bool,
         /// The .cs files (a slot found in several files is taken from the last).
         #[arg(required = true, value_name = "FILE.cs")]
         files: Vec<PathBuf>,
     },
     /// Change metafiles, item counts or the group's name, title or description.
+    #[command(mut_arg("output", |a| a.value_name("OUT").help("Write to OUT instead of standard \
+        output; OUT appears only when complete")))]
     Set {
         /// The .csg file.
         file: PathBuf,
@@ -95,12 +96,9 @@ pub enum Command {
         /// Replace FILE (atomically).
         #[arg(short = 'i', long, conflicts_with = "output")]
         in_place: bool,
-        /// Write to OUT instead of standard output.
-        #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: Option<String>,
-        /// Replace OUT if it exists.
-        #[arg(long)]
-        force: bool,
+        /// -o/--output OUT and --force.
+        #[command(flatten)]
+        output: OutputFile,
     },
 }
 
@@ -118,9 +116,8 @@ pub fn run(args: Args) -> Outcome {
             ty,
             title,
             description,
-            force,
             files,
-        }) => new(&output, name, ty, title, description, force, &files),
+        }) => new(&output, name, ty, title, description, &files),
         Some(Command::Set {
             file,
             metafile,
@@ -130,7 +127,6 @@ pub fn run(args: Args) -> Outcome {
             description,
             in_place,
             output,
-            force,
         }) => {
             let edits = Edits {
                 metafile,
@@ -139,7 +135,7 @@ pub fn run(args: Args) -> Outcome {
                 title,
                 description,
             };
-            set(&file, edits, in_place, output.as_deref(), force)
+            set(&file, edits, in_place, &output)
         }
     }
 }
@@ -383,15 +379,14 @@ fn folder_of_output(out: &Output, otherwise: PathBuf) -> PathBuf {
 }
 
 fn new(
-    output: &str,
+    output: &OutputFile,
     name: String,
     ty: String,
     title: Option<String>,
     description: Option<String>,
-    force: bool,
     files: &[PathBuf],
 ) -> Outcome {
-    let out = Output::text(output, force)?;
+    let out = output.text()?;
     let out_dir = folder_of_output(&out, PathBuf::from("."));
     let mut results = BTreeMap::new();
     for f in files {
@@ -427,7 +422,7 @@ fn new(
         version: Some(format!("csutils-{}", env!("CARGO_PKG_VERSION"))),
         unknown: BTreeMap::new(),
     };
-    emit(&csg, &out, force)
+    emit(&csg, &out, output.force)
 }
 
 /// The changes `set` makes.
@@ -439,7 +434,7 @@ struct Edits {
     description: Option<String>,
 }
 
-fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: bool) -> Outcome {
+fn set(file: &Path, edits: Edits, in_place: bool, output: &OutputFile) -> Outcome {
     let fname = name_of(file);
     let mut csg = load(file)?;
     if let Some(k) = csg.unknown_keys().first() {
@@ -451,10 +446,10 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: b
         .into());
     }
     let src_dir = cs_cli::folder_of(file);
-    let dest = match (in_place, output) {
-        (true, _) => Output::File(file.to_path_buf()),
-        (false, Some(out)) => Output::text(out, force)?,
-        (false, None) => Output::Stdout,
+    let dest = if in_place {
+        Output::File(file.to_path_buf())
+    } else {
+        output.text()?
     };
     let dest_dir = folder_of_output(&dest, src_dir.clone());
     let key_err = |key: String, what: String| -> Failure {
@@ -552,7 +547,7 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: b
     if let Some(d) = edits.description {
         csg.group.description = Some(d);
     }
-    emit(&csg, &dest, force || in_place)
+    emit(&csg, &dest, output.force || in_place)
 }
 
 #[cfg(test)]

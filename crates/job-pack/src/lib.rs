@@ -6,7 +6,7 @@ mod export;
 mod import;
 
 use clap::{Parser, Subcommand};
-use cs_cli::{Failure, Outcome, Progress};
+use cs_cli::{Failure, Outcome, OutputFile, Progress};
 use cs_format::project::shown;
 use cs_format::{Error, Place};
 use std::io::Write;
@@ -57,12 +57,15 @@ pub enum Command {
     /// whose target is missing is stored as a link, with a warning (--strict: refused before
     /// anything is written); an archive written inside DIR leaves itself (and its temporary
     /// file) out.
+    #[command(mut_arg("output", |a| a.help("The archive file (default: standard output, refused \
+        when it is a terminal); .tar.gz / .tar.zst compress; a device or FIFO is written in place")))]
     Tar {
         /// The folder to archive.
         dir: PathBuf,
-        /// The archive file ("-": standard output, the default); .tar.gz / .tar.zst compress.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<String>,
+        /// -o/--output FILE: the archive (default: standard output, refused when it is a
+        /// terminal); .tar.gz / .tar.zst compress. --force.
+        #[command(flatten)]
+        output: OutputFile,
         /// Store symlinks as links (and list on stderr those whose targets stay behind).
         #[arg(long)]
         no_dereference: bool,
@@ -72,9 +75,6 @@ pub enum Command {
         /// Compress the archive with Zstandard.
         #[arg(long)]
         zstd: bool,
-        /// Replace FILE if it exists.
-        #[arg(long)]
-        force: bool,
         /// Refuse (before writing anything) when a link's target is missing; without it such a
         /// link is stored as the link it is, with a warning.
         #[arg(long)]
@@ -159,16 +159,15 @@ pub fn run(args: Args) -> Outcome {
             no_dereference,
             gzip,
             zstd,
-            force,
             strict,
         } => tar(
             dir,
-            output,
+            output.output,
             TarOptions {
                 dereference: !no_dereference,
                 gzip,
                 zstd,
-                force,
+                force: output.force,
                 strict,
             },
         ),
