@@ -63,9 +63,9 @@ pub struct Args {
     #[arg(long)]
     pub arrow: bool,
 
-    /// Parquet column compression.
+    /// Parquet column compression (the word csv-to-cs and cs-join use for theirs).
     #[arg(long, value_enum, default_value = "snappy", value_name = "CODEC")]
-    pub compression: Codec,
+    pub compress: Codec,
 
     /// -o/--output FILE (default: standard output, refused when it is a terminal); --force.
     #[command(flatten)]
@@ -245,7 +245,7 @@ pub fn run(args: Args) -> Outcome {
             .map(|f| ArrowField::new(&f.name, field_type(f), false))
             .collect::<Vec<_>>(),
     ));
-    let compression = match args.compression {
+    let compression = match args.compress {
         Codec::Snappy => parquet::basic::Compression::SNAPPY,
         Codec::Zstd => parquet::basic::Compression::ZSTD(Default::default()),
         Codec::None => parquet::basic::Compression::UNCOMPRESSED,
