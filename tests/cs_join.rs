@@ -320,3 +320,23 @@ fn job_folder_messages_name_group() {
         );
     }
 }
+
+#[test]
+fn the_library_opens_a_job_group_at_a_version() {
+    let (_keep, project) = project_tree();
+    let lineage = &expected_projects()["particle_lineage"]["files"];
+    let j6 = project.join("J6");
+    let v3 = cs_format::project::open_group(&j6, "particles", Some(3)).unwrap();
+    assert_eq!(v3.rows(), lineage["J6_version3"]["rows"].as_u64().unwrap());
+    // The passthrough file's slots are joined in.
+    let names: Vec<&str> = v3.schema().fields.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"location/center_x_frac") && names.contains(&"alignments2D/pose"));
+    let e = cs_format::project::open_group(&j6, "maps", None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("has no output 'maps'; its outputs are: particles, class_averages"),
+        "{e}"
+    );
+    let e = cs_format::project::open_group(&j6, "particles", Some(9)).unwrap_err();
+    assert!(e.to_string().contains("has no version 9"), "{e}");
+}
