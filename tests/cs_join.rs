@@ -1,9 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-//! cs-join and output references (JOB_DIR --output NAME) on fixture tree A.
+//! cs-join and job output groups (JOB_DIR --group NAME [--group-version N]) in every tool that
+//! reads them, on fixture tree A.
 
 mod common;
 
-use common::{arg, expected_projects, json_lines, project_tree, run, sh, stderr, stdout};
+use common::{
+    arg, expected_projects, failed, json_lines, project_tree, refused, run, sh, stderr, stdout,
+    tree_snapshot,
+};
 use serde_json::Value;
 
 fn uids(o: &std::process::Output) -> Vec<String> {
@@ -26,7 +30,7 @@ fn output_references_give_the_rows_expected_names() {
     let lineage = &expected_projects()["particle_lineage"]["files"];
     let file = |k: &str| arg(&project.join(lineage[k]["file"].as_str().unwrap()));
     let rows = |k: &str| lineage[k]["rows"].as_u64().unwrap() as usize;
-    let j8 = cat_uids(&[&arg(&project.join("J8")), "--output", "particles"]);
+    let j8 = cat_uids(&[&arg(&project.join("J8")), "--group", "particles"]);
     assert_eq!(j8.len(), rows("J8_final"));
     assert_eq!(
         j8,
@@ -35,9 +39,9 @@ fn output_references_give_the_rows_expected_names() {
     );
     let j6v3 = cat_uids(&[
         &arg(&project.join("J6")),
-        "--output",
+        "--group",
         "particles",
-        "--output-version",
+        "--group-version",
         "3",
     ]);
     assert_eq!(j6v3.len(), rows("J6_version3"));
@@ -45,13 +49,7 @@ fn output_references_give_the_rows_expected_names() {
     // The joined output has the passthrough slots too.
     let o = run(
         "cs-cat",
-        &[
-            "-n",
-            "1",
-            &arg(&project.join("J8")),
-            "--output",
-            "particles",
-        ],
+        &["-n", "1", &arg(&project.join("J8")), "--group", "particles"],
         None,
     );
     let row = &json_lines(&o)[0];
@@ -69,7 +67,7 @@ fn output_references_give_the_rows_expected_names() {
         "cs-to-csv",
         &[
             &arg(&project.join("J8")),
-            "--output",
+            "--group",
             "volume",
             "-f",
             "uid,map/path",
@@ -106,10 +104,10 @@ fn a_v5_job_json_resolves_the_same_output() {
     }
     let v5 = serde_json::json!({"uid": "J8", "project_uid": "P3", "status": "completed",
         "spec": {"type": "homo_refine_new", "outputs": outputs, "inputs": {}}});
-    let before = cat_uids(&[&arg(&project.join("J8")), "--output", "particles"]);
+    let before = cat_uids(&[&arg(&project.join("J8")), "--group", "particles"]);
     std::fs::write(&p, v5.to_string()).unwrap();
     assert_eq!(
-        cat_uids(&[&arg(&project.join("J8")), "--output", "particles"]),
+        cat_uids(&[&arg(&project.join("J8")), "--group", "particles"]),
         before
     );
 }
@@ -118,7 +116,7 @@ fn a_v5_job_json_resolves_the_same_output() {
 fn a_missing_output_lists_the_ones_that_exist() {
     let (_keep, project) = project_tree();
     let j8 = arg(&project.join("J8"));
-    let o = run("cs-cat", &[&j8, "--output", "maps"], None);
+    let o = run("cs-cat", &[&j8, "--group", "maps"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("J8 has no output 'maps'; its outputs are: particles, volume, mask"),
@@ -127,14 +125,14 @@ fn a_missing_output_lists_the_ones_that_exist() {
     );
     let o = run("cs-cat", &[&j8], None);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is a job folder: give --output NAME (particles, volume, mask)"));
+    assert!(stderr(&o).contains("is a job folder: give --group NAME (particles, volume, mask)"));
     let o = run(
         "cs-cat",
         &[
             &arg(&project.join("J6")),
-            "--output",
+            "--group",
             "particles",
-            "--output-version",
+            "--group-version",
             "9",
         ],
         None,
@@ -180,7 +178,7 @@ fn cs_join_inner_left_and_fill() {
 fn cs_join_of_a_job_output_equals_cs_cat_of_it() {
     let (_keep, project) = project_tree();
     let j8 = arg(&project.join("J8"));
-    let a = sh(&format!("cs-join {j8} --output particles | md5sum"));
+    let a = sh(&format!("cs-join {j8} --group particles | md5sum"));
     let b = sh(&format!(
         "cs-join {d}/J8_004_particles.cs {d}/J8_passthrough_particles.cs | md5sum",
         d = arg(&project.join("J8"))
@@ -212,4 +210,133 @@ fn a_bad_cell_is_named_with_the_input_that_holds_it() {
         );
     }
     assert!(!dir.path().join("out.cs").exists());
+}
+
+/// The tools that read a job folder's output group, each with what makes it write to stdout.
+const GROUP_READERS: [&str; 5] = [
+    "cs-cat",
+    "cs-to-csv",
+    "cs-join",
+    "cs-to-star",
+    "cs-to-parquet -o -",
+];
+
+#[test]
+fn every_tool_reads_a_job_group_at_the_version_asked() {
+    let (keep, project) = project_tree();
+    let j6 = arg(&project.join("J6"));
+    // Version 3 of J6's particles: its own metafile and the passthrough file, joined on uid.
+    let v3 = keep.path().join("v3.cs");
+    let o = sh(&format!(
+        "cs-join {j6}/J6_003_particles.cs {j6}/J6_passthrough_particles.cs -o {}",
+        arg(&v3)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let digest = |tool: &str, input: &str| {
+        let o = sh(&format!("{tool} {input} 2> /dev/null | md5sum"));
+        assert!(o.status.success(), "{tool} {input}");
+        stdout(&o)
+    };
+    for tool in GROUP_READERS {
+        let at_v3 = digest(tool, &format!("{j6} --group particles --group-version 3"));
+        assert_eq!(at_v3, digest(tool, &arg(&v3)), "{tool}: version 3");
+        let last = digest(tool, &format!("{j6} --group particles"));
+        assert_ne!(
+            at_v3, last,
+            "{tool}: without --group-version, the final version"
+        );
+    }
+}
+
+#[test]
+fn output_naming_a_group_of_the_job_folder_asks_did_you_mean_group() {
+    let (_keep, project) = project_tree();
+    let before = tree_snapshot(&project);
+    for tool in GROUP_READERS {
+        let tool = tool.split(' ').next().unwrap();
+        let o = sh(&format!(
+            "cd {} && {tool} J8 --output particles",
+            arg(&project)
+        ));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{tool}: {e}");
+        assert_eq!(e.lines().count(), 1, "{tool}: {e}");
+        assert!(
+            e.starts_with(&format!("{tool}: J8: --output particles"))
+                && e.contains("did you mean --group particles?"),
+            "{tool}: {e}"
+        );
+        assert!(o.stdout.is_empty(), "{tool}");
+        assert_eq!(tree_snapshot(&project), before, "{tool} wrote something");
+    }
+    // With --group given, --output is the file to write, even one named like a group.
+    let o = sh(&format!(
+        "cd {} && cs-cat J8 --group volume --output particles && test -s particles",
+        arg(&project)
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn job_folder_messages_name_group() {
+    let (_keep, project) = project_tree();
+    let j8 = arg(&project.join("J8"));
+    let file = arg(&project.join("J8/J8_004_particles.cs"));
+    let o = run("cs-to-csv", &[&j8], None);
+    refused(
+        &o,
+        "cs-to-csv",
+        &j8,
+        &["is a job folder: give --group NAME (particles, volume, mask)"],
+    );
+    let o = run("cs-cat", &[&file, "--group", "particles"], None);
+    refused(
+        &o,
+        "cs-cat",
+        &file,
+        &["--group needs a job folder (one holding job.json)"],
+    );
+    let stdin = std::fs::read(project.join("J8/J8_004_particles.cs")).unwrap();
+    let o = run(
+        "cs-to-parquet",
+        &["--group", "particles", "-o", "-"],
+        Some(&stdin),
+    );
+    failed(&o, "cs-to-parquet", "-", &["--group needs a job folder"]);
+    let o = run("cs-cat", &[&j8, "--group-version", "3"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--group <NAME>"), "{}", stderr(&o));
+    // The old spellings get clap's usage error with the new name.
+    for (old, new) in [
+        ("--output-version", "--group-version"),
+        ("--out", "--output"),
+    ] {
+        let o = run("cs-join", &[&j8, old, "3"], None);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains(&format!("a similar argument exists: '{new}'")),
+            "{old}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn the_library_opens_a_job_group_at_a_version() {
+    let (_keep, project) = project_tree();
+    let lineage = &expected_projects()["particle_lineage"]["files"];
+    let j6 = project.join("J6");
+    let v3 = cs_format::project::open_group(&j6, "particles", Some(3)).unwrap();
+    assert_eq!(v3.rows(), lineage["J6_version3"]["rows"].as_u64().unwrap());
+    // The passthrough file's slots are joined in.
+    let names: Vec<&str> = v3.schema().fields.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"location/center_x_frac") && names.contains(&"alignments2D/pose"));
+    let e = cs_format::project::open_group(&j6, "maps", None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("has no output 'maps'; its outputs are: particles, class_averages"),
+        "{e}"
+    );
+    let e = cs_format::project::open_group(&j6, "particles", Some(9)).unwrap_err();
+    assert!(e.to_string().contains("has no version 9"), "{e}");
 }

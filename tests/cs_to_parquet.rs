@@ -11,7 +11,7 @@ fn is_parquet(bytes: &[u8]) -> bool {
 }
 
 #[test]
-fn parquet_from_a_file_and_from_an_output_reference() {
+fn parquet_from_a_file_and_from_a_job_group() {
     let (keep, project) = project_tree();
     let out = keep.path().join("p.parquet");
     let o = run(
@@ -30,7 +30,7 @@ fn parquet_from_a_file_and_from_an_output_reference() {
         "cs-to-parquet",
         &[
             &arg(&project.join("J8")),
-            "--output",
+            "--group",
             "particles",
             "-o",
             &arg(&out),
@@ -43,7 +43,7 @@ fn parquet_from_a_file_and_from_an_output_reference() {
         "cs-to-parquet",
         &[
             &arg(&project.join("J8")),
-            "--output",
+            "--group",
             "particles",
             "-o",
             &arg(&out),
@@ -78,4 +78,24 @@ fn bad_input_leaves_no_output() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+#[test]
+fn compress_chooses_the_parquet_column_codec() {
+    let f = arg(&cs_fixture("particles_1000.numpy.cs"));
+    let size = |codec: Option<&str>| {
+        let mut args = vec![f.as_str(), "-o", "-"];
+        if let Some(c) = codec {
+            args.extend(["--compress", c]);
+        }
+        let o = run("cs-to-parquet", &args, None);
+        assert!(o.status.success(), "{codec:?}: {}", stderr(&o));
+        assert!(is_parquet(&o.stdout), "{codec:?}");
+        o.stdout
+    };
+    let (default, snappy) = (size(None), size(Some("snappy")));
+    let (none, zstd) = (size(Some("none")), size(Some("zstd")));
+    assert!(default == snappy, "snappy is the default");
+    assert!(none.len() > snappy.len() && none.len() > zstd.len());
+    assert!(zstd != snappy);
 }

@@ -24,7 +24,7 @@ fn an_output_reference_gives_one_line_per_particle() {
     let (_keep, project) = project_tree();
     let o = run(
         "cs-to-star",
-        &[&arg(&project.join("J8")), "--output", "particles"],
+        &[&arg(&project.join("J8")), "--group", "particles"],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));

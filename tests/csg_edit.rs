@@ -217,6 +217,27 @@ fn new_rebuilds_the_fixture_group() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("exists"));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("name: particles"));
+    // --force replaces it, and the long name --output is the same flag.
+    let o = run(
+        "csg-edit",
+        &[
+            "new",
+            "--output",
+            &p(&out),
+            "--force",
+            "--name",
+            "x",
+            "--type",
+            "particle",
+            &p(&d.path().join("particles_1000.numpy.cs")),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("name: x"));
 }
 
 #[test]

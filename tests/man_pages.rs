@@ -150,3 +150,22 @@ fn every_flag_of_every_subcommand_is_in_its_man_page() {
         );
     }
 }
+
+#[test]
+fn generate_needs_no_other_argument_and_completions_never_offer_it() {
+    for tool in TOOLS {
+        for shell in ["complete-bash", "complete-zsh", "complete-fish"] {
+            let o = common::run(tool, &["--generate", shell], None);
+            assert!(o.status.success(), "{tool} {shell}: {}", common::stderr(&o));
+            let script = common::stdout(&o);
+            assert!(script.contains(tool), "{tool} {shell}");
+            assert!(
+                !script.contains("generate"),
+                "{tool} {shell} offers --generate"
+            );
+        }
+    }
+    // Alone on the line: with other arguments it is a usage error.
+    let o = common::run("cs-cat", &["--generate", "man", "x.cs"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+}

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
-//! Where every writer's `-o` goes: FIFOs and device nodes (made here with `mkfifo` and `mknod`,
+//! Where every writer's `-o/--output` goes (the tools that write binary data, and those that
+//! print text to standard output unless given `-o`): FIFOs and device nodes (made here with `mkfifo` and `mknod`,
 //! never a real `/dev` entry) are written in place and survive, with or without `--force`;
 //! `-o -` and `-o /dev/stdout` are standard output; binary writers follow a redirected stdout
 //! and refuse a terminal (a pty made by `script`); a symlink to a regular file is replaced only
@@ -41,6 +42,7 @@ fn writers(dir: &Path) -> Vec<Writer> {
         args: args.iter().map(|s| s.to_string()).collect(),
         binary,
     };
+    let star = star_input(dir);
     vec![
         w("csv-to-cs", &["--like", &cs, &arg(&csv)], true),
         w("cs-join", &[&cs, &cs], true),
@@ -51,15 +53,37 @@ fn writers(dir: &Path) -> Vec<Writer> {
             true,
         ),
         w("csg-edit", &["set", &arg(&csg), "--title", "subset"], false),
+        w("cs-cat", &[&cs], false),
+        w("cs-to-csv", &[&cs], false),
+        w("cs-to-star", &[&arg(&star)], false),
     ]
 }
 
-/// Run a writer with `-o out` (and `--force`), stdout to `stdout`.
+/// The example particles with only the fields that have a STAR column, so that cs-to-star
+/// says nothing on stderr (the tests below want one line there when a write fails).
+fn star_input(dir: &Path) -> PathBuf {
+    let star = dir.join("star.cs");
+    let fields = "blob/path,blob/idx,blob/shape,blob/psize_A,ctf/exp_group_id,ctf/accel_kv,\
+        ctf/cs_mm,ctf/amp_contrast,ctf/df1_A,ctf/df2_A,ctf/df_angle_rad,ctf/phase_shift_rad,\
+        ctf/tilt_A,ctf/anisomag,ctf/bfactor,alignments3D/split,alignments3D/shift,\
+        alignments3D/pose,alignments3D/psize_A,alignments3D/class,location/micrograph_path,\
+        location/micrograph_shape,location/center_x_frac,location/center_y_frac";
+    let o = common::sh(&format!(
+        "cs-to-csv -f {fields} '{}' | csv-to-cs -o '{}'",
+        example_cs().display(),
+        star.display()
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    star
+}
+
+/// Run a writer with `--output out` (the long name of `-o`, which the tools' own tests use)
+/// and `--force`, stdout to `stdout`.
 fn run_to(w: &Writer, out: Option<&str>, force: bool, stdout: Stdio) -> Output {
     let mut cmd = Command::new(bin(w.tool));
     cmd.args(&w.args);
     if let Some(out) = out {
-        cmd.args(["-o", out]);
+        cmd.args(["--output", out]);
     }
     if force {
         cmd.arg("--force");
@@ -222,14 +246,14 @@ fn dash_and_dev_stdout_are_standard_output_piped_or_redirected() {
 #[test]
 fn binary_writers_without_o_follow_a_redirected_stdout() {
     let d = tempfile::tempdir().unwrap();
-    for w in writers(d.path()) {
-        if w.tool == "cs-join" || w.tool == "csg-edit" {
-            continue; // without -o these print text (JSON-lines, YAML), tested with their tools
+    for w in writers(d.path()).iter().filter(|w| w.binary) {
+        if w.tool == "cs-join" {
+            continue; // without -o it prints JSON-lines, tested with cs-join
         }
-        let want = reference(&w, d.path());
+        let want = reference(w, d.path());
         let file = d.path().join("redirected");
         let sink = std::fs::File::create(&file).unwrap();
-        let o = run_to(&w, None, false, Stdio::from(sink));
+        let o = run_to(w, None, false, Stdio::from(sink));
         assert!(o.status.success(), "{} > FILE: {}", w.tool, stderr(&o));
         assert!(std::fs::read(&file).unwrap() == want, "{} > FILE", w.tool);
     }

@@ -157,3 +157,61 @@ fn a_write_past_the_file_size_limit_is_an_error_that_leaves_nothing_behind() {
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
     assert!(left.is_empty(), "no output and no temporary file: {left:?}");
 }
+
+#[test]
+fn a_text_tool_killed_while_writing_o_file_leaves_neither_file_nor_temporary() {
+    let cs = std::fs::read(example_cs()).unwrap();
+    for (tool, signal, code) in [("cs-cat", "-TERM", 143), ("cs-to-csv", "-INT", 130)] {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("rows.txt");
+        let mut child = Command::new(bin(tool))
+            .args(["-", "--output", &arg(&out)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Half the file, then stdin stays open: the tool waits for the other rows.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&cs[..cs.len() / 2]).unwrap();
+        let start = Instant::now();
+        while temp_names(d.path()).is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{tool}: no temporary file"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        send(&child, signal);
+        let o = child.wait_with_output().unwrap();
+        drop(stdin);
+        assert_eq!(o.status.code(), Some(code), "{tool}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{tool}: rows went to stdout");
+        assert!(
+            temp_names(d.path()).is_empty(),
+            "{tool}: temporary file left"
+        );
+        assert!(!out.exists(), "{tool}: a half-written output");
+    }
+}
+
+#[test]
+fn a_text_output_past_the_file_size_limit_is_one_line_naming_it_and_nothing_is_left() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("rows.csv");
+    // ulimit -f counts 1024-byte blocks: 8 KiB, under the example's CSV (about 65 kB).
+    let o = common::sh(&format!(
+        "ulimit -f 8 && cs-to-csv {} -o {}",
+        arg(&example_cs()),
+        arg(&out)
+    ));
+    assert_eq!(o.status.code(), Some(1), "not killed by SIGXFSZ: {o:?}");
+    let line = stderr(&o);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.starts_with(&format!("cs-to-csv: {}: ", arg(&out))) && line.contains("File too large"),
+        "{line}"
+    );
+    let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+    assert!(left.is_empty(), "no output and no temporary file: {left:?}");
+}

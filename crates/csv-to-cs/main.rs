@@ -1,3 +1,5 @@
+//! The `csv-to-cs` binary: its arguments and its work are the `csv_to_cs` crate's `Args` and `run`.
+
 fn main() -> std::process::ExitCode {
-    csv_to_cs::main()
+    cs_cli::main(csv_to_cs::run)
 }

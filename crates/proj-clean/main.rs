@@ -1,3 +1,5 @@
+//! The `proj-clean` binary: its arguments and its work are the `proj_clean` crate's `Args` and `run`.
+
 fn main() -> std::process::ExitCode {
-    proj_clean::main()
+    cs_cli::main(proj_clean::run)
 }

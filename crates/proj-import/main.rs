@@ -1,3 +1,5 @@
+//! The `proj-import` binary: its arguments and its work are the `proj_import` crate's `Args` and `run`.
+
 fn main() -> std::process::ExitCode {
-    proj_import::main()
+    cs_cli::main(proj_import::run)
 }

@@ -1,12 +1,11 @@
 //! `cs-cat`: print cryoSPARC `.cs` files as JSON-lines, or their schema, row count or
 //! container description.
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome};
+use clap::Parser;
+use cs_cli::{ChunkConverter, Failure, InputPath, Outcome};
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use cs_format::{Dataset, Error};
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Print cryoSPARC .cs files (numpy or CSDAT) as JSON-lines.
 #[derive(Debug, Parser)]
@@ -19,17 +18,19 @@ use std::process::ExitCode;
 Spelling: integers exact (u64 too); floats as the shortest decimal that reads back to the same \
 float32/float64; NaN and infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\"; \
 subarrays as nested arrays; complex numbers as [re, im]; strings as UTF-8.\n\n\
-Several files print one after another when their schemas (after -f) are equal.\n\n\
+Several files print one after another when their schemas (after -f) are equal. A job folder \
+stands for one of its output groups with --group NAME (its metafiles joined on uid, as cryoSPARC \
+joins them). -o FILE writes to FILE instead of standard output.\n\n\
 jq 1.6 reads numbers as doubles and silently rounds uids above 2^53: use --int64-as-string \
 when piping into it.",
     after_help = "Examples:\n  cs-cat J8/particles.cs | head -3\n  cs-cat -f uid,ctf J8/particles.cs\n  \
 cs-cat --int64-as-string particles.cs | jq -c 'select(.\"ctf/df1_A\" > 15000)'\n  cs-cat --schema particles.cs\n  \
-cs-cat --count particles.cs\n\n\
+cs-cat --count particles.cs\n  cs-cat J8 --group particles -n 2\n\n\
 Exit status: 0 on success (also when the reader of the output closes the pipe early, as head does), \
 1 on bad data or an I/O error (one line on stderr: cs-cat: FILE: place: what), 2 on bad usage."
 )]
 pub struct Args {
-    /// .cs files to read; "-" or none reads standard input.
+    /// .cs files (or job folders, with --group) to read; "-" or none reads standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
@@ -60,53 +61,40 @@ pub struct Args {
     #[arg(long)]
     pub int64_as_string: bool,
 
-    /// Output reference: read a job folder's output.
+    /// --group/--group-version: read a job folder's output group.
     #[command(flatten)]
-    pub output: cs_cli::OutputChoice,
+    pub group: cs_cli::GroupChoice,
 
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-cat", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
+    /// -o/--output and --force: write to a file.
+    #[command(flatten)]
+    pub output: cs_cli::OutputFile,
 }
 
 /// Run `cs-cat` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let inputs = cs_cli::inputs_or_stdin(&args.files);
     if inputs.iter().filter(|i| **i == InputPath::Stdin).count() > 1 {
         return Err(Failure::Usage(
             "standard input (-) can be named only once".into(),
         ));
     }
-    let mut out = cs_cli::stdout();
+    args.group.refuse_group_as_output(&inputs, &args.output)?;
+    let mut out = args.output.open_text()?;
     if args.info {
         for input in &inputs {
             let mut ds = input
-                .open_with(&args.output)
+                .open_with(&args.group)
                 .map_err(cs_cli::hints::explain_cs_input(input))?;
             let info = ds.info()?;
             writeln!(out, "{info}")?;
         }
-        out.flush()?;
-        return Ok(());
+        return out.finish();
     }
     // Open every input's header first, so that a schema mismatch is reported before any row.
     let mut opened: Vec<(Dataset, Vec<usize>)> = Vec::new();
     for input in &inputs {
         let ds = input
-            .open_with(&args.output)
+            .open_with(&args.group)
             .map_err(cs_cli::hints::explain_cs_input(input))?;
         let select = args.fields.select(&ds)?;
         if let Some((first, first_sel)) = opened.first() {
@@ -126,8 +114,7 @@ pub fn run(args: Args) -> Outcome {
     if args.count {
         let total: u64 = opened.iter().map(|(d, _)| d.rows()).sum();
         writeln!(out, "{}", args.head.map_or(total, |h| h.min(total)))?;
-        out.flush()?;
-        return Ok(());
+        return out.finish();
     }
     if args.schema {
         if let Some((ds, sel)) = opened.first() {
@@ -135,8 +122,7 @@ pub fn run(args: Args) -> Outcome {
                 writeln!(out, "{}", f.schema_json())?;
             }
         }
-        out.flush()?;
-        return Ok(());
+        return out.finish();
     }
     let opts = JsonOptions {
         int64_as_string: args.int64_as_string,
@@ -150,6 +136,5 @@ pub fn run(args: Args) -> Outcome {
         let writer = JsonRowWriter::new(&ds.schema().subset(&select).fields, opts);
         left -= converter.stream(ds, &select, left, &writer, &mut out)?;
     }
-    out.flush()?;
-    Ok(())
+    out.finish()
 }

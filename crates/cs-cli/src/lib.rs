@@ -1,17 +1,18 @@
-//! Process behaviour shared by every csutils tool: inputs (`-` is stdin), one buffered locked
+//! Process behaviour shared by every csutils tool: a tool's whole `main` ([`main`]: parsing,
+//! the hidden `--generate` flag that prints the man page or shell completions, exit codes),
+//! the argument groups tools share ([`args`]), inputs (`-` is stdin), one buffered locked
 //! stdout, quiet exit 0 when the reader of our output goes away, one-line errors
-//! `tool: file: place: what`, exit codes, and the hidden `--generate` flag that prints the
-//! man page or shell completions.
+//! `tool: file: place: what`.
 
-#![warn(missing_docs)]
-
+pub mod args;
 pub mod help;
 pub mod hints;
 pub mod output;
 pub mod signals;
 pub mod unpack;
 
-pub use output::{folder_of, persist, write_atomically, Output};
+pub use args::{GroupChoice, OutputFile};
+pub use output::{folder_of, persist, write_atomically, Output, OutputWriter};
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -54,11 +55,14 @@ impl From<FormatError> for Failure {
 }
 
 impl From<io::Error> for Failure {
+    /// A write error on the output: quiet for a broken pipe; else named by the output an
+    /// [`OutputWriter`] names, or standard output.
     fn from(e: io::Error) -> Self {
+        let (name, e) = output::named_output_error(&e).unwrap_or(("(stdout)", &e));
         if e.kind() == io::ErrorKind::BrokenPipe {
             Failure::BrokenPipe
         } else {
-            Failure::Data(FormatError::io(&e, cs_format::Place::File).in_file("(stdout)"))
+            Failure::Data(FormatError::io(e, cs_format::Place::File).in_file(name))
         }
     }
 }
@@ -153,97 +157,6 @@ impl FieldChoice {
     pub fn select(&self, ds: &cs_format::Dataset) -> Result<Vec<usize>, Failure> {
         cs_format::ops::select::select_fields(ds.schema(), &self.fields)
             .map_err(|what| FormatError::in_whole_file(what).in_file(ds.name()).into())
-    }
-}
-
-/// Which output of a job folder to read, for inputs that are job folders (output references).
-/// `--version` stays the program's version, as in every Unix tool: the output's version is
-/// `--output-version`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
-pub struct OutputChoice {
-    /// For a job folder: the output to read (particles, volume, …), its metafiles joined on uid
-    /// as cryoSPARC joins them.
-    #[arg(long = "output", value_name = "NAME")]
-    pub output: Option<String>,
-    /// For a job folder: the output's version (default: the final one).
-    #[arg(long = "output-version", value_name = "N", requires = "output")]
-    pub output_version: Option<u64>,
-}
-
-impl InputPath {
-    /// Open a `.cs` file, or, for a job folder, its output `choice.output` at `choice.version`:
-    /// the output's metafiles (from `job.json`, v4 or v5) joined on uid as cryoSPARC joins them.
-    pub fn open_with(&self, choice: &OutputChoice) -> Result<cs_format::Dataset, FormatError> {
-        let InputPath::Path(dir) = self else {
-            if choice.output.is_some() {
-                return Err(FormatError::in_whole_file(
-                    "--output needs a job folder, not standard input",
-                )
-                .in_file("-"));
-            }
-            return self.open_dataset();
-        };
-        let name = self.display_name();
-        if !cs_format::project::is_job_dir(dir) {
-            if choice.output.is_some() || choice.output_version.is_some() {
-                return Err(FormatError::in_whole_file(
-                    "--output and --output-version need a job folder (one holding job.json)",
-                )
-                .in_file(&name));
-            }
-            return self.open_dataset();
-        }
-        let job = cs_format::project::read_job(dir)?;
-        let Some(output) = &choice.output else {
-            return Err(FormatError::in_whole_file(format!(
-                "is a job folder: give --output NAME ({})",
-                job.output_names().join(", ")
-            ))
-            .in_file(&name));
-        };
-        let files = job
-            .output_metafiles(output, choice.output_version)
-            .map_err(|what| FormatError::in_whole_file(what).in_file(&name))?;
-        let abs = std::fs::canonicalize(dir)
-            .map_err(|e| FormatError::io(&e, cs_format::Place::File).in_file(&name))?;
-        let project_dir = folder_of(&abs);
-        let mut datasets = Vec::new();
-        for f in &files {
-            let path = project_dir.join(f);
-            datasets.push(cs_format::Dataset::open(
-                &path,
-                &path.display().to_string(),
-            )?);
-        }
-        if datasets.len() == 1 {
-            if let Some(ds) = datasets.pop() {
-                return Ok(ds);
-            }
-        }
-        cs_format::ops::join::join_to_dataset(
-            datasets,
-            cs_format::ops::join::JoinMode::Inner,
-            &std::env::temp_dir(),
-            &format!("{name} (output {output})"),
-        )
-    }
-}
-
-impl InputPath {
-    /// Like [`InputPath::open_with`], for a tool that reads its input twice
-    /// ([`cs_format::Dataset::reopen`]): standard input is first copied to a nameless
-    /// temporary file (gone when the process ends, however it ends).
-    pub fn open_rereadable(
-        &self,
-        choice: &OutputChoice,
-    ) -> Result<cs_format::Dataset, FormatError> {
-        if *self != InputPath::Stdin || choice.output.is_some() {
-            return self.open_with(choice);
-        }
-        let io_err = |e: &io::Error| FormatError::io(e, cs_format::Place::File).in_file("-");
-        let mut spool = tempfile::tempfile().map_err(|e| io_err(&e))?;
-        io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| io_err(&e))?;
-        cs_format::Dataset::from_file(spool, "-")
     }
 }
 
@@ -371,12 +284,16 @@ fn add_man_pages(
     Ok(())
 }
 
-/// The body of every tool's `main`: parse the arguments (clap prints help, version and usage
-/// errors itself, exit 2), run, and turn the outcome into messages and an exit code.
-pub fn main_with<A: clap::Parser>(tool: &str, run: impl FnOnce(A) -> Outcome) -> ExitCode {
+/// The whole `main` of a tool, which is its `Args` (a clap parser) and its `run`: parse the
+/// arguments (clap prints help, version and usage errors itself, exit 2), answer the hidden
+/// `--generate` from the same definition, or run; then turn the outcome into messages and an
+/// exit code. Messages begin with the command's name.
+pub fn main<A: clap::Parser>(run: fn(A) -> Outcome) -> ExitCode {
     signals::install();
+    let tool = A::command().get_name().to_string();
     match parse_args::<A>() {
-        Ok(args) => finish(tool, run(args)),
+        Ok(Parsed::Run(args)) => finish(&tool, run(args)),
+        Ok(Parsed::Generate(what)) => finish(&tool, generate(A::command(), what)),
         Err(code) => code,
     }
 }
@@ -399,17 +316,44 @@ pub fn delimiter(tsv: bool, given: Option<&str>) -> Result<u8, Failure> {
     }
 }
 
-/// Parse the command line of a tool, printing clap's help, version or usage errors itself
-/// (usage errors exit 2).
-pub fn parse_args<A: clap::Parser>() -> Result<A, ExitCode> {
-    match A::try_parse() {
-        Ok(a) => Ok(a),
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-            let _ = e.print();
-            Err(ExitCode::from(code))
-        }
-    }
+/// What a command line asks for.
+enum Parsed<A> {
+    /// A run with these arguments.
+    Run(A),
+    /// The hidden `--generate WHAT`.
+    Generate(Generate),
+}
+
+/// The id of the hidden `--generate` argument, which every tool takes.
+const GENERATE: &str = "generate";
+
+/// Parse the command line of a tool with the hidden `--generate` added (alone on the line: it
+/// needs none of the tool's required arguments), printing clap's help, version or usage errors
+/// itself (usage errors exit 2). The tool's own definition never holds `--generate`, so its
+/// man page and completions do not offer it.
+fn parse_args<A: clap::Parser>() -> Result<Parsed<A>, ExitCode> {
+    let generate_arg = clap::Arg::new(GENERATE)
+        .long(GENERATE)
+        .hide(true)
+        .exclusive(true)
+        .value_name("WHAT")
+        .value_parser(clap::value_parser!(Generate))
+        .help("Print the man page or a shell completion script");
+    let mut cmd = A::command().arg(generate_arg);
+    let parsed = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(
+            |mut matches| match matches.remove_one::<Generate>(GENERATE) {
+                Some(what) => Ok(Parsed::Generate(what)),
+                None => A::from_arg_matches_mut(&mut matches).map(Parsed::Run),
+            },
+        );
+    parsed.map_err(|e| {
+        let e = e.format(&mut cmd);
+        let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        let _ = e.print();
+        ExitCode::from(code)
+    })
 }
 
 /// Bytes of stored records read and converted per chunk.

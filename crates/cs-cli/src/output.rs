@@ -156,6 +156,106 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Open the output for streaming: buffered standard output, the special file opened in
+    /// place, or a temporary file in the file's folder that [`OutputWriter::finish`] syncs and
+    /// renames into place (dropped unfinished, it is removed: nothing half-written is left).
+    /// Write errors name the output.
+    pub fn open(&self, force: bool) -> Result<OutputWriter, Failure> {
+        let (sink, tmp): (Box<dyn Write>, _) = match self {
+            Output::Stdout => (Box::new(io::stdout().lock()), None),
+            Output::Special(path) => (Box::new(open_special(path)?), None),
+            Output::File(path) => {
+                let tmp = cs_format::temp::file_in(&folder_of(path))
+                    .map_err(|e| crate::io_failure(&e, path))?;
+                let file = tmp
+                    .as_file()
+                    .try_clone()
+                    .map_err(|e| crate::io_failure(&e, path))?;
+                (Box::new(file), Some((tmp, path.clone(), force)))
+            }
+        };
+        Ok(OutputWriter {
+            sink: io::BufWriter::with_capacity(1 << 17, sink),
+            name: self.display_name(),
+            tmp,
+        })
+    }
+}
+
+/// An output open for writing ([`Output::open`]). Its write errors carry the output's name,
+/// which [`Failure`]'s conversion from `io::Error` puts in the message.
+pub struct OutputWriter {
+    sink: io::BufWriter<Box<dyn Write>>,
+    name: String,
+    /// For a regular file: the temporary file, where it goes, and `--force`.
+    tmp: Option<(tempfile::NamedTempFile, PathBuf, bool)>,
+}
+
+impl OutputWriter {
+    /// Flush everything; for a regular file, sync the temporary file and rename it into place
+    /// (an existing file is replaced only with `--force`).
+    pub fn finish(mut self) -> Outcome {
+        self.flush()?;
+        match self.tmp.take() {
+            Some((tmp, path, force)) => persist(tmp, &path, force),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for OutputWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sink.write(buf).map_err(|e| on_output(e, &self.name))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.sink
+            .write_all(buf)
+            .map_err(|e| on_output(e, &self.name))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sink.flush().map_err(|e| on_output(e, &self.name))
+    }
+}
+
+/// An I/O error on the output named `name`: see [`named_output_error`].
+#[derive(Debug)]
+struct OnOutput {
+    name: String,
+    error: io::Error,
+}
+
+impl std::fmt::Display for OnOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for OnOutput {}
+
+/// `e`, of the same kind, carrying the output's name (kept once).
+fn on_output(e: io::Error, name: &str) -> io::Error {
+    if named_output_error(&e).is_some() {
+        return e;
+    }
+    let kind = e.kind();
+    io::Error::new(
+        kind,
+        OnOutput {
+            name: name.to_string(),
+            error: e,
+        },
+    )
+}
+
+/// The output's name and the underlying error of an error made by an [`OutputWriter`].
+pub(crate) fn named_output_error(e: &io::Error) -> Option<(&str, &io::Error)> {
+    let on = e.get_ref()?.downcast_ref::<OnOutput>()?;
+    Some((&on.name, &on.error))
+}
+
 /// A writer that remembers its first failure.
 struct Watched<'a> {
     sink: Box<dyn Write + Send + 'a>,

@@ -18,7 +18,6 @@
 //! No `unsafe` but in the `text::decimal16` module (SIMD decimal reading, a measured gain; each use
 //! has a `SAFETY:` note).
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod container;
 pub mod error;

@@ -1,17 +1,17 @@
 //! `cs-join`: join `.cs` files, or the outputs of job folders, on `uid`.
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Failure, Generate, InputPath, Outcome, Output, OutputChoice};
+use clap::Parser;
+use cs_cli::{ChunkConverter, Failure, GroupChoice, InputPath, Outcome, OutputFile};
 use cs_format::ops::join::{join_on_uid, join_to_dataset, JoinMode};
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Join cryoSPARC .cs files on uid.
 #[derive(Debug, Parser)]
 #[command(
     name = "cs-join",
     version,
+    mut_arg("output", |a| a.help("Write the join as a .cs file to FILE (\"-\": standard output, not a terminal) instead of printing JSON-lines")),
     about = "Join cryoSPARC .cs files (or a job's output) on uid",
     long_about = "Join .cs files on uid and print the result as JSON-lines (as cs-cat prints \
 rows), or write it with -o as a .cs file.\n\n\
@@ -19,23 +19,23 @@ The default is cryosparc-tools' inner join (Dataset.innerjoin): rows whose uid e
 the first input's order; the first input's fields, then each later input's new fields; a field \
 in several inputs takes the later input's value. --left keeps every row of the first input \
 (pyem's rule): a uid another input lacks is an error, or with --fill gets zeros and empty strings.\n\n\
-An input may be a job folder with --output NAME: its output's metafiles (from job.json) joined as \
-cryoSPARC joins them.\n\n\
+An input may be a job folder with --group NAME: its output group's metafiles (from job.json) \
+joined as cryoSPARC joins them.\n\n\
 Memory: the first input streams; every later input is held in memory (about its file size); the \
 joined rows are spooled to a temporary file.",
     after_help = "Examples:\n  cs-join J8/J8_passthrough_particles.cs J8/J8_004_particles.cs | head -2\n  \
-cs-join J8 --output particles -o particles.cs\n  \
+cs-join J8 --group particles -o particles.cs\n  \
 cs-join --left --fill picks.cs ctf.cs -o merged.cs\n\n\
 Exit status: 0 on success, 1 on bad data or an I/O error, 2 on bad usage."
 )]
 pub struct Args {
     /// .cs files or job folders ("-": one .cs on standard input).
-    #[arg(value_name = "FILE", required_unless_present = "generate")]
+    #[arg(value_name = "FILE", required = true)]
     pub inputs: Vec<String>,
 
-    /// Output reference: read job folders' output.
+    /// --group/--group-version: read job folders' output group.
     #[command(flatten)]
-    pub output: OutputChoice,
+    pub group: GroupChoice,
 
     /// Keep every row of the first input.
     #[arg(long)]
@@ -45,18 +45,13 @@ pub struct Args {
     #[arg(long, requires = "left")]
     pub fill: bool,
 
-    /// Write the join to this .cs file ("-": standard output, not a terminal) instead of printing
-    /// JSON-lines.
-    #[arg(short = 'o', long = "out", value_name = "OUT")]
-    pub out: Option<String>,
+    /// -o/--output FILE: write the join as a .cs file; --force.
+    #[command(flatten)]
+    pub output: OutputFile,
 
     /// Container and compression of -o.
     #[command(flatten)]
     pub write: cs_cli::WriteFormat,
-
-    /// Replace OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
 
     /// -f/--fields.
     #[command(flatten)]
@@ -69,43 +64,26 @@ pub struct Args {
     /// JSON-lines: print 64-bit integers as strings (for jq 1.6).
     #[arg(long)]
     pub int64_as_string: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-join", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `cs-join` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let inputs: Vec<InputPath> = args.inputs.iter().map(|a| InputPath::from_arg(a)).collect();
     if inputs.iter().filter(|i| **i == InputPath::Stdin).count() > 1 {
         return Err(Failure::Usage(
             "standard input (-) can be named only once".into(),
         ));
     }
-    let out = args
-        .out
-        .as_deref()
-        .map(|o| Output::binary(o, args.force))
-        .transpose()?;
+    args.group.refuse_group_as_output(&inputs, &args.output)?;
+    let out = match args.output.output {
+        Some(_) => Some(args.output.binary()?),
+        None => None,
+    };
     let mut datasets = Vec::new();
     for input in &inputs {
         datasets.push(
             input
-                .open_with(&args.output)
+                .open_with(&args.group)
                 .map_err(cs_cli::hints::explain_cs_input(input))?,
         );
     }
@@ -128,7 +106,7 @@ pub fn run(args: Args) -> Outcome {
         let spool = join_on_uid(datasets, &out.spool_dir(), mode, &mut |_, _| Ok(()))?;
         warn_if_empty(spool.rows());
         let format = args.write.output_format();
-        return out.write(args.force, |mut w| spool.write(format, &mut w));
+        return out.write(args.output.force, |mut w| spool.write(format, &mut w));
     }
     let joined = join_to_dataset(datasets, mode, &std::env::temp_dir(), "(join)")?;
     warn_if_empty(joined.rows());

@@ -1,10 +1,9 @@
 //! `cs-to-csv`: a cryoSPARC `.cs` file as RFC 4180 CSV (or TSV).
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Generate, Outcome};
+use clap::Parser;
+use cs_cli::{ChunkConverter, Outcome};
 use cs_format::text::csv::CsvRowWriter;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Convert a cryoSPARC .cs file to CSV.
 #[derive(Debug, Parser)]
@@ -19,15 +18,17 @@ dimension: alignments3D/pose[0], alignments3D/pose[1], …; a 2-D field x gives 
 Cells are spelled as cs-cat spells them: integers exact, floats as the shortest decimal that \
 reads back to the same value, NaN, Infinity and -Infinity bare, complex numbers as [re,im], \
 strings as UTF-8 (quoted only when they hold the delimiter, a quote or a line break). \
-csv-to-cs reads the result back losslessly.",
+csv-to-cs reads the result back losslessly.\n\n\
+A job folder stands for one of its output groups with --group NAME (its metafiles joined on uid, \
+as cryoSPARC joins them). -o FILE writes to FILE instead of standard output.",
     after_help = "Examples:\n  cs-to-csv J8/particles.cs > particles.csv\n  \
 cs-to-csv -f uid,ctf/df1_A,ctf/df2_A J8/particles.cs | awk -F, 'NR==1 || $2 > 15000'\n  \
-cs-to-csv -t J8/particles.cs | column -t\n\n\
+cs-to-csv -t J8/particles.cs | column -t\n  cs-to-csv J8 --group particles -o particles.csv\n\n\
 Exit status: 0 on success (also when the reader of the output closes the pipe early), 1 on bad \
 data or an I/O error, 2 on bad usage."
 )]
 pub struct Args {
-    /// The .cs file; "-" or none reads standard input.
+    /// The .cs file (or a job folder, with --group); "-" or none reads standard input.
     #[arg(value_name = "FILE")]
     pub file: Option<String>,
 
@@ -51,41 +52,30 @@ pub struct Args {
     #[arg(short = 'n', long = "head", value_name = "N")]
     pub head: Option<u64>,
 
-    /// Output reference: read a job folder's output.
+    /// --group/--group-version: read a job folder's output group.
     #[command(flatten)]
-    pub output: cs_cli::OutputChoice,
+    pub group: cs_cli::GroupChoice,
 
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-to-csv", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
+    /// -o/--output and --force: write to a file.
+    #[command(flatten)]
+    pub output: cs_cli::OutputFile,
 }
 
 /// Run `cs-to-csv` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
+    args.group
+        .refuse_group_as_output(std::slice::from_ref(&input), &args.output)?;
+    let mut out = args.output.open_text()?;
     let ds = input
-        .open_with(&args.output)
+        .open_with(&args.group)
         .map_err(cs_cli::hints::explain_cs_input(&input))?;
     let select = args.fields.select(&ds)?;
     let fields = ds.schema().subset(&select).fields;
     let writer = CsvRowWriter::new(delim);
     // One column per element, with or without the header row.
     let header = writer.header(&fields).map_err(|e| e.in_file(ds.name()))?;
-    let mut out = cs_cli::stdout();
     if !args.no_header {
         out.write_all(&header)?;
     }
@@ -97,6 +87,5 @@ pub fn run(args: Args) -> Outcome {
         &writer,
         &mut out,
     )?;
-    out.flush()?;
-    Ok(())
+    out.finish()
 }

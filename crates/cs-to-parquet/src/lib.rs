@@ -7,13 +7,12 @@ use arrow_array::{
     Int8Array, RecordBatch, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
-use clap::{CommandFactory, Parser, ValueEnum};
-use cs_cli::{Generate, InputPath, Outcome, Output, OutputChoice};
+use clap::{Parser, ValueEnum};
+use cs_cli::{GroupChoice, InputPath, Outcome, OutputFile};
 use cs_format::text::cell::{decode_number, Scalar};
 use cs_format::{Chunk, Error, Field, Kind, Place};
 use rayon::prelude::*;
 use std::io::Write;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 /// Column compression of Parquet output.
@@ -32,15 +31,17 @@ pub enum Codec {
 #[command(
     name = "cs-to-parquet",
     version,
+    mut_arg("output", |a| a.help("The file to write (default: standard output, refused when it is \
+        a terminal); a device or FIFO is written in place")),
     about = "Write cryoSPARC .cs data (or a job's output) as Parquet or an Arrow IPC stream",
-    long_about = "Write a .cs file, or a job folder's output (--output NAME), as Parquet (default) \
+    long_about = "Write a .cs file, or a job folder's output group (--group NAME), as Parquet (default) \
 or, with --arrow, an Arrow IPC stream, for DuckDB, polars, pandas and pyarrow.\n\n\
 Types: integers and floats keep their width and signedness (u64 uids exact); strings are UTF-8 \
 (Parquet dictionary-encodes them where it pays); complex numbers are fixed-size lists [re, im]; \
 subarrays are fixed-size lists, nested for 2-D and 3-D, in C order. No value is null.\n\n\
 One record batch (one Parquet row group) per chunk of about 4 MB of records: memory stays flat.",
     after_help = "Examples:\n  cs-to-parquet J8/J8_004_particles.cs -o particles.parquet\n  \
-cs-to-parquet J8 --output particles -o particles.parquet\n  \
+cs-to-parquet J8 --group particles -o particles.parquet\n  \
 duckdb -c \"select count(*) from 'particles.parquet' where \\\"ctf/df1_A\\\" > 15000\"\n  \
 cs-to-parquet --arrow particles.cs -o - | python3 -c 'import pyarrow as pa, sys; print(pa.ipc.open_stream(sys.stdin.buffer).read_all().num_rows)'\n\n\
 Exit status: 0 on success, 1 on bad data or an I/O error (no output file is left), 2 on bad usage."
@@ -50,9 +51,9 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub file: Option<String>,
 
-    /// Output reference: read a job folder's output.
+    /// --group/--group-version: read a job folder's output group.
     #[command(flatten)]
-    pub output: OutputChoice,
+    pub group: GroupChoice,
 
     /// -f/--fields.
     #[command(flatten)]
@@ -62,32 +63,13 @@ pub struct Args {
     #[arg(long)]
     pub arrow: bool,
 
-    /// Parquet column compression.
+    /// Parquet column compression (the word csv-to-cs and cs-join use for theirs).
     #[arg(long, value_enum, default_value = "snappy", value_name = "CODEC")]
-    pub compression: Codec,
+    pub compress: Codec,
 
-    /// The file to write (default "-": standard output, refused when it is a terminal); a device
-    /// or FIFO is written in place.
-    #[arg(short = 'o', long = "out", value_name = "OUT")]
-    pub out: Option<String>,
-
-    /// Replace OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-to-parquet", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
+    /// -o/--output FILE (default: standard output, refused when it is a terminal); --force.
+    #[command(flatten)]
+    pub output: OutputFile,
 }
 
 /// The Arrow type of one element of a field (complex: a pair).
@@ -249,13 +231,12 @@ fn write_err(e: impl std::fmt::Display) -> Error {
 
 /// Run `cs-to-parquet` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
-    let out = Output::binary(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
+    args.group
+        .refuse_group_as_output(std::slice::from_ref(&input), &args.output)?;
+    let out = args.output.binary()?;
     let ds = input
-        .open_with(&args.output)
+        .open_with(&args.group)
         .map_err(cs_cli::hints::explain_cs_input(&input))?;
     let name = ds.name().to_string();
     let select = args.fields.select(&ds)?;
@@ -266,7 +247,7 @@ pub fn run(args: Args) -> Outcome {
             .map(|f| ArrowField::new(&f.name, field_type(f), false))
             .collect::<Vec<_>>(),
     ));
-    let compression = match args.compression {
+    let compression = match args.compress {
         Codec::Snappy => parquet::basic::Compression::SNAPPY,
         Codec::Zstd => parquet::basic::Compression::ZSTD(Default::default()),
         Codec::None => parquet::basic::Compression::UNCOMPRESSED,
@@ -318,7 +299,7 @@ pub fn run(args: Args) -> Outcome {
         })?;
         sink.finish()
     };
-    out.write(args.force, |w| convert(Box::new(w)))
+    out.write(args.output.force, |w| convert(Box::new(w)))
 }
 
 /// A writer that can move between threads (the Parquet writer asks for it).

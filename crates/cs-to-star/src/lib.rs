@@ -3,14 +3,13 @@
 
 mod plan;
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{Failure, Generate, InputPath, Outcome, OutputChoice};
+use clap::Parser;
+use cs_cli::{Failure, GroupChoice, InputPath, Outcome};
 use cs_format::ops::join::{join_to_dataset, JoinMode};
 use cs_format::{Dataset, Error};
 use plan::{Column, MapOptions, Plan};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::ExitCode;
 
 /// Write cryoSPARC particles as a RELION STAR file.
 #[derive(Debug, Parser)]
@@ -19,7 +18,7 @@ use std::process::ExitCode;
     version,
     about = "Write cryoSPARC particles (a .cs file or a job's output) as a RELION STAR file, as pyem's csparc2star does",
     long_about = "Write particles as a RELION 3.1 STAR file (data_optics and data_particles; with \
---relion2 one RELION 3.0 data_images table) on standard output, with pyem's csparc2star field map and \
+--relion2 one RELION 3.0 data_images table) on standard output or into -o FILE, with pyem's csparc2star field map and \
 option names (FORMATS.md §13).\n\n\
 Passthrough files (PASSTHROUGH.cs...) hold further fields of the same particles: they are joined on \
 uid with pyem's rule (the main file's particles, in its order, that every passthrough file has; the \
@@ -40,7 +39,9 @@ file name with a quote or a control character cannot be written so that RELION r
 is refused (exit 1, nothing written).",
     after_help = "Examples:\n  cs-to-star J8/J8_004_particles.cs > particles.star\n  \
 cs-to-star J8/J8_004_particles.cs J8/J8_passthrough_particles.cs > particles.star\n  \
-cs-to-star J8 --output particles --class 2 --strip-uid > class2.star\n\n\
+cs-to-star J8 --group particles --class 2 --strip-uid > class2.star
+  \
+cs-to-star J8 --group particles -o particles.star\n\n\
 Exit status: 0 on success, 1 on bad data or an I/O error, 2 on bad usage."
 )]
 pub struct Args {
@@ -52,9 +53,13 @@ pub struct Args {
     #[arg(value_name = "PASSTHROUGH")]
     pub passthrough: Vec<String>,
 
-    /// Output reference: read a job folder's output.
+    /// --group/--group-version: read a job folder's output group.
     #[command(flatten)]
-    pub output: OutputChoice,
+    pub group: GroupChoice,
+
+    /// -o/--output and --force: write to a file.
+    #[command(flatten)]
+    pub output: cs_cli::OutputFile,
 
     /// Keep only particles of this class (1-based, as in rlnClassNumber); repeatable.
     #[arg(long = "class", value_name = "N")]
@@ -95,20 +100,6 @@ pub struct Args {
     /// RELION 3.0 layout: one data_images table, origins in pixels, no optics table.
     #[arg(long = "relion2", visible_alias = "r2")]
     pub relion2: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("cs-to-star", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 impl Args {
@@ -146,7 +137,7 @@ impl Args {
 fn open_particles(args: &Args) -> Result<Dataset, Failure> {
     let input = InputPath::from_arg(&args.file);
     let main = input
-        .open_rereadable(&args.output)
+        .open_rereadable(&args.group)
         .map_err(cs_cli::hints::explain_cs_input(&input))?;
     if args.passthrough.is_empty() {
         return Ok(main);
@@ -168,7 +159,7 @@ fn open_particles(args: &Args) -> Result<Dataset, Failure> {
         }
         let input = InputPath::from_arg(p);
         let passthrough = input
-            .open_with(&OutputChoice::default())
+            .open_with(&GroupChoice::default())
             .map_err(cs_cli::hints::explain_cs_input(&input))?;
         datasets.push(passthrough);
     }
@@ -247,10 +238,10 @@ fn write_table_header(
 
 /// Run `cs-to-star` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let opts = args.map_options()?;
+    args.group
+        .refuse_group_as_output(&[InputPath::from_arg(&args.file)], &args.output)?;
+    let mut out = args.output.open_text()?;
     let ds = open_particles(&args)?;
     let name = ds.name().to_string();
     let mut plan =
@@ -282,7 +273,6 @@ pub fn run(args: Args) -> Outcome {
     if plan.has_split() && !found.splits_differ {
         plan.drop_split();
     }
-    let mut out = cs_cli::stdout();
     if !args.relion2 {
         write_table_header(&mut out, "data_optics", &plan.optics)?;
         for line in found.optics.values() {
@@ -297,6 +287,5 @@ pub fn run(args: Args) -> Outcome {
     write_table_header(&mut out, table, &plan.particles)?;
     cs_cli::ChunkConverter::default().stream(again, &plan.select, u64::MAX, &plan, &mut out)?;
     out.write_all(b"\n")?;
-    out.flush()?;
-    Ok(())
+    out.finish()
 }

@@ -204,7 +204,7 @@ impl Plan {
             used: BTreeSet::new(),
         };
         let Some(path) = f.take("blob/path") else {
-            return Err("has no blob/path field: not particles with images (join the passthrough file, or use --output)".into());
+            return Err("has no blob/path field: not particles with images (give its passthrough file too, or the job folder with --group NAME)".into());
         };
         let idx = f.take("blob/idx");
         let alignment = alignment_of(&mut f, &opts);

@@ -1,7 +1,7 @@
 //! `csg-edit`: create, show, check and edit cryoSPARC `.csg` result-group files.
 
-use clap::{CommandFactory, Parser, Subcommand};
-use cs_cli::{Failure, Generate, Outcome, Output};
+use clap::{Parser, Subcommand};
+use cs_cli::{Failure, Outcome, Output, OutputFile};
 use cs_format::ops::uids::UidSet;
 use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
 use cs_format::{Dataset, Error, Place};
@@ -9,7 +9,6 @@ use serde_json::{json, Map};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Create, show, check and edit cryoSPARC .csg result-group files.
 #[derive(Debug, Parser)]
@@ -30,12 +29,9 @@ Exit status: 0 on success (check: no problem found), 1 on bad input or when chec
 problem, 2 on bad usage."
 )]
 pub struct Args {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Option<Command>,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
 }
 
 /// The subcommands.
@@ -53,10 +49,12 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Build a group from .cs files: one slot per field prefix (uid excluded).
+    #[command(mut_arg("output", |a| a.required(true).value_name("OUT").help("The .csg file to write \
+        (\"-\": standard output)")))]
     New {
-        /// The .csg file to write.
-        #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: String,
+        /// -o/--output OUT and --force.
+        #[command(flatten)]
+        output: OutputFile,
         /// Group (output) name, e.g. particles.
         #[arg(long)]
         name: String,
@@ -69,14 +67,13 @@ pub enum Command {
         /// Group description.
         #[arg(long)]
         description: Option<String>,
-        /// Replace OUT if it exists.
-        #[arg(long)]
-        force: bool,
         /// The .cs files (a slot found in several files is taken from the last).
         #[arg(required = true, value_name = "FILE.cs")]
         files: Vec<PathBuf>,
     },
     /// Change metafiles, item counts or the group's name, title or description.
+    #[command(mut_arg("output", |a| a.value_name("OUT").help("Write to OUT instead of standard \
+        output; OUT appears only when complete")))]
     Set {
         /// The .csg file.
         file: PathBuf,
@@ -99,30 +96,14 @@ pub enum Command {
         /// Replace FILE (atomically).
         #[arg(short = 'i', long, conflicts_with = "output")]
         in_place: bool,
-        /// Write to OUT instead of standard output.
-        #[arg(short = 'o', long = "output", value_name = "OUT")]
-        output: Option<String>,
-        /// Replace OUT if it exists.
-        #[arg(long)]
-        force: bool,
+        /// -o/--output OUT and --force.
+        #[command(flatten)]
+        output: OutputFile,
     },
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("csg-edit", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `csg-edit` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     match args.command {
         None => Err(Failure::Usage(
             "a subcommand is needed: show, check, new or set (see --help)".into(),
@@ -135,9 +116,8 @@ pub fn run(args: Args) -> Outcome {
             ty,
             title,
             description,
-            force,
             files,
-        }) => new(&output, name, ty, title, description, force, &files),
+        }) => new(&output, name, ty, title, description, &files),
         Some(Command::Set {
             file,
             metafile,
@@ -147,7 +127,6 @@ pub fn run(args: Args) -> Outcome {
             description,
             in_place,
             output,
-            force,
         }) => {
             let edits = Edits {
                 metafile,
@@ -156,7 +135,7 @@ pub fn run(args: Args) -> Outcome {
                 title,
                 description,
             };
-            set(&file, edits, in_place, output.as_deref(), force)
+            set(&file, edits, in_place, &output)
         }
     }
 }
@@ -412,15 +391,14 @@ fn folder_of_output(out: &Output, otherwise: PathBuf) -> PathBuf {
 }
 
 fn new(
-    output: &str,
+    output: &OutputFile,
     name: String,
     ty: String,
     title: Option<String>,
     description: Option<String>,
-    force: bool,
     files: &[PathBuf],
 ) -> Outcome {
-    let out = Output::text(output, force)?;
+    let out = output.text()?;
     let out_dir = folder_of_output(&out, PathBuf::from("."));
     let mut results = BTreeMap::new();
     for f in files {
@@ -456,7 +434,7 @@ fn new(
         version: Some(format!("csutils-{}", env!("CARGO_PKG_VERSION"))),
         unknown: BTreeMap::new(),
     };
-    emit(&csg, &out, force)
+    emit(&csg, &out, output.force)
 }
 
 /// The changes `set` makes.
@@ -468,7 +446,7 @@ struct Edits {
     description: Option<String>,
 }
 
-fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: bool) -> Outcome {
+fn set(file: &Path, edits: Edits, in_place: bool, output: &OutputFile) -> Outcome {
     let fname = name_of(file);
     let mut csg = load(file)?;
     if let Some(k) = csg.unknown_keys().first() {
@@ -480,10 +458,10 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: b
         .into());
     }
     let src_dir = cs_cli::folder_of(file);
-    let dest = match (in_place, output) {
-        (true, _) => Output::File(file.to_path_buf()),
-        (false, Some(out)) => Output::text(out, force)?,
-        (false, None) => Output::Stdout,
+    let dest = if in_place {
+        Output::File(file.to_path_buf())
+    } else {
+        output.text()?
     };
     let dest_dir = folder_of_output(&dest, src_dir.clone());
     let key_err = |key: String, what: String| -> Failure {
@@ -581,7 +559,7 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: Option<&str>, force: b
     if let Some(d) = edits.description {
         csg.group.description = Some(d);
     }
-    emit(&csg, &dest, force || in_place)
+    emit(&csg, &dest, output.force || in_place)
 }
 
 #[cfg(test)]

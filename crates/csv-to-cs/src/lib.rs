@@ -4,8 +4,8 @@
 mod rows;
 mod uid_check;
 
-use clap::{CommandFactory, Parser, ValueEnum};
-use cs_cli::{Failure, Generate, Outcome};
+use clap::{Parser, ValueEnum};
+use cs_cli::{Failure, Outcome};
 use cs_format::container::records::{NumpyRecordFile, RecordBuf, RecordLayout};
 use cs_format::container::writer::{EncodedRows, OutputFormat, RowSpool};
 use cs_format::limits::{check_row_elements, MAX_PRESET_STRING_WIDTH};
@@ -14,7 +14,6 @@ use rayon::prelude::*;
 use rows::{Batch, InputKind, RowReader, Target};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use uid_check::TemplateUids;
@@ -36,6 +35,8 @@ pub enum From {
 #[command(
     name = "csv-to-cs",
     version,
+    mut_arg("output", |a| a.help("The file to write (default: standard output, refused when it is \
+        a terminal); a device or FIFO is written in place")),
     about = "Convert CSV or JSON-lines back into a cryoSPARC .cs file",
     long_about = "Read CSV (as cs-to-csv writes it) or JSON-lines (as cs-cat writes it) and write a \
 cryoSPARC .cs file. The input syntax is detected (a first non-blank character '{' means \
@@ -64,10 +65,9 @@ pub struct Args {
     #[arg(value_name = "INPUT")]
     pub input: Option<String>,
 
-    /// The .cs file to write (default "-": standard output, refused when it is a terminal); a
-    /// device or FIFO is written in place.
-    #[arg(short = 'o', long = "output", value_name = "OUT")]
-    pub output: Option<String>,
+    /// -o/--output FILE (default: standard output, refused when it is a terminal); --force.
+    #[command(flatten)]
+    pub output: cs_cli::OutputFile,
 
     /// Input syntax (default: detected).
     #[arg(long, value_enum, value_name = "SYNTAX")]
@@ -89,10 +89,6 @@ pub struct Args {
     #[command(flatten)]
     pub write: cs_cli::WriteFormat,
 
-    /// Replace OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
-
     /// Tab-separated input.
     #[arg(short = 't', long, conflicts_with = "delimiter")]
     pub tsv: bool,
@@ -100,29 +96,12 @@ pub struct Args {
     /// CSV field delimiter: one ASCII character ("\t" for tab).
     #[arg(short = 'd', long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("csv-to-cs", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Run `csv-to-cs` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
-    let out = cs_cli::Output::binary(args.output.as_deref().unwrap_or("-"), args.force)?;
+    let out = args.output.binary()?;
     let spool_dir = out.spool_dir();
     let input_name = args.input.clone().unwrap_or_else(|| "-".into());
 
@@ -298,7 +277,7 @@ pub fn run(args: Args) -> Outcome {
             for r in &unwritten {
                 file.append(r)?;
             }
-            out.deliver(args.force, file.finish().map_err(layout_error)?)
+            out.deliver(args.output.force, file.finish().map_err(layout_error)?)
         }
         // CSDAT is column-major: rows are spooled, then written column by column.
         format @ OutputFormat::Csdat { .. } => {
@@ -334,7 +313,7 @@ pub fn run(args: Args) -> Outcome {
                 }
                 Ok(())
             })?;
-            out.write(args.force, |mut w| spool.write(format, &mut w))
+            out.write(args.output.force, |mut w| spool.write(format, &mut w))
         }
     }
 }

@@ -5,13 +5,12 @@ mod archive;
 mod export;
 mod import;
 
-use clap::{CommandFactory, Parser, Subcommand};
-use cs_cli::{Failure, Generate, Outcome, Progress};
+use clap::{Parser, Subcommand};
+use cs_cli::{Failure, Outcome, OutputFile, Progress};
 use cs_format::project::shown;
 use cs_format::{Error, Place};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Export, archive and import cryoSPARC jobs and result groups; print event logs.
 #[derive(Debug, Parser)]
@@ -29,12 +28,9 @@ job-pack import J8.tar.zst --into /data/other-project\n  job-pack events CS-t20s
 Exit status: 0 on success, 1 on bad data or an I/O error (nothing half-written is left), 2 on bad usage."
 )]
 pub struct Args {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Option<Command>,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
 }
 
 /// What to do.
@@ -61,12 +57,15 @@ pub enum Command {
     /// whose target is missing is stored as a link, with a warning (--strict: refused before
     /// anything is written); an archive written inside DIR leaves itself (and its temporary
     /// file) out.
+    #[command(mut_arg("output", |a| a.help("The archive file (default: standard output, refused \
+        when it is a terminal); .tar.gz / .tar.zst compress; a device or FIFO is written in place")))]
     Tar {
         /// The folder to archive.
         dir: PathBuf,
-        /// The archive file ("-": standard output, the default); .tar.gz / .tar.zst compress.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
-        output: Option<String>,
+        /// -o/--output FILE: the archive (default: standard output, refused when it is a
+        /// terminal); .tar.gz / .tar.zst compress. --force.
+        #[command(flatten)]
+        output: OutputFile,
         /// Store symlinks as links (and list on stderr those whose targets stay behind).
         #[arg(long)]
         no_dereference: bool,
@@ -76,9 +75,6 @@ pub enum Command {
         /// Compress the archive with Zstandard.
         #[arg(long)]
         zstd: bool,
-        /// Replace FILE if it exists.
-        #[arg(long)]
-        force: bool,
         /// Refuse (before writing anything) when a link's target is missing; without it such a
         /// link is stored as the link it is, with a warning.
         #[arg(long)]
@@ -136,21 +132,8 @@ pub enum Command {
     },
 }
 
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("job-pack", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
 /// Run `job-pack` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let Some(command) = args.command else {
         return Err(Failure::Usage(
             "give a subcommand: export, tar, import, import-group or events (see --help)".into(),
@@ -176,16 +159,15 @@ pub fn run(args: Args) -> Outcome {
             no_dereference,
             gzip,
             zstd,
-            force,
             strict,
         } => tar(
             dir,
-            output,
+            output.output,
             TarOptions {
                 dereference: !no_dereference,
                 gzip,
                 zstd,
-                force,
+                force: output.force,
                 strict,
             },
         ),

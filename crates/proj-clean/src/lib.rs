@@ -1,9 +1,9 @@
 //! `proj-clean`: clear the unused intermediate results of cryoSPARC iterative jobs (a dry run
 //! unless `--yes`).
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use cs_cli::hints::ProjectWord;
-use cs_cli::{Failure, Generate, Outcome};
+use cs_cli::{Failure, Outcome};
 use cs_format::project::clear::{self, ClearPlan, JobClear};
 use cs_format::project::job::{remove_versions, to_json_text, PENDING_KEY};
 use cs_format::project::{is_project_dir, read_json, shown, Project, UnusableJob};
@@ -11,7 +11,6 @@ use cs_format::{Error, Place};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Clear the unused intermediate results of iterative jobs.
 #[derive(Debug, Parser)]
@@ -47,8 +46,8 @@ be removed, 2 on bad usage."
 )]
 pub struct Args {
     /// The project folder (it holds project.json).
-    #[arg(value_name = "PROJECT", required_unless_present = "generate")]
-    pub project: Option<PathBuf>,
+    #[arg(value_name = "PROJECT")]
+    pub project: PathBuf,
 
     /// Jobs to clear (J8 …); none: every job of the project.
     #[arg(value_name = "JOB")]
@@ -57,20 +56,6 @@ pub struct Args {
     /// Remove the files (without it, only list them).
     #[arg(long)]
     pub yes: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("proj-clean", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Refuse a folder that is not a project folder; a job folder or a job number gets the command
@@ -89,12 +74,7 @@ fn refuse_non_project(dir: &Path) -> Outcome {
 
 /// Run `proj-clean` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
-    let Some(dir) = args.project.as_deref() else {
-        return Err(Failure::Usage("give a project folder".into()));
-    };
+    let dir = args.project.as_path();
     refuse_non_project(dir)?;
     // Finishing or undoing the import would put back job.json files naming what a clear removes.
     cs_format::project::refuse_unfinished_import(dir)?;

@@ -1,7 +1,7 @@
 //! `proj-du`: storage statistics of cryoSPARC jobs and projects, by cryoSPARC's rule.
 
-use clap::{CommandFactory, Parser};
-use cs_cli::{Failure, Generate, Outcome, Progress};
+use clap::Parser;
+use cs_cli::{Failure, Outcome, Progress};
 use cs_format::project::clear;
 use cs_format::project::job::to_json_text;
 use cs_format::project::walk::{entry_names, union, walk_each, Walk};
@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Storage statistics of cryoSPARC jobs and projects.
 #[derive(Debug, Parser)]
@@ -49,7 +48,7 @@ bad usage."
 )]
 pub struct Args {
     /// Project folders, job folders or folders of projects.
-    #[arg(value_name = "PATH", required_unless_present = "generate")]
+    #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 
     /// Print a table for people (largest first, sizes in K/M/G).
@@ -63,20 +62,6 @@ pub struct Args {
     /// Write each project's size (cryoSPARC's rule) into its project.json, atomically.
     #[arg(long)]
     pub update: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
-}
-
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("proj-du", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
 }
 
 /// Figures of one job.
@@ -125,9 +110,6 @@ enum Measured {
 
 /// Run `proj-du` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     // Every document is read and checked before anything is walked or written.
     let mut opened = Vec::new();
     for path in &args.paths {

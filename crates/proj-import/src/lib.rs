@@ -7,9 +7,9 @@ mod instance;
 mod journal;
 
 use check::{check, Allow};
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use cs_cli::unpack::LinksOut;
-use cs_cli::{Failure, Generate, Outcome};
+use cs_cli::{Failure, Outcome};
 use cs_format::project::job::to_json_text;
 use cs_format::project::{read_json, shown};
 use cs_format::Error;
@@ -18,7 +18,6 @@ use journal::{FileChange, Found, Journal, Plan};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// Check, import, list and detach whole cryoSPARC projects.
 #[derive(Debug, Parser)]
@@ -47,6 +46,7 @@ Exit status: 0 on success, 1 when the project cannot be imported or on bad data 
 changed), 2 on bad usage."
 )]
 pub struct Args {
+    /// The subcommand (none: import the project named by PROJECT|ARCHIVE).
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -83,10 +83,6 @@ pub struct Args {
     /// are not blocking.
     #[arg(long, global = true)]
     pub allow_missing: bool,
-
-    /// Print the man page or a shell completion script.
-    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
-    pub generate: Option<Generate>,
 }
 
 /// Subcommands.
@@ -119,16 +115,6 @@ pub enum Command {
     },
 }
 
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    cs_cli::main_with("proj-import", run)
-}
-
-/// The clap command (for man pages and completions).
-pub fn command() -> clap::Command {
-    Args::command()
-}
-
 /// A job folder, or a job number that names nothing, given for the project: refused with the
 /// command line to try, before the instance folder is made or anything is read.
 fn refuse_project_mixup(path: &Path) -> Outcome {
@@ -143,9 +129,6 @@ fn refuse_project_mixup(path: &Path) -> Outcome {
 
 /// Run `proj-import` with parsed arguments.
 pub fn run(args: Args) -> Outcome {
-    if let Some(what) = args.generate {
-        return cs_cli::generate(command(), what);
-    }
     let inst_dir = instance_dir(args.instance.as_deref())?;
     let import_flags = args.force || args.steal_lock || args.title.is_some() || args.dest.is_some();
     if args.command.is_some() && import_flags {

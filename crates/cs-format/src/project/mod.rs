@@ -4,9 +4,12 @@
 pub mod clear;
 pub mod csg;
 pub mod events;
+mod group;
 pub mod job;
 pub mod timestamp;
 pub mod walk;
+
+pub use group::open_group;
 
 use crate::error::{Error, Place, Result};
 use crate::project::job::Job;
