@@ -7,7 +7,6 @@
 
 pub mod output;
 pub mod signals;
-pub mod unpack;
 
 pub use output::{folder_of, persist, write_atomically, Output};
 

@@ -2,7 +2,7 @@
 //! new job of a project. Everything is built in temporary folders inside the project and put
 //! in place by renames at the end, so a failed import leaves the project as it was.
 
-use cs_cli::unpack::{clean_relative, safe_unpack, tar_reader, LinkLeftOut, LinksOut};
+use cs_archive::{clean_relative, safe_unpack, tar_reader, LinkLeftOut, LinksOut};
 use cs_cli::Failure;
 use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::ops::join::{join_on_uid, JoinMode};
@@ -215,7 +215,7 @@ fn export_name(root: &Path, src: &str) -> String {
     if let [Some(p), Some(j), Some(t)] = parts {
         return format!("{p}_{j}_{t}");
     }
-    cs_cli::unpack::archive_stem(src)
+    cs_archive::archive_stem(src)
         .filter(|stem| clean_relative(Path::new(stem)))
         .unwrap_or_else(|| "export".into())
 }
@@ -773,7 +773,8 @@ pub fn import_export(
                 true => LinksOut::LeaveOut,
                 false => LinksOut::Refuse,
             };
-            left_out = safe_unpack(tar_reader(src)?, tmp.path(), src, links_out)?;
+            let stop = cs_cli::signals::stop_if_signalled;
+            left_out = safe_unpack(tar_reader(src)?, tmp.path(), src, links_out, stop)?;
             warn_links_left_out(src, &left_out);
             let tmp_path = tmp.path().to_path_buf();
             // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
@@ -782,7 +783,7 @@ pub fn import_export(
                 Some(n) => n.to_string_lossy().into_owned(),
                 None => export_name(&root, src),
             };
-            let dest = cs_cli::unpack::free_place(&imports, &name);
+            let dest = cs_archive::free_place(&imports, &name);
             if root == tmp.path() {
                 tmp.rename_to(&dest)
                     .map_err(|e| cs_cli::io_failure(&e, &dest))?;

@@ -8,7 +8,7 @@ mod journal;
 
 use check::{check, Allow};
 use clap::{CommandFactory, Parser, Subcommand};
-use cs_cli::unpack::LinksOut;
+use cs_archive::LinksOut;
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::project::job::to_json_text;
 use cs_format::project::{read_json, shown};
@@ -458,8 +458,9 @@ fn unpack_and_import(
         true => LinksOut::LeaveOut,
         false => LinksOut::Refuse,
     };
-    let reader = cs_cli::unpack::tar_reader(source)?;
-    let left_out = cs_cli::unpack::safe_unpack(reader, tmp.path(), source, links_out)?;
+    let reader = cs_archive::tar_reader(source)?;
+    let stop = cs_cli::signals::stop_if_signalled;
+    let left_out = cs_archive::safe_unpack(reader, tmp.path(), source, links_out, stop)?;
     // The archive's one top-level folder (else everything), and the project in it.
     let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
     let project_in_top = project_within(&top).ok_or_else(|| {
@@ -477,7 +478,7 @@ fn unpack_and_import(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| archive_name(source))
     };
-    let dest = cs_cli::unpack::free_place(imports, &name);
+    let dest = cs_archive::free_place(imports, &name);
     // The links left out, named as a check of the archive names them.
     let in_archive = top.strip_prefix(tmp.path()).unwrap_or(Path::new(""));
     let project_in_archive = in_archive.join(&project_in_top);
@@ -588,7 +589,7 @@ fn interrupted_import_of(roots: &[PathBuf], key: &str) -> Option<Journal> {
 
 /// A folder name for an archive's contents: its file name without `.tar…`, else `archive`.
 fn archive_name(source: &str) -> String {
-    cs_cli::unpack::archive_stem(source).unwrap_or_else(|| "archive".into())
+    cs_archive::archive_stem(source).unwrap_or_else(|| "archive".into())
 }
 
 /// The one entry of a folder, when it is a folder.
