@@ -9,7 +9,8 @@
 //!   devices, no data shorter than its header says; links leading outside the archive refused
 //!   or left out ([`LinksOut`]);
 //! - [`unpack`]: the checked entries written into a folder ([`safe_unpack`]);
-//! - [`place`]: the free name an unpacked archive gets ([`free_place`]);
+//! - [`place`]: an archive unpacked in a temporary folder beside its destination and moved to
+//!   a free name there ([`Unpacked`]) — the one flow `job-pack import` and `proj-import` share;
 //! - [`names`]: archive names as paths (normalised, staying inside, an archive's stem).
 //!
 //! A crate of its own rather than part of `cs-format`: reading archives needs `tar` and four
@@ -30,7 +31,7 @@ pub mod unpack;
 pub use entries::{for_each_entry, Entry, Kind, LinkLeftOut, LinksOut};
 pub use names::{archive_stem, clean_relative, normalise, stays_inside};
 pub use open::tar_reader;
-pub use place::free_place;
+pub use place::{free_place, MadeFolders, Placed, Unpacked};
 pub use unpack::safe_unpack;
 
 use cs_format::{Error, Place};

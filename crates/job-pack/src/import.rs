@@ -2,7 +2,7 @@
 //! new job of a project. Everything is built in temporary folders inside the project and put
 //! in place by renames at the end, so a failed import leaves the project as it was.
 
-use cs_archive::{clean_relative, safe_unpack, tar_reader, LinkLeftOut, LinksOut};
+use cs_archive::{clean_relative, LinkLeftOut, LinksOut, MadeFolders, Placed, Unpacked};
 use cs_cli::Failure;
 use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::ops::join::{join_on_uid, JoinMode};
@@ -34,22 +34,18 @@ struct GroupSource {
 /// Where the export being imported came from, for messages and for placing its data.
 #[derive(Default)]
 struct Source {
-    /// An archive's name and the folder it was unpacked to, with the name of that folder's
-    /// top-level entry in the archive ("" when the archive had none).
-    unpacked: Option<(String, PathBuf, String)>,
+    /// The archive it was unpacked from, in its place under `imports/jobs/`.
+    unpacked: Option<Placed>,
 }
 
 impl Source {
     /// How messages name `path`: a file of an unpacked archive as `ARCHIVE: entry NAME`, any
     /// other file by its path.
     fn name(&self, path: &Path) -> String {
-        if let Some((archive, dir, top)) = &self.unpacked {
-            if let Ok(rel) = path.strip_prefix(dir) {
-                let entry = Path::new(top).join(rel);
-                return format!("{archive}: entry {}", entry.display());
-            }
-        }
-        shown(path)
+        self.unpacked
+            .as_ref()
+            .and_then(|p| p.entry_name(path))
+            .unwrap_or_else(|| shown(path))
     }
 
     /// An I/O error on `path`, named as [`Source::name`] names it (never by the unpacked
@@ -71,7 +67,7 @@ impl Source {
 
     /// The unpacked folder (ours to hard-link from), if the export came from an archive.
     fn unpacked_dir(&self) -> Option<&Path> {
-        self.unpacked.as_ref().map(|(_, dir, _)| dir.as_path())
+        self.unpacked.as_ref().map(Placed::dir)
     }
 }
 
@@ -183,17 +179,6 @@ fn next_job_number(project: &Path) -> Result<u64, Failure> {
         }
     }
     Ok(max + 1)
-}
-
-/// The export folder inside an unpacked archive: the one top-level folder, or the root.
-fn export_root(unpacked: &Path) -> PathBuf {
-    let entries: Vec<PathBuf> = std::fs::read_dir(unpacked)
-        .map(|l| l.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    match entries.as_slice() {
-        [one] if one.is_dir() => one.clone(),
-        _ => unpacked.to_path_buf(),
-    }
 }
 
 /// The name an export folder has, for an archive made from inside one (`tar -C EXPORT -cf
@@ -751,98 +736,100 @@ pub fn import_export(
     let target = open_target(project, workspace)?;
     // A signal stops the import between files; what it placed is removed, then the process exits.
     let _deferred = cs_cli::signals::Deferred::start();
-    let src_path = Path::new(src);
-    // A tar is unpacked into a temporary folder under imports/jobs/ first.
-    let imports = target.dir.join("imports/jobs");
-    if src == "-" || !src_path.is_dir() {
-        refuse_link_out(&target.dir, "imports/jobs")?;
-    }
-    let created_imports = !imports.exists();
-    // What this import put under imports/jobs/, removed again if the import fails.
-    let mut placed: Option<PathBuf> = None;
-    let mut from = Source::default();
-    let result = (|| -> Result<Value, Failure> {
-        let mut left_out: Vec<LinkLeftOut> = Vec::new();
-        let export_dir = if src != "-" && src_path.is_dir() {
-            src_path.to_path_buf()
-        } else {
-            std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-            let tmp =
-                cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-            let links_out = match allow_missing {
-                true => LinksOut::LeaveOut,
-                false => LinksOut::Refuse,
-            };
-            let stop = cs_cli::signals::stop_if_signalled;
-            left_out = safe_unpack(tar_reader(src)?, tmp.path(), src, links_out, stop)?;
-            warn_links_left_out(src, &left_out);
-            let tmp_path = tmp.path().to_path_buf();
-            // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
-            let root = export_root(tmp.path());
-            let name = match root.file_name().filter(|_| root != tmp.path()) {
-                Some(n) => n.to_string_lossy().into_owned(),
-                None => export_name(&root, src),
-            };
-            let dest = cs_archive::free_place(&imports, &name);
-            if root == tmp.path() {
-                tmp.rename_to(&dest)
-                    .map_err(|e| cs_cli::io_failure(&e, &dest))?;
-            } else {
-                std::fs::rename(&root, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
-            }
-            placed = Some(dest.clone());
-            let top = if root == tmp_path {
-                String::new()
-            } else {
-                name
-            };
-            from.unpacked = Some((src.to_string(), dest.clone(), top));
-            dest
-        };
-        let jj = export_dir.join("job.json");
-        if !jj.is_file() {
-            return Err(not_a_job_export(&export_dir, &from));
-        }
-        let doc = read_json(&jj).map_err(|e| {
-            Failure::from(cs_format::Error {
-                file: Some(from.name(&jj)),
-                ..e
-            })
-        })?;
-        let (base, job_type) = job_document(doc, &from.name(&jj))?;
-        let text = |k: &str| {
-            base.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (old_uid, old_project) = (text("uid"), text("project_uid"));
-        let groups = export_groups(&export_dir, placed.as_deref(), &from)?;
-        let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
-            .iter()
-            .map(|n| export_dir.join(n))
-            .filter(|p| p.exists())
-            .collect();
-        let source = json!({"source": src, "job": old_uid, "project": old_project});
+    if src != "-" && Path::new(src).is_dir() {
+        let from = Source::default();
         let opts = DataOptions {
             link,
             allow_missing,
             source: &from,
         };
-        let mut record = create_job(&target, base, &job_type, &groups, &carried, &opts, source)?;
-        record["links_left_out"] = json!(left_out.len());
-        Ok(record)
-    })();
+        return import_export_folder(&target, Path::new(src), 0, &opts);
+    }
+    refuse_link_out(&target.dir, "imports/jobs")?;
+    let imports = target.dir.join("imports/jobs");
+    let made = MadeFolders::make(&imports)?;
+    let result = import_archive(src, &imports, &target, link, allow_missing);
     if result.is_err() {
-        if let Some(p) = placed {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        if created_imports {
-            let _ = std::fs::remove_dir(&imports);
-            let _ = std::fs::remove_dir(target.dir.join("imports"));
-        }
+        made.remove_if_empty();
     }
     result
+}
+
+/// Unpack the archive `src` in a temporary folder in `imports` (the project's `imports/jobs/`),
+/// keep it there as `imports/jobs/<name>` (a `--link` import points into it) and import the
+/// export in it; a failed import removes it again.
+fn import_archive(
+    src: &str,
+    imports: &Path,
+    target: &Target,
+    link: bool,
+    allow_missing: bool,
+) -> Result<Value, Failure> {
+    let links_out = LinksOut::left_out_if(allow_missing);
+    let name_from_inside = |contents: &Path| export_name(contents, src);
+    let stop = cs_cli::signals::stop_if_signalled;
+    let unpacked = Unpacked::unpack(src, imports, links_out, name_from_inside, stop)?;
+    warn_links_left_out(src, unpacked.links_left_out());
+    let left_out = unpacked.links_left_out().len();
+    let placed = unpacked.place()?;
+    let export_dir = placed.dir().to_path_buf();
+    let from = Source {
+        unpacked: Some(placed),
+    };
+    let opts = DataOptions {
+        link,
+        allow_missing,
+        source: &from,
+    };
+    let imported = import_export_folder(target, &export_dir, left_out, &opts);
+    if imported.is_err() {
+        let _ = std::fs::remove_dir_all(&export_dir);
+    }
+    imported
+}
+
+/// Import the export folder `export_dir` (the user's, or an unpacked archive's, of which
+/// `links_left_out` links were left out): its `job.json`, its groups and the files that
+/// travel with the job.
+fn import_export_folder(
+    target: &Target,
+    export_dir: &Path,
+    links_left_out: usize,
+    opts: &DataOptions,
+) -> Result<Value, Failure> {
+    let from = opts.source;
+    let src = match &from.unpacked {
+        Some(placed) => placed.source().to_string(),
+        None => shown(export_dir),
+    };
+    let jj = export_dir.join("job.json");
+    if !jj.is_file() {
+        return Err(not_a_job_export(export_dir, from));
+    }
+    let doc = read_json(&jj).map_err(|e| {
+        Failure::from(cs_format::Error {
+            file: Some(from.name(&jj)),
+            ..e
+        })
+    })?;
+    let (base, job_type) = job_document(doc, &from.name(&jj))?;
+    let text = |k: &str| {
+        base.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (old_uid, old_project) = (text("uid"), text("project_uid"));
+    let groups = export_groups(export_dir, from.unpacked_dir(), from)?;
+    let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
+        .iter()
+        .map(|n| export_dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    let source = json!({"source": src, "job": old_uid, "project": old_project});
+    let mut record = create_job(target, base, &job_type, &groups, &carried, opts, source)?;
+    record["links_left_out"] = json!(links_left_out);
+    Ok(record)
 }
 
 /// Refuse an export without a `job.json`, naming the archive (its unpacked folder is removed
@@ -855,15 +842,16 @@ fn not_a_job_export(export_dir: &Path, from: &Source) -> Failure {
     csgs.sort();
     let what = "is not a job export (it has no job.json)";
     let (name, what) = match (&from.unpacked, csgs.first()) {
-        (Some((archive, _, _)), Some(csg)) => {
-            let entry = from.name(csg);
-            let entry = entry
-                .strip_prefix(&format!("{archive}: "))
-                .unwrap_or(&entry);
-            let hint = format!("a group export? unpack it and import its .csg ({entry}) with job-pack import-group");
-            (archive.clone(), format!("{what}; {hint}"))
+        (Some(placed), Some(csg)) => {
+            let entry = placed.name_in_archive(csg).unwrap_or_default();
+            let hint = format!(
+                "a group export? unpack it and import its .csg (entry {}) with job-pack \
+                 import-group",
+                entry.display()
+            );
+            (placed.source().to_string(), format!("{what}; {hint}"))
         }
-        (Some((archive, _, _)), None) => (archive.clone(), what.to_string()),
+        (Some(placed), None) => (placed.source().to_string(), what.to_string()),
         (None, Some(csg)) => {
             let hint = format!(
                 "a group export? import its .csg with job-pack import-group {}",

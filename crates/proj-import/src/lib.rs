@@ -8,7 +8,7 @@ mod journal;
 
 use check::{check, Allow};
 use clap::{CommandFactory, Parser, Subcommand};
-use cs_archive::LinksOut;
+use cs_archive::{LinksOut, MadeFolders, Unpacked};
 use cs_cli::{Failure, Generate, Outcome};
 use cs_format::project::job::to_json_text;
 use cs_format::project::{read_json, shown};
@@ -439,8 +439,8 @@ fn import(
     // removed again when a failed import leaves it empty).
     let (imports, made) = unpack_root(inst, unpack_in)?;
     let result = unpack_and_import(source, &imports, inst, choices, &key);
-    if result.is_err() && made {
-        let _ = std::fs::remove_dir(&imports);
+    if let (Err(_), Some(made)) = (&result, made) {
+        made.remove_if_empty();
     }
     result
 }
@@ -453,52 +453,38 @@ fn unpack_and_import(
     choices: &Choices,
     key: &str,
 ) -> Result<Value, Failure> {
-    let tmp = cs_format::temp::dir_in(imports).map_err(|e| cs_cli::io_failure(&e, imports))?;
-    let links_out = match choices.allow.links_out {
-        true => LinksOut::LeaveOut,
-        false => LinksOut::Refuse,
-    };
-    let reader = cs_archive::tar_reader(source)?;
+    // A project alone moves to imports/<name>; with siblings (the raw data its links point
+    // to, say) the whole archive moves, and the project is found inside it.
+    let links_out = LinksOut::left_out_if(choices.allow.links_out);
+    let name_from_inside = |_: &Path| archive_name(source);
     let stop = cs_cli::signals::stop_if_signalled;
-    let left_out = cs_archive::safe_unpack(reader, tmp.path(), source, links_out, stop)?;
-    // The archive's one top-level folder (else everything), and the project in it.
-    let top = single_top_folder(tmp.path()).unwrap_or_else(|| tmp.path().to_path_buf());
-    let project_in_top = project_within(&top).ok_or_else(|| {
+    let unpacked = Unpacked::unpack(source, imports, links_out, name_from_inside, stop)?;
+    let project_in_top = project_within(unpacked.contents()).ok_or_else(|| {
         Failure::from(
             Error::in_whole_file("does not hold one project folder (with project.json)")
                 .in_file(source),
         )
     })?;
-    // A project alone moves to imports/<name>; with siblings (the raw data its links point
-    // to, say) the whole top folder moves, and the project is found inside it.
-    let name = if top == tmp.path() {
-        archive_name(source)
-    } else {
-        top.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| archive_name(source))
-    };
-    let dest = cs_archive::free_place(imports, &name);
+    let now = folder_within(unpacked.contents(), &project_in_top);
     // The links left out, named as a check of the archive names them.
-    let in_archive = top.strip_prefix(tmp.path()).unwrap_or(Path::new(""));
-    let project_in_archive = in_archive.join(&project_in_top);
-    let links_left_out = left_out
+    let project_in_archive = unpacked.name_in_archive(&now).unwrap_or_default();
+    let links_left_out = unpacked
+        .links_left_out()
         .iter()
         .map(|l| {
             let path = l.path.strip_prefix(&project_in_archive).unwrap_or(&l.path);
             check::link_out_of_archive(&path.display().to_string(), &l.target, true)
         })
         .collect();
-    let unpacked = Unpacked {
-        now: folder_within(&top, &project_in_top),
-        project: folder_within(&dest, &project_in_top),
-        top,
-        dest,
-        tmp,
+    let unpacked = Unpacking {
+        project: folder_within(unpacked.destination(), &project_in_top),
+        project_in_archive,
+        now,
+        unpacked,
         source: source.to_string(),
         links_left_out,
     };
-    import_folder(inst, Where::Unpacked(unpacked), choices, key)
+    import_folder(inst, Where::Unpacked(Box::new(unpacked)), choices, key)
 }
 
 /// `dir/rel`, and `dir` itself (not `dir/`) when `rel` is empty.
@@ -511,16 +497,18 @@ fn folder_within(dir: &Path, rel: &Path) -> PathBuf {
 }
 
 /// The folder an archive is unpacked in, resolved: `unpack_in` (already resolved), else
-/// `INSTANCE/imports`, made if need be (true when made now).
-fn unpack_root(inst: &Instance, unpack_in: Option<&Path>) -> Result<(PathBuf, bool), Failure> {
+/// `INSTANCE/imports`, made if need be (then removed again by a failed import).
+fn unpack_root(
+    inst: &Instance,
+    unpack_in: Option<&Path>,
+) -> Result<(PathBuf, Option<MadeFolders>), Failure> {
     if let Some(d) = unpack_in {
-        return Ok((d.to_path_buf(), false));
+        return Ok((d.to_path_buf(), None));
     }
     let imports = inst.dir.join("imports");
-    let made = !imports.exists();
-    std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
+    let made = MadeFolders::make(&imports)?;
     let resolved = std::fs::canonicalize(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-    Ok((resolved, made))
+    Ok((resolved, Some(made)))
 }
 
 /// Where an interrupted import of an archive may be: the `--dest` folder of this run,
@@ -592,19 +580,6 @@ fn archive_name(source: &str) -> String {
     cs_archive::archive_stem(source).unwrap_or_else(|| "archive".into())
 }
 
-/// The one entry of a folder, when it is a folder.
-fn single_top_folder(dir: &Path) -> Option<PathBuf> {
-    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
-    match entries.as_slice() {
-        [one] if one.is_dir() && !one.is_symlink() => Some(one.clone()),
-        _ => None,
-    }
-}
-
 /// Where the project is inside `top`: `top` itself (empty path) or its one sub-folder that
 /// holds a project.json.
 fn project_within(top: &Path) -> Option<PathBuf> {
@@ -629,41 +604,23 @@ enum Where<'a> {
     InPlace(&'a Path),
     /// An archive's contents, unpacked in a temporary folder and moved under `imports/` once
     /// the journal is in it.
-    Unpacked(Unpacked),
+    Unpacked(Box<Unpacking>),
 }
 
 /// An unpacked archive on its way under `imports/` (or the `--dest` folder).
-struct Unpacked {
+struct Unpacking {
     /// The project folder now (in the temporary folder).
     now: PathBuf,
     /// The project folder once moved.
     project: PathBuf,
-    /// The folder that moves.
-    top: PathBuf,
-    /// Where it moves to.
-    dest: PathBuf,
-    tmp: cs_format::temp::TempDir,
+    /// The project folder's name in the archive (empty: the archive's top).
+    project_in_archive: PathBuf,
+    /// The archive, unpacked and not yet moved.
+    unpacked: Unpacked,
     /// The archive as given, to name in messages (the folders above do not exist yet).
     source: String,
     /// The archive's links that lead outside it, left out (`--allow-missing`), as warnings.
     links_left_out: Vec<check::Problem>,
-}
-
-impl Unpacked {
-    /// Move the unpacked folder to its place under `imports/`.
-    fn move_into_place(self) -> Result<(), Failure> {
-        let moved = if self.top == self.tmp.path() {
-            // The mode first: a kill after the rename must not leave the project private.
-            std::fs::set_permissions(
-                self.tmp.path(),
-                std::os::unix::fs::PermissionsExt::from_mode(0o755),
-            )
-            .and_then(|()| self.tmp.rename_to(&self.dest))
-        } else {
-            std::fs::rename(&self.top, &self.dest)
-        };
-        moved.map_err(|e| cs_cli::io_failure(&e, &self.dest))
-    }
 }
 
 /// Test builds only (debug assertions): stop dead at a named step, as `kill -9` would, when
@@ -711,10 +668,7 @@ fn import_folder(
     // An unpacked archive's files are named inside the archive, never by the temporary folder.
     let files_named = match &at {
         Where::InPlace(_) => None,
-        Where::Unpacked(u) => Some(match u.now.strip_prefix(u.tmp.path()) {
-            Ok(rel) if !rel.as_os_str().is_empty() => format!("{}:{}", u.source, rel.display()),
-            _ => format!("{}:", u.source),
-        }),
+        Where::Unpacked(u) => Some(format!("{}:{}", u.source, u.project_in_archive.display())),
     };
     if let Where::InPlace(p) = &at {
         match journal::find(p)? {
@@ -740,11 +694,7 @@ fn import_folder(
         return Err(in_progress(&project));
     };
     let placed = match at {
-        Where::Unpacked(u) => {
-            let dest = u.dest.clone();
-            u.move_into_place()?;
-            Some(dest)
-        }
+        Where::Unpacked(u) => Some(u.unpacked.place()?),
         Where::InPlace(_) => None,
     };
     let result = if journal.originals_unchanged() {
@@ -760,11 +710,11 @@ fn import_folder(
     };
     // An unpacked copy goes again only when nothing refers to it: its import was undone (no
     // journal) and it is not registered.
-    if let (Err(_), Some(dest)) = (&result, placed) {
+    if let (Err(_), Some(placed)) = (&result, placed) {
         let undone = !project.join(journal::FILE_NAME).exists()
             && inst.registered_at(&project.display().to_string()).is_none();
         if undone {
-            let _ = std::fs::remove_dir_all(dest);
+            let _ = std::fs::remove_dir_all(placed.dir());
         }
     }
     result
@@ -776,7 +726,8 @@ fn save_before_journal(inst: &mut Instance, at: &Where) -> Result<(), Failure> {
     let imports = std::fs::canonicalize(inst.dir.join("imports")).ok();
     let new_folder = match at {
         Where::Unpacked(u) => u
-            .dest
+            .unpacked
+            .destination()
             .parent()
             .filter(|d| Some(*d) != imports.as_deref())
             .map(|d| d.display().to_string())
