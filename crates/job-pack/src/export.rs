@@ -5,6 +5,7 @@ use cs_cli::Failure;
 use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::ops::join::{join_on_uid, JoinMode};
 use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
+use cs_format::project::documents::{export_name, exported_job_document};
 use cs_format::project::job::{to_json_text, Job, Version};
 use cs_format::project::project_relative;
 use cs_format::project::{
@@ -14,18 +15,6 @@ use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Keys Export Job leaves out of the exported `job.json`.
-pub const EXPORT_STRIP_KEYS: [&str; 8] = [
-    "queued_to_lane",
-    "resources_allocated",
-    "interactive_hostname",
-    "ui_layouts",
-    "parents",
-    "children",
-    "output_result_groups",
-    "output_results",
-];
 
 /// A job folder and the project around it.
 pub struct JobPlace {
@@ -356,7 +345,7 @@ pub fn export_job(
     records: &mut Records,
 ) -> Result<PathBuf, Failure> {
     let job = &place.job;
-    let name = format!("{}_{}_{}", place.project_uid, job.uid, job.job_type);
+    let name = export_name(&place.project_uid, job);
     let dest_rel = format!("exports/jobs/{name}");
     refuse_link_out(place, &dest_rel)?;
     let final_dir = place.project_dir.join(&dest_rel);
@@ -366,11 +355,7 @@ pub fn export_job(
     let mut groups = Vec::new();
     build_then_swap(&final_dir, |tmp| {
         let mut doc = read_json(&job_dir.join("job.json"))?;
-        if let Some(obj) = doc.as_object_mut() {
-            for k in EXPORT_STRIP_KEYS {
-                obj.shift_remove(k);
-            }
-        }
+        exported_job_document(&mut doc);
         let text = to_json_text(&doc);
         let jj = tmp.join("job.json");
         std::fs::write(&jj, text).map_err(|e| cs_cli::io_failure(&e, &jj))?;

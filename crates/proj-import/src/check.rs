@@ -45,10 +45,22 @@ impl Problem {
 pub struct Checked {
     /// Problems, in the order found.
     pub problems: Vec<Problem>,
-    /// The job folders (`J…` with a readable job.json) and their jobs.
-    pub jobs: Vec<(String, Job)>,
+    /// The job folders (`J…` with a readable job.json), in job-number order.
+    pub jobs: Vec<CheckedJob>,
     /// The project document, when readable.
     pub project: Option<Value>,
+}
+
+/// A job folder whose `job.json` is a job document, as the check read it (an import rewrites
+/// that document rather than reading the file again).
+#[derive(Debug)]
+pub struct CheckedJob {
+    /// `J3`.
+    pub folder: String,
+    /// The job.
+    pub job: Job,
+    /// Its `job.json`, parsed.
+    pub doc: Value,
 }
 
 /// Options that turn problems into warnings.
@@ -314,9 +326,9 @@ pub fn check_files(files: &dyn ProjectFiles, our_instance: Option<&str>, allow: 
     }
     for folder in folders {
         let jj = format!("{folder}/job.json");
-        let job = match files.read_json(Path::new(&jj)) {
+        let (job, doc) = match files.read_json(Path::new(&jj)) {
             Ok(doc) => match Job::from_document(&doc) {
-                Ok(job) => job,
+                Ok(job) => (job, doc),
                 Err(e) => {
                     add(
                         "bad_job_json",
@@ -416,7 +428,7 @@ pub fn check_files(files: &dyn ProjectFiles, our_instance: Option<&str>, allow: 
                 }
             }
         }
-        out.jobs.push((folder, job));
+        out.jobs.push(CheckedJob { folder, job, doc });
     }
     // Links that lead nowhere: raw data that did not travel with the project.
     let walk = files.walk();
