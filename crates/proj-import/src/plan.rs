@@ -15,6 +15,7 @@ use cs_format::project::workspaces::move_workspaces;
 use cs_format::project::{read_json, shown};
 use cs_format::Error;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// How an import names its source: in its journal (`key`), in messages (`named`), and the
@@ -70,16 +71,7 @@ pub(crate) fn plan_import(
         dir: &dir,
     };
     let (files, killed) = rewritten_files(inst, now, &checked, project_doc, &to)?;
-    if files
-        .iter()
-        .any(|f| before.get(&f.rel) != Some(&f.original))
-    {
-        return Err(Error::in_whole_file(
-            "changed while it was being checked (nothing was changed): run proj-import again",
-        )
-        .in_file(names.named)
-        .into());
-    }
+    refuse_if_changed(&files, &before, names.named)?;
     // The same folder again: its new entry replaces the old one.
     let replaces = held.filter(|p| p.dir == dir).cloned();
     let record = import_record(&to, &old_uid, &checked, killed, replaces.as_ref());
@@ -101,6 +93,26 @@ pub(crate) fn plan_import(
         files,
         record,
     })
+}
+
+/// Refuse an import whose files changed between `before` and the plan (another import
+/// finishing, say): what was checked must be what is changed.
+fn refuse_if_changed(
+    files: &[FileChange],
+    before: &HashMap<String, Option<String>>,
+    named: &str,
+) -> Result<(), Failure> {
+    if files
+        .iter()
+        .all(|f| before.get(&f.rel) == Some(&f.original))
+    {
+        return Ok(());
+    }
+    Err(Error::in_whole_file(
+        "changed while it was being checked (nothing was changed): run proj-import again",
+    )
+    .in_file(named)
+    .into())
 }
 
 /// Check the project at `now` (its files named as `files` says) for an import: the first
@@ -216,7 +228,7 @@ fn import_record(
 
 /// The texts of the files an import may rewrite (project.json, workspaces.json, cs.lock, every
 /// `J<n>/job.json`; None where there is none), by their names in the project.
-fn texts_before(now: &Path) -> std::collections::HashMap<String, Option<String>> {
+fn texts_before(now: &Path) -> HashMap<String, Option<String>> {
     let mut rels: Vec<String> = ["project.json", "workspaces.json", "cs.lock"]
         .iter()
         .map(|r| r.to_string())
