@@ -151,7 +151,7 @@ fn text_of(doc: &Value, key: &str) -> String {
         .to_string()
 }
 
-/// The new title: `--title`, else "Imported: <old title>" — once: a project imported before
+/// The new title: `--title`, else `Imported: <old title>` — once: a project imported before
 /// (then copied, archived or imported again with --force) keeps one prefix.
 fn title_of(choices: &Choices, old: &str) -> String {
     match &choices.title {

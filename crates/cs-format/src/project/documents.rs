@@ -217,7 +217,7 @@ impl NewJob<'_> {
     /// The new job's document, from `base` (an exported job document, every key kept and the
     /// type under the key it had; or an empty object): the new `uid`/`uid_num`, the project's
     /// `project_uid`/`project_uid_num`, status `completed`, no parents, children or inputs,
-    /// `workspace_uids` [W], the outputs (v4 `output_result_groups`/`output_results`, or
+    /// `workspace_uids` `[W]`, the outputs (v4 `output_result_groups`/`output_results`, or
     /// `spec.outputs` when `base` is a v5 document), `imported_at`, `created_at` (when `base`
     /// has none), `completed_at` and `csutils_imported_from`.
     pub fn document(&self, mut base: Map<String, Value>, outputs: &ImportedOutputs) -> Value {
@@ -302,7 +302,7 @@ pub struct ProjectMove<'a> {
 }
 
 /// A project document moved as `to` says: `uid`, `uid_num`, `title`, `created_at` and
-/// `project_dir` set, and `project_stats` recounted from `jobs` ([`recount`]).
+/// `project_dir` set, and `project_stats` recounted from `jobs` (`job_count`, `job_status`, `job_types`, `updated_at`, each where it is there).
 pub fn move_project(doc: &mut Value, to: &ProjectMove, jobs: &[CountedJob]) {
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("uid".into(), json!(to.uid));
