@@ -642,3 +642,57 @@ fn a_refused_project_archive_names_its_files_inside_the_archive() {
         assert!(outside(tree_snapshot(keep.path())) == before, "{archive}");
     }
 }
+
+/// An export archived from inside (`tar -C EXPORT -chf x.tar .`) is kept as
+/// `imports/jobs/<P>_<J>_<type>`, the name it had, readable like any folder an archive holds —
+/// also for a v5 job.json, whose type is only in `spec.type`.
+#[test]
+fn an_export_archived_from_inside_is_kept_readable_under_its_export_name_in_v4_and_v5() {
+    let (keep, _source, jobs) = exported();
+    let v4 = keep.path().join("v4.tar");
+    make(&jobs, &format!("tar -C {EXPORT} -chf '{}' .", arg(&v4)));
+    let jj = jobs.join(EXPORT).join("job.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&jj).unwrap()).unwrap();
+    let obj = doc.as_object_mut().unwrap();
+    let ty = obj.remove("type").unwrap();
+    obj.remove("job_type");
+    obj.insert("spec".into(), serde_json::json!({ "type": ty }));
+    std::fs::write(&jj, cs_format::project::job::to_json_text(&doc)).unwrap();
+    let v5 = keep.path().join("v5.tar");
+    make(&jobs, &format!("tar -C {EXPORT} -chf '{}' .", arg(&v5)));
+    for archive in [&v4, &v5] {
+        let (_k, target) = project();
+        let o = run(
+            "job-pack",
+            &["import", &arg(archive), "--into", &arg(&target)],
+            None,
+        );
+        assert!(o.status.success(), "{}: {}", arg(archive), stderr(&o));
+        let kept = target.join("imports/jobs").join(EXPORT);
+        assert!(kept.join("job.json").is_file(), "{}", arg(archive));
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&kept).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o755, "{}", arg(archive));
+    }
+}
+
+/// A refused archive leaves the project as it was, down to an empty `imports/` it already had
+/// (only the folders the import made are removed again).
+#[test]
+fn a_refused_archive_leaves_an_imports_folder_the_project_already_had() {
+    let (keep, target) = project();
+    std::fs::create_dir(target.join("imports")).unwrap();
+    let before = tree_snapshot(&target);
+    let (name, bytes, entry, why) = hostile().remove(0);
+    let archive = keep.path().join(name);
+    std::fs::write(&archive, bytes).unwrap();
+    let o = run(
+        "job-pack",
+        &["import", &arg(&archive), "--into", &arg(&target)],
+        None,
+    );
+    failed(&o, "job-pack", &arg(&archive), &[entry, why]);
+    assert_eq!(tree_snapshot(&target), before);
+    assert!(target.join("imports").is_dir());
+}

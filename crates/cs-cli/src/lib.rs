@@ -9,7 +9,6 @@ pub mod help;
 pub mod hints;
 pub mod output;
 pub mod signals;
-pub mod unpack;
 
 pub use args::{GroupChoice, OutputFile};
 pub use output::{folder_of, persist, write_atomically, Output, OutputWriter};

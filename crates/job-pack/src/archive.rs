@@ -195,7 +195,7 @@ impl<W: Write> Tar<'_, W> {
             self.report
                 .dangling
                 .push((shown(path), target.display().to_string()));
-        } else if !cs_cli::unpack::stays_inside(folder, &target) {
+        } else if !cs_archive::stays_inside(folder, &target) {
             self.report
                 .left_behind
                 .push((shown(rel), target.display().to_string()));

@@ -5,7 +5,8 @@ use cs_cli::Failure;
 use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::ops::join::{join_on_uid, JoinMode};
 use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
-use cs_format::project::job::{to_json_text, Job, Version};
+use cs_format::project::documents::{export_name, exported_job_document};
+use cs_format::project::job::{to_json_text, Job, OutputResult, Version};
 use cs_format::project::project_relative;
 use cs_format::project::{
     link_out, read_job_document, read_json, read_project_doc, refuse_unfinished_import, shown,
@@ -14,18 +15,6 @@ use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Keys Export Job leaves out of the exported `job.json`.
-pub const EXPORT_STRIP_KEYS: [&str; 8] = [
-    "queued_to_lane",
-    "resources_allocated",
-    "interactive_hostname",
-    "ui_layouts",
-    "parents",
-    "children",
-    "output_result_groups",
-    "output_results",
-];
 
 /// A job folder and the project around it.
 pub struct JobPlace {
@@ -103,7 +92,7 @@ pub fn export_group(
     records: &mut Records,
 ) -> Result<u64, Failure> {
     let job = &place.job;
-    let results: Vec<_> = job
+    let results: Vec<&OutputResult> = job
         .outputs
         .iter()
         .filter(|r| r.group == group && !r.metafiles.is_empty())
@@ -116,43 +105,18 @@ pub fn export_group(
         .in_file(&shown(&place.project_dir.join(&place.folder)))
         .into());
     }
-    // The final metafile of each result, each once: passthrough files first.
-    let mut passthrough = Vec::new();
-    let mut own = Vec::new();
-    for r in &results {
-        let Some(m) = r.metafile(Version::Final) else {
-            continue;
-        };
-        if passthrough.contains(&m) || own.contains(&m) {
-            continue;
-        }
-        if r.passthrough {
-            passthrough.push(m);
-        } else {
-            own.push(m);
-        }
-    }
     let mut datasets = Vec::new();
-    for m in passthrough.iter().chain(&own) {
+    for m in final_metafiles(&results) {
         let path = place.project_dir.join(m);
         datasets.push(Dataset::open(&path, &shown(&path))?);
     }
     // Data files named in `…/path` fields become `>path`, linked beside the .cs.
-    // A path whose file is gone (a dangling link: a movie on a disk that is gone) keeps its
-    // value and is named once on stderr.
     let mut linked = BTreeSet::new();
     let mut gone = BTreeSet::new();
     let project_dir = place.project_dir.clone();
     let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
         rewrite_data_paths(fields, cells, &mut |text| {
-            let rel = project_relative(text, &project_dir).filter(|r| r == text)?;
-            if !project_dir.join(&rel).is_file() {
-                gone.insert(rel);
-                return None;
-            }
-            let new = format!(">{rel}");
-            linked.insert(rel);
-            Some(new)
+            exported_data_path(text, &project_dir, &mut linked, &mut gone)
         });
         Ok(())
     };
@@ -165,10 +129,70 @@ pub fn export_group(
     let cs_path = dest.join(&cs_name);
     cs_cli::write_atomically(&cs_path, false, |w| spool.write(OutputFormat::Numpy, w))?;
     records.push(file_record(&cs_path, &format!("{dest_rel}/{cs_name}")));
+    let csg_name = format!("{prefix}_exported.csg");
+    let csg_path = dest.join(&csg_name);
+    let text = exported_csg(job, group, &results, &cs_name, rows).to_yaml();
+    cs_cli::write_atomically(&csg_path, false, |w| {
+        std::io::Write::write_all(w, text.as_bytes()).map_err(|e| Error::io(&e, Place::File))
+    })?;
+    records.push(file_record(&csg_path, &format!("{dest_rel}/{csg_name}")));
+    link_data_files(&linked, dest, dest_rel, records)?;
+    Ok(rows)
+}
 
+/// The final metafile of each result, each once: passthrough files first (the group's files
+/// are joined in this order, so the job's own fields win).
+fn final_metafiles<'a>(results: &[&'a OutputResult]) -> Vec<&'a str> {
+    let mut passthrough = Vec::new();
+    let mut own = Vec::new();
+    for r in results {
+        let Some(m) = r.metafile(Version::Final) else {
+            continue;
+        };
+        if passthrough.contains(&m) || own.contains(&m) {
+            continue;
+        }
+        if r.passthrough {
+            passthrough.push(m);
+        } else {
+            own.push(m);
+        }
+    }
+    passthrough.extend(own);
+    passthrough
+}
+
+/// What an export makes of a data path: one naming a file inside the project becomes `>path`
+/// (noted in `linked`); one whose file is gone (a dangling link: a movie on a disk that is gone)
+/// keeps its value and is noted in `gone`, to be named once on stderr.
+fn exported_data_path(
+    text: &str,
+    project_dir: &Path,
+    linked: &mut BTreeSet<String>,
+    gone: &mut BTreeSet<String>,
+) -> Option<String> {
+    let rel = project_relative(text, project_dir).filter(|r| r == text)?;
+    if !project_dir.join(&rel).is_file() {
+        gone.insert(rel);
+        return None;
+    }
+    let new = format!(">{rel}");
+    linked.insert(rel);
+    Some(new)
+}
+
+/// The exported group's `.csg`: every result in the one `.cs` `cs_name` of `rows` rows, the
+/// group's type, title and description from job.json, created now.
+fn exported_csg(
+    job: &Job,
+    group: &str,
+    results: &[&OutputResult],
+    cs_name: &str,
+    rows: u64,
+) -> Csg {
     let info = job.groups.iter().find(|g| g.name == group);
     let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let csg = Csg {
+    Csg {
         created: Some(cs_format::project::timestamp::now_csg()),
         group: CsgGroup {
             description: info.and_then(|g| some(&g.description)),
@@ -193,27 +217,29 @@ pub fn export_group(
             .collect(),
         version: some(&job.version),
         unknown: Default::default(),
-    };
-    let csg_name = format!("{prefix}_exported.csg");
-    let csg_path = dest.join(&csg_name);
-    let text = csg.to_yaml();
-    cs_cli::write_atomically(&csg_path, false, |w| {
-        std::io::Write::write_all(w, text.as_bytes()).map_err(|e| Error::io(&e, Place::File))
-    })?;
-    records.push(file_record(&csg_path, &format!("{dest_rel}/{csg_name}")));
+    }
+}
 
+/// A relative link at `dest/<path>` to each data file (`linked`: project-relative paths),
+/// recorded.
+fn link_data_files(
+    linked: &BTreeSet<String>,
+    dest: &Path,
+    dest_rel: &str,
+    records: &mut Records,
+) -> Result<(), Failure> {
     for rel in linked {
         let link_rel = format!("{dest_rel}/{rel}");
         let depth = link_rel.matches('/').count();
         let target = format!("{}{rel}", "../".repeat(depth));
-        let link = dest.join(&rel);
+        let link = dest.join(rel);
         if let Some(parent) = link.parent() {
             std::fs::create_dir_all(parent).map_err(|e| cs_cli::io_failure(&e, parent))?;
         }
         std::os::unix::fs::symlink(&target, &link).map_err(|e| cs_cli::io_failure(&e, &link))?;
         records.push(json!({"kind": "link", "path": link_rel, "target": target}));
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// Warn that the data file at `path` (missing, a link whose target is missing, or not a
@@ -356,7 +382,7 @@ pub fn export_job(
     records: &mut Records,
 ) -> Result<PathBuf, Failure> {
     let job = &place.job;
-    let name = format!("{}_{}_{}", place.project_uid, job.uid, job.job_type);
+    let name = export_name(&place.project_uid, job);
     let dest_rel = format!("exports/jobs/{name}");
     refuse_link_out(place, &dest_rel)?;
     let final_dir = place.project_dir.join(&dest_rel);
@@ -366,11 +392,7 @@ pub fn export_job(
     let mut groups = Vec::new();
     build_then_swap(&final_dir, |tmp| {
         let mut doc = read_json(&job_dir.join("job.json"))?;
-        if let Some(obj) = doc.as_object_mut() {
-            for k in EXPORT_STRIP_KEYS {
-                obj.shift_remove(k);
-            }
-        }
+        exported_job_document(&mut doc);
         let text = to_json_text(&doc);
         let jj = tmp.join("job.json");
         std::fs::write(&jj, text).map_err(|e| cs_cli::io_failure(&e, &jj))?;

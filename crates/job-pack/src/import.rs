@@ -2,15 +2,17 @@
 //! new job of a project. Everything is built in temporary folders inside the project and put
 //! in place by renames at the end, so a failed import leaves the project as it was.
 
-use cs_cli::unpack::{clean_relative, safe_unpack, tar_reader, LinkLeftOut, LinksOut};
+use cs_archive::{clean_relative, LinkLeftOut, LinksOut, MadeFolders, Placed, Unpacked};
 use cs_cli::Failure;
 use cs_format::container::writer::{rewrite_data_paths, OutputFormat};
 use cs_format::ops::join::{join_on_uid, JoinMode};
 use cs_format::project::csg::{Csg, CsgResult};
+use cs_format::project::documents::{self, project_number, ExportedJob, ImportedOutputs, NewJob};
 use cs_format::project::job::to_json_text;
+use cs_format::project::workspaces::choose_workspace;
 use cs_format::project::{
-    is_project_dir, job_number, link_out, read_json, read_project_doc, refuse_unfinished_import,
-    shown,
+    is_project_dir, link_out, next_job_number, read_job, read_json, read_project_doc,
+    refuse_unfinished_import, shown,
 };
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map, Value};
@@ -34,22 +36,18 @@ struct GroupSource {
 /// Where the export being imported came from, for messages and for placing its data.
 #[derive(Default)]
 struct Source {
-    /// An archive's name and the folder it was unpacked to, with the name of that folder's
-    /// top-level entry in the archive ("" when the archive had none).
-    unpacked: Option<(String, PathBuf, String)>,
+    /// The archive it was unpacked from, in its place under `imports/jobs/`.
+    unpacked: Option<Placed>,
 }
 
 impl Source {
     /// How messages name `path`: a file of an unpacked archive as `ARCHIVE: entry NAME`, any
     /// other file by its path.
     fn name(&self, path: &Path) -> String {
-        if let Some((archive, dir, top)) = &self.unpacked {
-            if let Ok(rel) = path.strip_prefix(dir) {
-                let entry = Path::new(top).join(rel);
-                return format!("{archive}: entry {}", entry.display());
-            }
-        }
-        shown(path)
+        self.unpacked
+            .as_ref()
+            .and_then(|p| p.entry_name(path))
+            .unwrap_or_else(|| shown(path))
     }
 
     /// An I/O error on `path`, named as [`Source::name`] names it (never by the unpacked
@@ -71,7 +69,7 @@ impl Source {
 
     /// The unpacked folder (ours to hard-link from), if the export came from an archive.
     fn unpacked_dir(&self) -> Option<&Path> {
-        self.unpacked.as_ref().map(|(_, dir, _)| dir.as_path())
+        self.unpacked.as_ref().map(Placed::dir)
     }
 }
 
@@ -107,66 +105,16 @@ fn open_target(project: &Path, workspace: Option<&str>) -> Result<Target, Failur
         ));
     }
     let doc = read_project_doc(project)?;
-    let uid = doc
-        .get("uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let uid_num = doc
-        .get("uid_num")
-        .and_then(Value::as_u64)
-        .or_else(|| uid.strip_prefix('P').and_then(|n| n.parse().ok()))
-        .unwrap_or(0);
-    let workspace = choose_workspace(project, workspace)?;
     Ok(Target {
         dir: project.to_path_buf(),
-        uid,
-        uid_num,
-        workspace,
+        uid: doc
+            .get("uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        uid_num: project_number(&doc),
+        workspace: choose_workspace(project, workspace)?,
     })
-}
-
-/// The workspace uids `workspaces.json` lists (None when the project has no such file).
-fn listed_workspaces(ws_path: &Path) -> Result<Option<Vec<String>>, Failure> {
-    if std::fs::symlink_metadata(ws_path).is_err() {
-        return Ok(None);
-    }
-    let doc = read_json(ws_path)?;
-    let list = doc.as_array().ok_or_else(|| {
-        bad(
-            ws_path,
-            "is not a list of workspace documents (a JSON array)",
-        )
-    })?;
-    Ok(Some(
-        list.iter()
-            .filter_map(|w| w.get("uid").and_then(Value::as_str).map(str::to_string))
-            .collect(),
-    ))
-}
-
-/// The workspace the new job joins: `asked` if `workspaces.json` lists it, else the first
-/// listed. A project without `workspaces.json` (or with an empty list, as sync scripts write
-/// it) has only `W1`, the workspace cryoSPARC makes with every project.
-fn choose_workspace(project: &Path, asked: Option<&str>) -> Result<String, Failure> {
-    let ws_path = project.join("workspaces.json");
-    let listed = listed_workspaces(&ws_path)?;
-    let known = match &listed {
-        Some(l) if !l.is_empty() => l.clone(),
-        _ => vec!["W1".to_string()],
-    };
-    match asked {
-        None => Ok(known[0].clone()),
-        Some(w) if known.iter().any(|x| x == w) => Ok(w.to_string()),
-        Some(w) => {
-            let why = match listed {
-                None => "the file is not there: the project has only W1".to_string(),
-                Some(l) if l.is_empty() => "it lists none: the project has only W1".to_string(),
-                Some(l) => format!("it has {}", l.join(", ")),
-            };
-            Err(bad(&ws_path, format!("has no workspace {w} ({why})")))
-        }
-    }
 }
 
 /// Refuse a folder an import writes into (`rel` in the project) that is, or lies behind, a link
@@ -178,49 +126,20 @@ fn refuse_link_out(project: &Path, rel: &str) -> Result<(), Failure> {
     }
 }
 
-/// The next free job number of a project: one more than the largest `J<n>` folder.
-fn next_job_number(project: &Path) -> Result<u64, Failure> {
-    let mut max = 0;
-    for e in std::fs::read_dir(project).map_err(|e| cs_cli::io_failure(&e, project))? {
-        let e = e.map_err(|e| cs_cli::io_failure(&e, project))?;
-        if let Some(n) = e.file_name().to_str().and_then(job_number) {
-            max = max.max(n);
-        }
-    }
-    Ok(max + 1)
-}
-
-/// The export folder inside an unpacked archive: the one top-level folder, or the root.
-fn export_root(unpacked: &Path) -> PathBuf {
-    let entries: Vec<PathBuf> = std::fs::read_dir(unpacked)
-        .map(|l| l.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    match entries.as_slice() {
-        [one] if one.is_dir() => one.clone(),
-        _ => unpacked.to_path_buf(),
-    }
-}
-
 /// The name an export folder has, for an archive made from inside one (`tar -C EXPORT -cf
 /// x.tar .`): `<project>_<job>_<type>` from its job.json, else the archive's name without its
 /// `.tar…` ending, else `export`.
 fn export_name(root: &Path, src: &str) -> String {
-    let doc = read_json(&root.join("job.json")).unwrap_or_default();
-    let text = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| doc.get(*k).and_then(Value::as_str))
-            .filter(|t| clean_relative(Path::new(t)) && !t.contains('/'))
-            .map(str::to_string)
-    };
-    let parts = [
-        text(&["project_uid"]),
-        text(&["uid"]),
-        text(&["type", "job_type"]),
-    ];
-    if let [Some(p), Some(j), Some(t)] = parts {
-        return format!("{p}_{j}_{t}");
+    let plain = |t: &str| clean_relative(Path::new(t)) && !t.contains('/');
+    let from_job = read_job(root).ok().filter(|job| {
+        [&job.project_uid, &job.uid, &job.job_type]
+            .iter()
+            .all(|t| plain(t))
+    });
+    if let Some(job) = from_job {
+        return documents::export_name(&job.project_uid, &job);
     }
-    cs_cli::unpack::archive_stem(src)
+    cs_archive::archive_stem(src)
         .filter(|stem| clean_relative(Path::new(stem)))
         .unwrap_or_else(|| "export".into())
 }
@@ -398,22 +317,54 @@ struct Imported {
 
 /// Write one group into the new job folder `job_tmp` (to become `J<n>`): the joined `.cs`
 /// with data paths pointing into the job, the data copied or linked under `imported/`, and
-/// the job's `.csg`. Returns the `output_results` entries.
+/// the job's `.csg`; its outputs are added to `outputs`.
 fn import_one_group(
     g: &GroupSource,
     job_uid: &str,
     job_tmp: &Path,
     opts: &DataOptions,
-    result_counter: &mut u64,
+    outputs: &mut ImportedOutputs,
     imported: &mut Imported,
-) -> Result<(Vec<Value>, Value), Failure> {
-    let group = g.csg.group.name.clone();
-    // The group's metafiles, each once, in result order.
+) -> Result<(), Failure> {
+    let files = group_metafiles(g, opts.source)?;
+    let datasets = files
+        .iter()
+        .map(|p| Dataset::open(p, &opts.source.name(p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut paths = DataPaths {
+        holder: field_holders(&datasets, &files, opts.source),
+        g,
+        job_uid,
+        opts,
+        imported,
+        to_copy: BTreeMap::new(),
+        row: 0,
+    };
+    let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| paths.row(fields, cells);
+    let spool = join_on_uid(datasets, job_tmp, JoinMode::Inner, &mut edit)?;
+    let rows = spool.rows();
+    let cs_name = format!("{job_uid}_imported_{}.cs", g.csg.group.name);
+    cs_cli::write_atomically(&job_tmp.join(&cs_name), false, |w| {
+        spool.write(OutputFormat::Numpy, w)
+    })?;
+    place_group_data(&paths.to_copy, job_tmp, opts, imported)?;
+    let csg = write_job_csg(g, job_uid, job_tmp, &cs_name, rows)?;
+    let metafile = format!("{job_uid}/{cs_name}");
+    outputs.add(job_uid, &csg, &metafile, rows);
+    imported
+        .groups
+        .push(json!({"group": csg.group.name, "rows": rows, "metafile": metafile}));
+    Ok(())
+}
+
+/// A group's metafiles, each once, in result order. From an archive only plain relative
+/// paths are taken: an archive's metadata is read only from the archive.
+fn group_metafiles(g: &GroupSource, from: &Source) -> Result<Vec<PathBuf>, Failure> {
     let mut files: Vec<PathBuf> = Vec::new();
     for (name, r) in &g.csg.results {
         let refuse = |what: String| -> Failure {
             Error::new(Place::Key(format!("results.{name}.metafile")), what)
-                .in_file(&opts.source.name(&g.csg_path))
+                .in_file(&from.name(&g.csg_path))
                 .into()
         };
         let p = Csg::resolve(&g.dir, &r.metafile).map_err(refuse)?;
@@ -428,63 +379,95 @@ fn import_one_group(
             files.push(p);
         }
     }
-    let datasets = files
-        .iter()
-        .map(|p| Dataset::open(p, &opts.source.name(p)))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Which file each joined field comes from (the last that has it), for messages.
-    let mut holder: BTreeMap<String, String> = BTreeMap::new();
-    for (d, p) in datasets.iter().zip(&files) {
+    Ok(files)
+}
+
+/// Which file each joined field comes from (the last that has it), for messages.
+fn field_holders(
+    datasets: &[Dataset],
+    files: &[PathBuf],
+    from: &Source,
+) -> BTreeMap<String, String> {
+    let mut holder = BTreeMap::new();
+    for (d, p) in datasets.iter().zip(files) {
         for f in &d.schema().fields {
-            holder.insert(f.name.clone(), opts.source.name(p));
+            holder.insert(f.name.clone(), from.name(p));
         }
     }
-    let mut to_copy: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let group_dir = g.dir.clone();
-    let within = g.within.clone();
-    let mut row = 0u64;
-    let mut edit = |fields: &[cs_format::Field], cells: &mut [Vec<u8>]| -> cs_format::Result<()> {
+    holder
+}
+
+/// The data paths of a group's rows, rewritten as the rows are joined: a file found is to be
+/// placed under `J<n>/imported/` and its path points there; a missing one is refused, or with
+/// `--allow-missing` pointed into the job all the same ([`MissingPath`]).
+struct DataPaths<'a> {
+    g: &'a GroupSource,
+    job_uid: &'a str,
+    opts: &'a DataOptions<'a>,
+    imported: &'a mut Imported,
+    /// Which file each joined field comes from, for messages.
+    holder: BTreeMap<String, String>,
+    /// The files to place, by their path under `imported/`.
+    to_copy: BTreeMap<String, PathBuf>,
+    row: u64,
+}
+
+impl DataPaths<'_> {
+    /// Rewrite the data paths of one joined row.
+    fn row(&mut self, fields: &[cs_format::Field], cells: &mut [Vec<u8>]) -> cs_format::Result<()> {
         for (i, field) in fields.iter().enumerate() {
             let mut gone = None;
             rewrite_data_paths(&fields[i..=i], &mut cells[i..=i], &mut |text| {
-                if text.is_empty() {
-                    return None;
-                }
-                let Some(src) = data_source(&group_dir, within.as_deref(), text) else {
-                    let now = MissingPath::of(job_uid, text);
-                    gone.get_or_insert_with(|| (text.to_string(), now.clone()));
-                    imported.missing.insert(text.to_string());
-                    return match now {
-                        MissingPath::IntoJob(path) if opts.allow_missing => Some(path),
-                        _ => None,
-                    };
-                };
-                let rel = text.trim_start_matches('>').trim_start_matches('/');
-                to_copy.entry(rel.to_string()).or_insert(src);
-                Some(format!("{job_uid}/imported/{rel}"))
+                self.rewrite(text, &mut gone)
             });
             if let Some((value, now)) = gone {
                 let place = Place::Cell {
-                    row,
+                    row: self.row,
                     field: field.name.clone(),
                 };
-                let file = holder.get(&field.name).map_or("", String::as_str);
-                missing_data(opts, imported, Error::new(place, value).in_file(file), &now)?;
+                let file = self.holder.get(&field.name).map_or("", String::as_str);
+                let at = Error::new(place, value).in_file(file);
+                missing_data(self.opts, self.imported, at, &now)?;
             }
         }
-        row += 1;
+        self.row += 1;
         Ok(())
-    };
-    let spool = join_on_uid(datasets, job_tmp, JoinMode::Inner, &mut edit)?;
-    let rows = spool.rows();
-    let cs_name = format!("{job_uid}_imported_{group}.cs");
-    let cs_path = job_tmp.join(&cs_name);
-    cs_cli::write_atomically(&cs_path, false, |w| spool.write(OutputFormat::Numpy, w))?;
-    for (rel, src) in &to_copy {
+    }
+
+    /// The new value of one data path (None: kept as it is); the first missing one of a cell
+    /// is noted in `gone`.
+    fn rewrite(&mut self, text: &str, gone: &mut Option<(String, MissingPath)>) -> Option<String> {
+        if text.is_empty() {
+            return None;
+        }
+        let Some(src) = data_source(&self.g.dir, self.g.within.as_deref(), text) else {
+            let now = MissingPath::of(self.job_uid, text);
+            gone.get_or_insert_with(|| (text.to_string(), now.clone()));
+            self.imported.missing.insert(text.to_string());
+            return match now {
+                MissingPath::IntoJob(path) if self.opts.allow_missing => Some(path),
+                _ => None,
+            };
+        };
+        let rel = text.trim_start_matches('>').trim_start_matches('/');
+        self.to_copy.entry(rel.to_string()).or_insert(src);
+        Some(format!("{}/imported/{rel}", self.job_uid))
+    }
+}
+
+/// Put the data files of a group under `J<n>/imported/` (one an earlier group named is there
+/// already).
+fn place_group_data(
+    to_copy: &BTreeMap<String, PathBuf>,
+    job_tmp: &Path,
+    opts: &DataOptions,
+    imported: &mut Imported,
+) -> Result<(), Failure> {
+    for (rel, src) in to_copy {
         cs_cli::signals::stop_if_signalled()?;
         let dest = job_tmp.join("imported").join(rel);
         if std::fs::symlink_metadata(&dest).is_ok() {
-            continue; // named by an earlier group too
+            continue;
         }
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|e| cs_cli::io_failure(&e, parent))?;
@@ -492,50 +475,38 @@ fn import_one_group(
         place_data_file(src, &dest, opts, imported)?;
         imported.files += 1;
     }
-    // The job's own .csg, and its output_results.
+    Ok(())
+}
+
+/// Write the new job's `.csg` for a group, `J<n>_<group>.csg`: every result in the one `.cs`
+/// `cs_name` of `rows` rows, created now.
+fn write_job_csg(
+    g: &GroupSource,
+    job_uid: &str,
+    job_tmp: &Path,
+    cs_name: &str,
+    rows: u64,
+) -> Result<Csg, Failure> {
     let mut csg = g.csg.clone();
     csg.created = Some(cs_format::project::timestamp::now_csg());
-    let mut results = Vec::new();
-    let mut contains = Vec::new();
-    for (name, r) in csg.results.iter_mut() {
+    for r in csg.results.values_mut() {
         *r = CsgResult {
             metafile: format!(">{cs_name}"),
             num_items: rows,
             ty: r.ty.clone(),
             unknown: r.unknown.clone(),
         };
-        *result_counter += 1;
-        let ruid = format!("{job_uid}-R{result_counter}");
-        results.push(json!({
-            "uid": ruid, "type": r.ty, "name": name, "group_name": group,
-            "title": name, "description": "", "versions": [0],
-            "metafiles": [format!("{job_uid}/{cs_name}")], "min_fields": [],
-            "num_items": rows, "passthrough": false,
-        }));
-        contains.push(json!({"uid": ruid, "type": r.ty, "name": name, "group_name": group, "passthrough": false}));
     }
-    let csg_name = format!("{job_uid}_{group}.csg");
-    let text = csg.to_yaml();
-    let csg_out = job_tmp.join(&csg_name);
-    std::fs::write(&csg_out, text).map_err(|e| cs_cli::io_failure(&e, &csg_out))?;
-    let group_doc = json!({
-        "uid": format!("{job_uid}-G{}", imported.groups.len() + 1),
-        "type": csg.group.ty, "name": group,
-        "title": csg.group.title.clone().unwrap_or_default(),
-        "description": csg.group.description.clone().unwrap_or_default(),
-        "contains": contains, "passthrough": false, "num_items": rows, "summary": {},
-    });
-    imported
-        .groups
-        .push(json!({"group": group, "rows": rows, "metafile": format!("{job_uid}/{cs_name}")}));
-    Ok((results, group_doc))
+    let csg_out = job_tmp.join(format!("{job_uid}_{}.csg", csg.group.name));
+    std::fs::write(&csg_out, csg.to_yaml()).map_err(|e| cs_cli::io_failure(&e, &csg_out))?;
+    Ok(csg)
 }
 
 /// Create job `J<n>` in the target project from `groups`, starting from `base` (a job
 /// document, or an empty object), then put it in place.
 fn create_job(
     target: &Target,
-    mut base: Map<String, Value>,
+    base: Map<String, Value>,
     job_type: &str,
     groups: &[GroupSource],
     carried: &[PathBuf],
@@ -547,79 +518,27 @@ fn create_job(
     let tmp =
         cs_format::temp::dir_in(&target.dir).map_err(|e| cs_cli::io_failure(&e, &target.dir))?;
     let mut imported = Imported::default();
-    let mut results = Vec::new();
-    let mut group_docs = Vec::new();
-    let mut counter = 0;
+    let mut outputs = ImportedOutputs::default();
     for g in groups {
         cs_cli::signals::stop_if_signalled()?;
-        let (r, gd) = import_one_group(g, &uid, tmp.path(), opts, &mut counter, &mut imported)?;
-        results.extend(r);
-        group_docs.push(gd);
+        import_one_group(g, &uid, tmp.path(), opts, &mut outputs, &mut imported)?;
     }
-    // Files and folders that travel with the job (events.bson, gridfs_data/), under their names.
-    for src in carried {
-        let Some(name) = src.file_name() else {
-            continue;
-        };
-        if src.is_dir() {
-            crate::copy_tree(src, &tmp.path().join(name), "", &mut |_, _| {})
-                .map_err(|f| opts.source.renamed(f))?;
-        } else {
-            std::fs::copy(src, tmp.path().join(name)).map_err(|e| opts.source.io(&e, src))?;
-        }
-    }
+    copy_carried(carried, tmp.path(), opts.source)?;
     let now = cs_format::project::timestamp::now_iso();
-    let set = |doc: &mut Map<String, Value>, k: &str, v: Value| {
-        doc.insert(k.to_string(), v);
+    let job = NewJob {
+        uid: &uid,
+        number: n,
+        project_uid: &target.uid,
+        project_number: target.uid_num,
+        workspace: &target.workspace,
+        job_type,
+        imported_from: &source,
+        now: &now,
     };
-    set(&mut base, "uid", json!(uid));
-    set(&mut base, "uid_num", json!(n));
-    set(&mut base, "project_uid", json!(target.uid));
-    set(&mut base, "project_uid_num", json!(target.uid_num));
-    if !["type", "job_type", "spec"]
-        .iter()
-        .any(|k| base.contains_key(*k))
-    {
-        set(&mut base, "type", json!(job_type));
-        set(&mut base, "job_type", json!(job_type));
-    }
-    set(&mut base, "status", json!("completed"));
-    set(&mut base, "parents", json!([]));
-    set(&mut base, "children", json!([]));
-    set(&mut base, "workspace_uids", json!([target.workspace]));
-    if let Some(Value::Object(spec)) = base.get_mut("spec") {
-        // v5 layout: the outputs live in spec.outputs, one entry per group.
-        spec.insert("inputs".into(), json!({}));
-        spec.insert("outputs".into(), v5_outputs(&group_docs, &results));
-        base.insert("job_dir".into(), json!(uid));
-    } else {
-        set(&mut base, "input_slot_groups", json!([]));
-        set(&mut base, "output_result_groups", Value::Array(group_docs));
-        set(&mut base, "output_results", Value::Array(results));
-    }
-    set(&mut base, "imported_at", json!(now));
-    if !base.contains_key("created_at") {
-        set(&mut base, "created_at", json!(now));
-    }
-    set(&mut base, "completed_at", json!(now));
-    set(&mut base, "csutils_imported_from", source.clone());
-    let text = to_json_text(&Value::Object(base));
     let jj = tmp.path().join("job.json");
+    let text = to_json_text(&job.document(base, &outputs));
     std::fs::write(&jj, text).map_err(|e| cs_cli::io_failure(&e, &jj))?;
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .map_err(|e| cs_cli::io_failure(&e, tmp.path()))?;
-    let final_dir = target.dir.join(&uid);
-    if std::fs::symlink_metadata(&final_dir).is_ok() {
-        return Err(bad(
-            &final_dir,
-            "appeared while importing; nothing imported",
-        ));
-    }
-    tmp.rename_to(&final_dir)
-        .map_err(|e| cs_cli::io_failure(&e, &final_dir))?;
+    put_job_in_place(tmp, &target.dir.join(&uid))?;
     let absolute = imported
         .missing
         .iter()
@@ -635,6 +554,38 @@ fn create_job(
         "missing_into_job": into_job, "missing_absolute_kept": absolute,
         "linked": opts.link,
     }))
+}
+
+/// Copy the files and folders that travel with a job (`events.bson`, `gridfs_data/`) into the
+/// new job folder, under their names.
+fn copy_carried(carried: &[PathBuf], job_tmp: &Path, from: &Source) -> Result<(), Failure> {
+    for src in carried {
+        let Some(name) = src.file_name() else {
+            continue;
+        };
+        if src.is_dir() {
+            crate::copy_tree(src, &job_tmp.join(name), "", &mut |_, _| {})
+                .map_err(|f| from.renamed(f))?;
+        } else {
+            std::fs::copy(src, job_tmp.join(name)).map_err(|e| from.io(&e, src))?;
+        }
+    }
+    Ok(())
+}
+
+/// Rename the new job folder (readable, 0755) to `J<n>`, unless something took that name
+/// meanwhile.
+fn put_job_in_place(tmp: cs_format::temp::TempDir, final_dir: &Path) -> Result<(), Failure> {
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .map_err(|e| cs_cli::io_failure(&e, tmp.path()))?;
+    if std::fs::symlink_metadata(final_dir).is_ok() {
+        return Err(bad(final_dir, "appeared while importing; nothing imported"));
+    }
+    tmp.rename_to(final_dir)
+        .map_err(|e| cs_cli::io_failure(&e, final_dir))
 }
 
 /// One warning for the data files an `--allow-missing` import did not find: how many, where
@@ -661,90 +612,6 @@ fn warn_missing(job_uid: &str, imported: &Imported, into_job: usize, absolute: u
     cs_cli::report("job-pack", &text);
 }
 
-/// v5 `spec.outputs` for the imported groups (from their v4-style documents).
-fn v5_outputs(groups: &[Value], results: &[Value]) -> Value {
-    let mut outputs = Map::new();
-    for g in groups {
-        let name = g["name"].as_str().unwrap_or_default().to_string();
-        let mine: Vec<&Value> = results
-            .iter()
-            .filter(|r| r["group_name"] == g["name"])
-            .collect();
-        let dtype = |r: &Value| {
-            let t = r["type"].as_str().unwrap_or_default();
-            t.split_once('.').map_or(t, |(_, d)| d).to_string()
-        };
-        outputs.insert(
-            name,
-            json!({
-                "type": g["type"], "title": g["title"], "description": g["description"],
-                "slots": mine.iter().map(|r| json!({"name": r["name"], "dtype": dtype(r)})).collect::<Vec<_>>(),
-                "passthrough": null,
-                "results": mine.iter().map(|r| json!({
-                    "name": r["name"], "dtype": dtype(r), "versions": [0],
-                    "metafiles": r["metafiles"], "num_items": [r["num_items"]], "passthrough": false,
-                })).collect::<Vec<_>>(),
-                "num_items": g["num_items"], "image": null, "summary": {}, "latest_summary_stats": {},
-            }),
-        );
-    }
-    Value::Object(outputs)
-}
-
-/// An export's `job.json` as a job document, and its type: a JSON object with a `uid`, a type
-/// (`type` or its alias `job_type`; in the v5 layout `spec.type`) and a `status`, each a
-/// non-empty string. Other keys, known or not, are kept. `name` is how messages name the file.
-fn job_document(doc: Value, name: &str) -> Result<(Map<String, Value>, String), Failure> {
-    let refuse = |place: Place, what: &str| -> Failure {
-        Error::new(
-            place,
-            format!("{what}; a job document has a uid, a type and a status"),
-        )
-        .in_file(name)
-        .into()
-    };
-    let Value::Object(base) = doc else {
-        return Err(refuse(Place::File, "is not a JSON object"));
-    };
-    let text = |v: Option<&Value>| {
-        v.and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-    };
-    if text(base.get("uid")).is_none() {
-        return Err(refuse(
-            Place::Key("uid".into()),
-            "missing, empty or not a string",
-        ));
-    }
-    // The first of the keys that is there names the type, and must be a string.
-    let spec_type = base.get("spec").and_then(|s| s.get("type"));
-    let found = [
-        ("type", base.get("type")),
-        ("job_type", base.get("job_type")),
-        ("spec.type", spec_type),
-    ]
-    .into_iter()
-    .find_map(|(k, v)| v.map(|v| (k, text(Some(v)))));
-    let job_type = match found {
-        Some((_, Some(t))) => t,
-        Some((k, None)) => return Err(refuse(Place::Key(k.into()), "empty or not a string")),
-        None => {
-            return Err(refuse(
-                Place::Key("type".into()),
-                "missing (nor job_type, nor spec.type)",
-            ))
-        }
-    };
-    if text(base.get("status")).is_none() {
-        return Err(refuse(
-            Place::Key("status".into()),
-            "missing or not a string",
-        ));
-    }
-    Ok((base, job_type))
-}
-
 /// `job-pack import SRC --into PROJECT`.
 pub fn import_export(
     src: &str,
@@ -756,97 +623,95 @@ pub fn import_export(
     let target = open_target(project, workspace)?;
     // A signal stops the import between files; what it placed is removed, then the process exits.
     let _deferred = cs_cli::signals::Deferred::start();
-    let src_path = Path::new(src);
-    // A tar is unpacked into a temporary folder under imports/jobs/ first.
-    let imports = target.dir.join("imports/jobs");
-    if src == "-" || !src_path.is_dir() {
-        refuse_link_out(&target.dir, "imports/jobs")?;
-    }
-    let created_imports = !imports.exists();
-    // What this import put under imports/jobs/, removed again if the import fails.
-    let mut placed: Option<PathBuf> = None;
-    let mut from = Source::default();
-    let result = (|| -> Result<Value, Failure> {
-        let mut left_out: Vec<LinkLeftOut> = Vec::new();
-        let export_dir = if src != "-" && src_path.is_dir() {
-            src_path.to_path_buf()
-        } else {
-            std::fs::create_dir_all(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-            let tmp =
-                cs_format::temp::dir_in(&imports).map_err(|e| cs_cli::io_failure(&e, &imports))?;
-            let links_out = match allow_missing {
-                true => LinksOut::LeaveOut,
-                false => LinksOut::Refuse,
-            };
-            left_out = safe_unpack(tar_reader(src)?, tmp.path(), src, links_out)?;
-            warn_links_left_out(src, &left_out);
-            let tmp_path = tmp.path().to_path_buf();
-            // Keep what was unpacked as imports/jobs/<name> (a --link import points into it).
-            let root = export_root(tmp.path());
-            let name = match root.file_name().filter(|_| root != tmp.path()) {
-                Some(n) => n.to_string_lossy().into_owned(),
-                None => export_name(&root, src),
-            };
-            let dest = cs_cli::unpack::free_place(&imports, &name);
-            if root == tmp.path() {
-                tmp.rename_to(&dest)
-                    .map_err(|e| cs_cli::io_failure(&e, &dest))?;
-            } else {
-                std::fs::rename(&root, &dest).map_err(|e| cs_cli::io_failure(&e, &dest))?;
-            }
-            placed = Some(dest.clone());
-            let top = if root == tmp_path {
-                String::new()
-            } else {
-                name
-            };
-            from.unpacked = Some((src.to_string(), dest.clone(), top));
-            dest
-        };
-        let jj = export_dir.join("job.json");
-        if !jj.is_file() {
-            return Err(not_a_job_export(&export_dir, &from));
-        }
-        let doc = read_json(&jj).map_err(|e| {
-            Failure::from(cs_format::Error {
-                file: Some(from.name(&jj)),
-                ..e
-            })
-        })?;
-        let (base, job_type) = job_document(doc, &from.name(&jj))?;
-        let text = |k: &str| {
-            base.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (old_uid, old_project) = (text("uid"), text("project_uid"));
-        let groups = export_groups(&export_dir, placed.as_deref(), &from)?;
-        let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
-            .iter()
-            .map(|n| export_dir.join(n))
-            .filter(|p| p.exists())
-            .collect();
-        let source = json!({"source": src, "job": old_uid, "project": old_project});
+    if src != "-" && Path::new(src).is_dir() {
+        let from = Source::default();
         let opts = DataOptions {
             link,
             allow_missing,
             source: &from,
         };
-        let mut record = create_job(&target, base, &job_type, &groups, &carried, &opts, source)?;
-        record["links_left_out"] = json!(left_out.len());
-        Ok(record)
-    })();
+        return import_export_folder(&target, Path::new(src), 0, &opts);
+    }
+    refuse_link_out(&target.dir, "imports/jobs")?;
+    let imports = target.dir.join("imports/jobs");
+    let made = MadeFolders::make(&imports)?;
+    let result = import_archive(src, &imports, &target, link, allow_missing);
     if result.is_err() {
-        if let Some(p) = placed {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        if created_imports {
-            let _ = std::fs::remove_dir(&imports);
-            let _ = std::fs::remove_dir(target.dir.join("imports"));
-        }
+        made.remove_if_empty();
     }
     result
+}
+
+/// Unpack the archive `src` in a temporary folder in `imports` (the project's `imports/jobs/`),
+/// keep it there as `imports/jobs/<name>` (a `--link` import points into it) and import the
+/// export in it; a failed import removes it again.
+fn import_archive(
+    src: &str,
+    imports: &Path,
+    target: &Target,
+    link: bool,
+    allow_missing: bool,
+) -> Result<Value, Failure> {
+    let links_out = LinksOut::left_out_if(allow_missing);
+    let name_from_inside = |contents: &Path| export_name(contents, src);
+    let stop = cs_cli::signals::stop_if_signalled;
+    let unpacked = Unpacked::unpack(src, imports, links_out, name_from_inside, stop)?;
+    warn_links_left_out(src, unpacked.links_left_out());
+    let left_out = unpacked.links_left_out().len();
+    let placed = unpacked.place()?;
+    let export_dir = placed.dir().to_path_buf();
+    let from = Source {
+        unpacked: Some(placed),
+    };
+    let opts = DataOptions {
+        link,
+        allow_missing,
+        source: &from,
+    };
+    let imported = import_export_folder(target, &export_dir, left_out, &opts);
+    if imported.is_err() {
+        let _ = std::fs::remove_dir_all(&export_dir);
+    }
+    imported
+}
+
+/// Import the export folder `export_dir` (the user's, or an unpacked archive's, of which
+/// `links_left_out` links were left out): its `job.json`, its groups and the files that
+/// travel with the job.
+fn import_export_folder(
+    target: &Target,
+    export_dir: &Path,
+    links_left_out: usize,
+    opts: &DataOptions,
+) -> Result<Value, Failure> {
+    let from = opts.source;
+    let src = match &from.unpacked {
+        Some(placed) => placed.source().to_string(),
+        None => shown(export_dir),
+    };
+    let jj = export_dir.join("job.json");
+    if !jj.is_file() {
+        return Err(not_a_job_export(export_dir, from));
+    }
+    let doc = read_json(&jj).map_err(|e| {
+        Failure::from(cs_format::Error {
+            file: Some(from.name(&jj)),
+            ..e
+        })
+    })?;
+    let exported = ExportedJob::from_value(doc).map_err(|e| e.in_file(&from.name(&jj)))?;
+    let (old_uid, old_project) = (exported.text("uid"), exported.text("project_uid"));
+    let groups = export_groups(export_dir, from.unpacked_dir(), from)?;
+    let carried: Vec<PathBuf> = ["events.bson", "gridfs_data"]
+        .iter()
+        .map(|n| export_dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    let source = json!({"source": src, "job": old_uid, "project": old_project});
+    let ExportedJob { doc, job_type } = exported;
+    let mut record = create_job(target, doc, &job_type, &groups, &carried, opts, source)?;
+    record["links_left_out"] = json!(links_left_out);
+    Ok(record)
 }
 
 /// Refuse an export without a `job.json`, naming the archive (its unpacked folder is removed
@@ -859,15 +724,16 @@ fn not_a_job_export(export_dir: &Path, from: &Source) -> Failure {
     csgs.sort();
     let what = "is not a job export (it has no job.json)";
     let (name, what) = match (&from.unpacked, csgs.first()) {
-        (Some((archive, _, _)), Some(csg)) => {
-            let entry = from.name(csg);
-            let entry = entry
-                .strip_prefix(&format!("{archive}: "))
-                .unwrap_or(&entry);
-            let hint = format!("a group export? unpack it and import its .csg ({entry}) with job-pack import-group");
-            (archive.clone(), format!("{what}; {hint}"))
+        (Some(placed), Some(csg)) => {
+            let entry = placed.name_in_archive(csg).unwrap_or_default();
+            let hint = format!(
+                "a group export? unpack it and import its .csg (entry {}) with job-pack \
+                 import-group",
+                entry.display()
+            );
+            (placed.source().to_string(), format!("{what}; {hint}"))
         }
-        (Some((archive, _, _)), None) => (archive.clone(), what.to_string()),
+        (Some(placed), None) => (placed.source().to_string(), what.to_string()),
         (None, Some(csg)) => {
             let hint = format!(
                 "a group export? import its .csg with job-pack import-group {}",

@@ -6,7 +6,7 @@
 //! [`KEPT_MAX`] bytes each) and the row count of each `.cs` file, read from its first bytes.
 
 use crate::check::{ProjectFiles, Walked};
-use cs_cli::unpack::{for_each_entry, tar_reader, Entry, Kind, LinkLeftOut, LinksOut};
+use cs_archive::{for_each_entry, tar_reader, Entry, Kind, LinkLeftOut, LinksOut};
 use cs_cli::Failure;
 use cs_format::project::LinkOut;
 use cs_format::{Dataset, Error, Place};
@@ -56,19 +56,21 @@ impl ArchiveFiles {
     /// Read the archive `src` ("-": standard input) to its end.
     pub fn read(src: &str) -> Result<Self, Failure> {
         let mut nodes: BTreeMap<PathBuf, Node> = BTreeMap::new();
-        let left_out = for_each_entry(tar_reader(src)?, src, LinksOut::LeaveOut, |entry| {
-            for parent in entry.path.ancestors().skip(1) {
-                nodes.entry(parent.to_path_buf()).or_insert(Node::Dir);
-            }
-            let node = match entry.kind {
-                Kind::Dir => Node::Dir,
-                Kind::File => Node::File(kept(entry, src)?),
-                Kind::Symlink => Node::Symlink(entry.link.clone().unwrap_or_default()),
-                Kind::HardLink => Node::HardLink(entry.link.clone().unwrap_or_default()),
-            };
-            nodes.insert(entry.path.clone(), node);
-            Ok(())
-        })?;
+        let left_out =
+            for_each_entry::<Failure>(tar_reader(src)?, src, LinksOut::LeaveOut, |entry| {
+                cs_cli::signals::stop_if_signalled()?;
+                for parent in entry.path.ancestors().skip(1) {
+                    nodes.entry(parent.to_path_buf()).or_insert(Node::Dir);
+                }
+                let node = match entry.kind {
+                    Kind::Dir => Node::Dir,
+                    Kind::File => Node::File(kept(entry, src)?),
+                    Kind::Symlink => Node::Symlink(entry.link.clone().unwrap_or_default()),
+                    Kind::HardLink => Node::HardLink(entry.link.clone().unwrap_or_default()),
+                };
+                nodes.insert(entry.path.clone(), node);
+                Ok(())
+            })?;
         let mut files = ArchiveFiles {
             name: src.to_string(),
             nodes,

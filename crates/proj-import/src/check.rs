@@ -45,10 +45,22 @@ impl Problem {
 pub struct Checked {
     /// Problems, in the order found.
     pub problems: Vec<Problem>,
-    /// The job folders (`J…` with a readable job.json) and their jobs.
-    pub jobs: Vec<(String, Job)>,
+    /// The job folders (`J…` with a readable job.json), in job-number order.
+    pub jobs: Vec<CheckedJob>,
     /// The project document, when readable.
     pub project: Option<Value>,
+}
+
+/// A job folder whose `job.json` is a job document, as the check read it (an import rewrites
+/// that document rather than reading the file again).
+#[derive(Debug)]
+pub struct CheckedJob {
+    /// `J3`.
+    pub folder: String,
+    /// The job.
+    pub job: Job,
+    /// Its `job.json`, parsed.
+    pub doc: Value,
 }
 
 /// Options that turn problems into warnings.
@@ -265,198 +277,217 @@ pub fn check(dir: &Path, our_instance: Option<&str>, allow: Allow) -> Checked {
 /// Check a project's files (a folder's, or an archive's).
 pub fn check_files(files: &dyn ProjectFiles, our_instance: Option<&str>, allow: Allow) -> Checked {
     let mut out = Checked::default();
-    let mut add = |problem, path: &str, detail: String, blocking| {
-        out.problems.push(Problem {
-            problem,
-            path: path.to_string(),
-            detail,
-            blocking,
-        })
-    };
-    let project_doc = files.read_json(Path::new("project.json")).and_then(|doc| {
-        match not_a_project_document(&doc) {
-            None => Ok(doc),
-            Some(what) => Err(cs_format::Error::in_whole_file(what)
-                .in_file(&files.shown(Path::new("project.json")))),
-        }
-    });
-    match project_doc {
+    match read_project_json(files) {
         Ok(doc) => out.project = Some(doc),
         Err(e) => {
             // Not a project: nothing else is looked at (not even walked).
-            add("bad_project_json", "project.json", e.to_string(), true);
+            out.add("bad_project_json", "project.json", e.to_string(), true);
             return out;
         }
     }
-    match files.read_json(Path::new("workspaces.json")) {
-        Ok(doc) if doc.is_array() => {}
-        Ok(_) => add(
-            "bad_workspaces_json",
-            "workspaces.json",
-            "is not a JSON list".into(),
-            true,
-        ),
-        Err(e) => add(
-            "bad_workspaces_json",
-            "workspaces.json",
-            e.to_string(),
-            true,
-        ),
-    }
+    check_workspaces_json(files, &mut out);
     let mut folders: Vec<String> = files
         .top_folders()
         .into_iter()
         .filter(|n| job_number(n).is_some())
         .collect();
     folders.sort_by_key(|n| job_number(n));
-    for p in links_out(files, &folders) {
-        add(p.problem, &p.path, p.detail, p.blocking);
-    }
+    out.problems.extend(links_out(files, &folders));
     for folder in folders {
-        let jj = format!("{folder}/job.json");
-        let job = match files.read_json(Path::new(&jj)) {
-            Ok(doc) => match Job::from_document(&doc) {
-                Ok(job) => job,
-                Err(e) => {
-                    add(
-                        "bad_job_json",
-                        &jj,
-                        e.in_file(&files.shown(Path::new(&jj))).to_string(),
-                        true,
-                    );
-                    continue;
-                }
-            },
-            Err(e) => {
-                add("bad_job_json", &jj, e.to_string(), true);
-                continue;
-            }
+        let Some((job, doc)) = read_job_json(files, &folder, &mut out) else {
+            continue;
         };
-        if job.is_active() {
-            let detail = if allow.active {
-                format!("status {}: imported as killed", job.status)
-            } else {
-                format!(
-                    "status {}: mark it completed or killed first, or give --force",
-                    job.status
-                )
-            };
-            add("active_job", &folder, detail, !allow.active);
-        }
-        for r in &job.outputs {
-            let Some(m) = r.metafile(Version::Final) else {
-                continue;
-            };
-            let path = Path::new(m);
-            if !files.is_file(path) {
-                add(
-                    "missing_metafile",
-                    m,
-                    format!(
-                        "{} {}/{} names it, but it is missing",
-                        job.uid, r.group, r.name
-                    ),
-                    true,
-                );
-                continue;
-            }
-            match files.rows_of(path) {
-                Err(why) => add("unreadable_metafile", m, why, true),
-                Ok(rows) => {
-                    if let Some(n) = r.num_items.filter(|&n| n != rows && !r.passthrough) {
-                        add(
-                            "num_items",
-                            m,
-                            format!(
-                                "{} rows where {} {}/{} records {n}",
-                                rows, job.uid, r.group, r.name
-                            ),
-                            true,
-                        );
-                    }
-                }
-            }
-        }
-        // The job's .csg files against their .cs files.
-        let job_dir = Path::new(&folder);
+        check_active(&job, &folder, allow, &mut out);
+        check_metafiles(files, &job, &mut out);
         let mut csgs = files.csgs_in(&folder);
         csgs.sort();
         for csg_path in csgs {
-            let rel = csg_path.display().to_string();
-            let parsed = files
-                .read_text(&csg_path)
-                .and_then(|t| Csg::parse(&t).map_err(|e| e.to_string()));
-            let csg = match parsed {
-                Ok(c) => c,
-                Err(why) => {
-                    add("bad_csg", &rel, why, true);
-                    continue;
-                }
-            };
-            for (slot, r) in &csg.results {
-                let meta = match Csg::resolve(job_dir, &r.metafile) {
-                    Ok(p) => p,
-                    Err(why) => {
-                        add("bad_csg", &rel, format!("{slot}: {why}"), true);
-                        continue;
-                    }
-                };
-                match files.rows_of(&meta) {
-                    Err(why) => add("bad_csg", &rel, format!("{slot}: {why}"), true),
-                    Ok(rows) if rows != r.num_items => add(
-                        "bad_csg",
-                        &rel,
-                        format!(
-                            "{slot}: num_items {} but {} has {rows} rows",
-                            r.num_items, r.metafile
-                        ),
-                        true,
-                    ),
-                    Ok(_) => {}
+            check_csg(files, Path::new(&folder), &csg_path, &mut out);
+        }
+        out.jobs.push(CheckedJob { folder, job, doc });
+    }
+    check_walk(files, allow, &mut out);
+    check_lock(files, our_instance, allow, &mut out);
+    out
+}
+
+impl Checked {
+    /// Note a problem.
+    fn add(&mut self, problem: &'static str, path: &str, detail: String, blocking: bool) {
+        self.problems.push(Problem {
+            problem,
+            path: path.to_string(),
+            detail,
+            blocking,
+        });
+    }
+}
+
+/// `project.json`, which must be a project document.
+fn read_project_json(files: &dyn ProjectFiles) -> Result<Value, cs_format::Error> {
+    let doc = files.read_json(Path::new("project.json"))?;
+    match not_a_project_document(&doc) {
+        None => Ok(doc),
+        Some(what) => {
+            Err(cs_format::Error::in_whole_file(what)
+                .in_file(&files.shown(Path::new("project.json"))))
+        }
+    }
+}
+
+/// `workspaces.json` must be a JSON list.
+fn check_workspaces_json(files: &dyn ProjectFiles, out: &mut Checked) {
+    let detail = match files.read_json(Path::new("workspaces.json")) {
+        Ok(doc) if doc.is_array() => return,
+        Ok(_) => "is not a JSON list".to_string(),
+        Err(e) => e.to_string(),
+    };
+    out.add("bad_workspaces_json", "workspaces.json", detail, true);
+}
+
+/// A job folder's `job.json` as a job document, or a `bad_job_json` problem.
+fn read_job_json(
+    files: &dyn ProjectFiles,
+    folder: &str,
+    out: &mut Checked,
+) -> Option<(Job, Value)> {
+    let jj = format!("{folder}/job.json");
+    let detail = match files.read_json(Path::new(&jj)) {
+        Ok(doc) => match Job::from_document(&doc) {
+            Ok(job) => return Some((job, doc)),
+            Err(e) => e.in_file(&files.shown(Path::new(&jj))).to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    out.add("bad_job_json", &jj, detail, true);
+    None
+}
+
+/// An active job blocks, unless it is to be imported as killed (`--force`).
+fn check_active(job: &Job, folder: &str, allow: Allow, out: &mut Checked) {
+    if !job.is_active() {
+        return;
+    }
+    let detail = if allow.active {
+        format!("status {}: imported as killed", job.status)
+    } else {
+        format!(
+            "status {}: mark it completed or killed first, or give --force",
+            job.status
+        )
+    };
+    out.add("active_job", folder, detail, !allow.active);
+}
+
+/// Each output's final metafile must be there, readable, with the rows job.json records.
+fn check_metafiles(files: &dyn ProjectFiles, job: &Job, out: &mut Checked) {
+    for r in &job.outputs {
+        let Some(m) = r.metafile(Version::Final) else {
+            continue;
+        };
+        let path = Path::new(m);
+        if !files.is_file(path) {
+            let detail = format!(
+                "{} {}/{} names it, but it is missing",
+                job.uid, r.group, r.name
+            );
+            out.add("missing_metafile", m, detail, true);
+            continue;
+        }
+        match files.rows_of(path) {
+            Err(why) => out.add("unreadable_metafile", m, why, true),
+            Ok(rows) => {
+                if let Some(n) = r.num_items.filter(|&n| n != rows && !r.passthrough) {
+                    let detail = format!(
+                        "{} rows where {} {}/{} records {n}",
+                        rows, job.uid, r.group, r.name
+                    );
+                    out.add("num_items", m, detail, true);
                 }
             }
         }
-        out.jobs.push((folder, job));
     }
-    // Links that lead nowhere: raw data that did not travel with the project.
+}
+
+/// A job's `.csg` against its `.cs` files: readable, each metafile there with the rows it
+/// records.
+fn check_csg(files: &dyn ProjectFiles, job_dir: &Path, csg_path: &Path, out: &mut Checked) {
+    let rel = csg_path.display().to_string();
+    let parsed = files
+        .read_text(csg_path)
+        .and_then(|t| Csg::parse(&t).map_err(|e| e.to_string()));
+    let csg = match parsed {
+        Ok(c) => c,
+        Err(why) => return out.add("bad_csg", &rel, why, true),
+    };
+    for (slot, r) in &csg.results {
+        let meta = match Csg::resolve(job_dir, &r.metafile) {
+            Ok(p) => p,
+            Err(why) => {
+                out.add("bad_csg", &rel, format!("{slot}: {why}"), true);
+                continue;
+            }
+        };
+        match files.rows_of(&meta) {
+            Err(why) => out.add("bad_csg", &rel, format!("{slot}: {why}"), true),
+            Ok(rows) if rows != r.num_items => {
+                let detail = format!(
+                    "{slot}: num_items {} but {} has {rows} rows",
+                    r.num_items, r.metafile
+                );
+                out.add("bad_csg", &rel, detail, true);
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// What a walk of the project finds: links that lead nowhere (raw data that did not travel
+/// with the project), entries that cannot be read, links not followed, links of an archive
+/// that lead outside it.
+fn check_walk(files: &dyn ProjectFiles, allow: Allow, out: &mut Checked) {
     let walk = files.walk();
     for d in &walk.dangling {
-        add(
-            "dangling_link",
-            d,
-            "the link's target is missing (raw data not archived with the project?)".into(),
-            false,
-        );
+        let detail = "the link's target is missing (raw data not archived with the project?)";
+        out.add("dangling_link", d, detail.into(), false);
     }
     for (p, why) in &walk.unreadable {
-        add("unreadable", p, why.clone(), true);
+        out.add("unreadable", p, why.clone(), true);
     }
     for (p, target) in &walk.not_followed {
         let detail = format!("a link to {target}, which holds the project: not followed");
-        add("link_not_followed", p, detail, false);
+        out.add("link_not_followed", p, detail, false);
     }
     for (p, target) in &walk.out_of_archive {
-        let l = link_out_of_archive(p, target, allow.links_out);
-        add(l.problem, &l.path, l.detail, l.blocking);
+        out.problems
+            .push(link_out_of_archive(p, target, allow.links_out));
     }
-    // The lock.
-    if files.exists(Path::new("cs.lock")) {
-        let holder = files
-            .read_json(Path::new("cs.lock"))
-            .ok()
-            .and_then(|l| l.get("instance_id")?.as_str().map(str::to_string));
-        let ours = holder.is_some() && holder.as_deref() == our_instance;
-        if !ours {
-            let who = holder.unwrap_or_else(|| "an unknown instance".into());
-            let detail = if allow.foreign_lock {
-                format!("held by instance {who}: replaced")
-            } else {
-                format!(
-                    "held by instance {who}: detach it there first, or give --steal-lock if that instance is gone"
-                )
-            };
-            add("foreign_lock", "cs.lock", detail, !allow.foreign_lock);
-        }
+}
+
+/// A `cs.lock` of another instance blocks, unless it is to be replaced (`--steal-lock`).
+fn check_lock(
+    files: &dyn ProjectFiles,
+    our_instance: Option<&str>,
+    allow: Allow,
+    out: &mut Checked,
+) {
+    if !files.exists(Path::new("cs.lock")) {
+        return;
     }
-    out
+    let holder = files
+        .read_json(Path::new("cs.lock"))
+        .ok()
+        .and_then(|l| l.get("instance_id")?.as_str().map(str::to_string));
+    if holder.is_some() && holder.as_deref() == our_instance {
+        return;
+    }
+    let who = holder.unwrap_or_else(|| "an unknown instance".into());
+    let detail = if allow.foreign_lock {
+        format!("held by instance {who}: replaced")
+    } else {
+        format!(
+            "held by instance {who}: detach it there first, or give --steal-lock if that instance is gone"
+        )
+    };
+    out.add("foreign_lock", "cs.lock", detail, !allow.foreign_lock);
 }

@@ -1,6 +1,8 @@
 //! `job.json`: the parts of cryoSPARC's job document that data management needs, read from both
-//! layouts (v4 `JobDocument`, v5 `Job` model; FORMATS.md §8), and the one edit csutils makes to
-//! it (dropping cleared result versions).
+//! layouts (v4 `JobDocument`, v5 `Job` model; FORMATS.md §8), the edit a clear makes to it
+//! (dropping cleared result versions) and the way csutils writes it ([`to_json_text`]). The
+//! other edits — the exported form, a job an import makes, a job moved to another project —
+//! are in [`super::documents`].
 
 use crate::error::{Error, Place, Result};
 use serde_json::{Map, Value};

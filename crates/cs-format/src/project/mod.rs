@@ -1,13 +1,17 @@
 //! A cryoSPARC project folder on disk (FORMATS.md §10): `project.json` and the job folders
-//! that hold a `job.json`.
+//! that hold a `job.json`. Reading the documents is here and in [`job`]; writing them (the
+//! edits csutils makes to job.json, project.json and workspaces.json) in [`documents`] and
+//! [`workspaces`].
 
 pub mod clear;
 pub mod csg;
+pub mod documents;
 pub mod events;
 mod group;
 pub mod job;
 pub mod timestamp;
 pub mod walk;
+pub mod workspaces;
 
 pub use group::open_group;
 
@@ -213,6 +217,18 @@ fn read_job_named(path: &Path, name: &str) -> Result<Job> {
 /// The number in a job folder name (`J12` → 12).
 pub fn job_number(name: &str) -> Option<u64> {
     name.strip_prefix('J')?.parse().ok()
+}
+
+/// The next free job number of a project: one more than the largest `J<n>` folder.
+pub fn next_job_number(dir: &Path) -> Result<u64> {
+    let io = |e: std::io::Error| Error::io(&e, Place::File).in_file(&shown(dir));
+    let mut max = 0;
+    for e in std::fs::read_dir(dir).map_err(io)? {
+        if let Some(n) = e.map_err(io)?.file_name().to_str().and_then(job_number) {
+            max = max.max(n);
+        }
+    }
+    Ok(max + 1)
 }
 
 /// The order of job folders in a project: by job number, then folders not named `J<n>` by name.
