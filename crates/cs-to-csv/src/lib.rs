@@ -1,7 +1,8 @@
 //! `cs-to-csv`: a cryoSPARC `.cs` file as RFC 4180 CSV (or TSV).
 
 use clap::{CommandFactory, Parser};
-use cs_cli::{ChunkConverter, Generate, Outcome};
+use cs_cli::{Generate, Outcome};
+use cs_format::text::convert::ChunkConverter;
 use cs_format::text::csv::CsvRowWriter;
 use std::io::Write;
 use std::process::ExitCode;
@@ -77,24 +78,18 @@ pub fn run(args: Args) -> Outcome {
     }
     let delim = cs_cli::delimiter(args.tsv, args.delimiter.as_deref())?;
     let input = cs_cli::InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
-    let ds = input.open_with(&args.output)?;
-    let select = args.fields.select(&ds)?;
-    let fields = ds.schema().subset(&select).fields;
-    let writer = CsvRowWriter::new(delim);
+    let rows = input.open_with(&args.output)?.select(&args.fields.fields)?;
+    let speller = CsvRowWriter::new(delim);
     // One column per element, with or without the header row.
-    let header = writer.header(&fields).map_err(|e| e.in_file(ds.name()))?;
+    let header = speller
+        .header(rows.fields())
+        .map_err(|e| e.in_file(rows.name()))?;
     let mut out = cs_cli::stdout();
     if !args.no_header {
         out.write_all(&header)?;
     }
-    let mut converter = ChunkConverter::default();
-    converter.stream(
-        ds,
-        &select,
-        args.head.unwrap_or(u64::MAX),
-        &writer,
-        &mut out,
-    )?;
+    let limit = args.head.unwrap_or(u64::MAX);
+    ChunkConverter::default().stream(rows, limit, &speller, &mut out)?;
     out.flush()?;
     Ok(())
 }

@@ -254,12 +254,10 @@ pub fn run(args: Args) -> Outcome {
     }
     let out = Output::binary(args.out.as_deref().unwrap_or("-"), args.force)?;
     let input = InputPath::from_arg(args.file.as_deref().unwrap_or("-"));
-    let ds = input.open_with(&args.output)?;
-    let name = ds.name().to_string();
-    let select = args.fields.select(&ds)?;
-    let fields = ds.schema().subset(&select).fields;
+    let rows = input.open_with(&args.output)?.select(&args.fields.fields)?;
+    let name = rows.name().to_string();
     let schema = Arc::new(ArrowSchema::new(
-        fields
+        rows.fields()
             .iter()
             .map(|f| ArrowField::new(&f.name, field_type(f), false))
             .collect::<Vec<_>>(),
@@ -286,13 +284,12 @@ pub fn run(args: Args) -> Outcome {
         };
         // One thread reads chunks and builds their arrays while this one encodes the previous
         // batch; at most two batches wait.
-        let chunks = ds.chunks(&select, cs_cli::CHUNK_BYTES)?;
+        let mut chunks = rows.chunks(cs_format::CHUNK_BYTES)?;
         std::thread::scope(|scope| -> cs_format::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<cs_format::Result<RecordBatch>>(2);
             let schema = schema.clone();
-            let fields = &fields;
             scope.spawn(move || {
-                let mut chunks = chunks;
+                let fields = chunks.fields().clone();
                 while let Some(chunk) = chunks.next_chunk() {
                     let batch = chunk.and_then(|chunk| {
                         let columns = fields

@@ -12,6 +12,10 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Bytes of stored records read per chunk: large enough to amortise a read and to keep every
+/// thread of the text engine busy, small enough to stay in cache-sized pieces.
+pub const CHUNK_BYTES: usize = 4 << 20;
+
 /// Which container a `.cs` file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -213,7 +217,7 @@ impl Dataset {
         if !ty.shape.is_empty() || ty.kind.is_string() {
             return Ok(false);
         }
-        let mut chunks = self.chunks(&[u], 4 << 20)?;
+        let mut chunks = self.chunks(&[u], CHUNK_BYTES)?;
         while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
             for row in 0..chunk.rows {
@@ -235,7 +239,7 @@ impl Dataset {
         if select.is_empty() {
             return Ok(());
         }
-        let mut chunks = self.chunks(&select, 4 << 20)?;
+        let mut chunks = self.chunks(&select, CHUNK_BYTES)?;
         while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
             for row in 0..chunk.rows {
@@ -309,8 +313,9 @@ impl Dataset {
     }
 
     /// Stream the rows of the fields at `select` (indices into [`Dataset::schema`]) in chunks of
-    /// about `chunk_bytes` of stored data.
-    pub fn chunks(self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
+    /// about `chunk_bytes` of stored data. Tools choose fields with [`Dataset::select`] and read
+    /// the [`Projection`](crate::ops::select::Projection)'s chunks.
+    pub(crate) fn chunks(self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
         let name = self.name.clone();
         self.chunks_inner(select, chunk_bytes)
             .map_err(|e| e.in_file(&name))

@@ -4,7 +4,7 @@
 //! several datasets have coming from (and placed as in) the last of them — the field order
 //! cryosparc-tools gives. A left join keeps every row of the first dataset (pyem's rule).
 
-use crate::container::dataset::Dataset;
+use crate::container::dataset::{Dataset, CHUNK_BYTES};
 use crate::container::dtype::{ByteOrder, Field, FieldType, Kind};
 use crate::container::writer::{cells_from_chunk, RowSpool};
 use crate::error::{Error, Place, Result};
@@ -156,7 +156,7 @@ pub fn join_on_uid(
         let mut data = Vec::new();
         let mut starts = Vec::new();
         let mut cells = vec![Vec::new(); all.len()];
-        for chunk in ds.chunks(&all, 4 << 20)? {
+        for chunk in ds.chunks(&all, CHUNK_BYTES)? {
             let chunk = chunk?;
             for row in 0..chunk.rows {
                 cells_from_chunk(&chunk, row, &mut cells)?;
@@ -182,7 +182,7 @@ pub fn join_on_uid(
     let first_name = first.name().to_string();
     let mut cells = vec![Vec::new(); n_first];
     let mut out = vec![Vec::new(); fields.len()];
-    for chunk in first.chunks(&all, 4 << 20)? {
+    for chunk in first.chunks(&all, CHUNK_BYTES)? {
         let chunk = chunk?;
         'rows: for row in 0..chunk.rows {
             cells_from_chunk(&chunk, row, &mut cells)?;
