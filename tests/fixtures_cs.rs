@@ -6,7 +6,7 @@ mod common;
 
 use cs_format::text::cell::Scalar;
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
-use cs_format::{ByteOrder, Dataset, Kind};
+use cs_format::{ByteOrder, Chunk, Dataset, Kind, Projection};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -32,6 +32,29 @@ fn element_le(bytes: &[u8], kind: Kind, order: ByteOrder) -> Vec<u8> {
     v
 }
 
+/// Add each column of `chunk` to its hasher as the sidecar hashes it: numbers as little-endian
+/// elements, strings as (u32 length, UTF-8 bytes).
+fn hash_columns(chunk: &Chunk, hashers: &mut [Sha256]) {
+    for (col, f) in chunk.fields().iter().enumerate() {
+        for row in 0..chunk.rows {
+            if f.ty.kind.is_string() {
+                for i in 0..f.ty.count() {
+                    let Scalar::Str(s) = chunk.scalar(row, col, i).unwrap() else {
+                        panic!()
+                    };
+                    hashers[col].update((s.len() as u32).to_le_bytes());
+                    hashers[col].update(s.as_bytes());
+                }
+            } else {
+                let raw = chunk.raw(row, col);
+                for e in raw.chunks(f.ty.kind.size()) {
+                    hashers[col].update(element_le(e, f.ty.kind, f.ty.order));
+                }
+            }
+        }
+    }
+}
+
 fn check_fixture(path: &Path) {
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let side = sidecar(path);
@@ -47,8 +70,7 @@ fn check_fixture(path: &Path) {
     );
 
     // Every row as JSON, plus each column's hash.
-    let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
-    let chunks = ds.chunks(&all, 64 * 1024).unwrap();
+    let chunks = ds.every_field().chunks(64 * 1024).unwrap();
     let fields = chunks.fields().clone();
     let writer = JsonRowWriter::new(&fields, JsonOptions::default());
     let mut hashers: Vec<Sha256> = fields.iter().map(|_| Sha256::new()).collect();
@@ -60,24 +82,7 @@ fn check_fixture(path: &Path) {
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             rows.push(serde_json::from_slice(line).unwrap());
         }
-        for (col, f) in fields.iter().enumerate() {
-            for row in 0..chunk.rows {
-                if f.ty.kind.is_string() {
-                    for i in 0..f.ty.count() {
-                        let Scalar::Str(s) = chunk.scalar(row, col, i).unwrap() else {
-                            panic!()
-                        };
-                        hashers[col].update((s.len() as u32).to_le_bytes());
-                        hashers[col].update(s.as_bytes());
-                    }
-                } else {
-                    let raw = chunk.raw(row, col);
-                    for e in raw.chunks(f.ty.kind.size()) {
-                        hashers[col].update(element_le(e, f.ty.kind, f.ty.order));
-                    }
-                }
-            }
-        }
+        hash_columns(&chunk, &mut hashers);
     }
     assert_eq!(
         rows.len() as u64,
@@ -113,6 +118,73 @@ fn every_fixture_matches_its_sidecar() {
     for f in &files {
         check_fixture(f);
     }
+}
+
+/// The column hashes of a projection's fields, each chunk checked to hold the projection's
+/// fields in its order.
+fn projection_hashes(rows: Projection) -> Vec<String> {
+    let fields = rows.fields().to_vec();
+    let mut hashers: Vec<Sha256> = fields.iter().map(|_| Sha256::new()).collect();
+    for chunk in rows.chunks(1000).unwrap() {
+        let chunk = chunk.unwrap();
+        assert_eq!(chunk.fields(), &fields[..]);
+        hash_columns(&chunk, &mut hashers);
+    }
+    hashers
+        .into_iter()
+        .map(|h| format!("{:x}", h.finalize()))
+        .collect()
+}
+
+#[test]
+fn a_projection_reads_the_fields_chosen_in_the_order_given_as_cryosparc_tools_wrote_them() {
+    for f in common::all_cs_fixtures() {
+        let side = sidecar(&f);
+        let names: Vec<String> = side["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap().to_string())
+            .collect();
+        if names.len() < 2 {
+            continue;
+        }
+        // The last field, then the first: against stored order.
+        let want = vec![names[names.len() - 1].clone(), names[0].clone()];
+        let chosen = Dataset::open(&f, "x").unwrap().select(&want).unwrap();
+        let chosen_names: Vec<&str> = chosen.fields().iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(chosen_names, want, "{}", f.display());
+        assert_eq!(chosen.rows(), side["num_rows"].as_u64().unwrap());
+        let expected: Vec<&str> = want
+            .iter()
+            .map(|n| side["column_sha256"][n].as_str().unwrap())
+            .collect();
+        let again = chosen.reopen().unwrap();
+        assert_eq!(projection_hashes(chosen), expected, "{}", f.display());
+        assert_eq!(
+            projection_hashes(again),
+            expected,
+            "{} reopened",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn a_selection_that_cannot_be_made_is_an_error_naming_the_file() {
+    let f = common::fixture("cs").join("particles_1000.numpy.cs");
+    let open = || Dataset::open(&f, "p.cs").unwrap();
+    let e = open().select(&["nosuch".to_string()]).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("p.cs: no field matches 'nosuch' (slots here: uid, blob"),
+        "{e}"
+    );
+    let fields = open().schema().fields.len();
+    let e = open().select_indices(vec![0, fields]).unwrap_err();
+    assert!(e.to_string().starts_with("p.cs: "), "{e}");
+    let last = open().select_indices(vec![fields - 1]).unwrap();
+    assert_eq!(last.fields(), &open().schema().fields[fields - 1..]);
 }
 
 #[test]
@@ -179,8 +251,7 @@ fn csdat_read_chunk_by_chunk_equals_read_in_memory() {
                 Dataset::open(&f, "x").unwrap()
             };
             ds.set_spill_bytes(spill);
-            let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
-            let chunks = ds.chunks(&all, 1000).unwrap();
+            let chunks = ds.every_field().chunks(1000).unwrap();
             let writer = JsonRowWriter::new(chunks.fields(), JsonOptions::default());
             let mut out = Vec::new();
             for chunk in chunks {

@@ -199,8 +199,7 @@ proptest! {
                 Dataset::open(&path, "r").unwrap()
             };
             prop_assert_eq!(ds.rows(), rows as u64);
-            let all: Vec<usize> = (0..fields.len()).collect();
-            let chunks = ds.chunks(&all, 7).unwrap();
+            let chunks = ds.every_field().chunks(7).unwrap();
             let writer = JsonRowWriter::new(chunks.fields(), JsonOptions::default());
             let mut text = Vec::new();
             for chunk in chunks {

@@ -12,11 +12,10 @@ use std::path::Path;
 fn rewrite(path: &Path, format: OutputFormat) -> Vec<u8> {
     let ds = Dataset::open(path, "x").unwrap();
     let fields = ds.schema().fields.clone();
-    let all: Vec<usize> = (0..fields.len()).collect();
     let dir = tempfile::tempdir().unwrap();
     let mut spool = RowSpool::new(fields.clone(), dir.path()).unwrap();
     let mut cells = vec![Vec::new(); fields.len()];
-    for chunk in ds.chunks(&all, 1 << 16).unwrap() {
+    for chunk in ds.every_field().chunks(1 << 16).unwrap() {
         let chunk = chunk.unwrap();
         for row in 0..chunk.rows {
             cells_from_chunk(&chunk, row, &mut cells).unwrap();

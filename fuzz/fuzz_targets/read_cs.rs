@@ -8,8 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fn read_all(mut ds: Dataset) {
     let _ = ds.info();
-    let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
-    let Ok(mut chunks) = ds.chunks(&all, 1 << 16) else { return };
+    let Ok(mut chunks) = ds.every_field().chunks(1 << 16) else { return };
     let writer = JsonRowWriter::new(chunks.fields(), JsonOptions { int64_as_string: true });
     let mut out = Vec::new();
     while let Some(Ok(chunk)) = chunks.next_chunk() {

@@ -2,9 +2,10 @@
 //! container description.
 
 use clap::Parser;
-use cs_cli::{ChunkConverter, Failure, InputPath, Outcome};
+use cs_cli::{Failure, InputPath, Outcome};
+use cs_format::text::convert::ChunkConverter;
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
-use cs_format::{Dataset, Error};
+use cs_format::{Error, Projection};
 use std::io::Write;
 
 /// Print cryoSPARC .cs files (numpy or CSDAT) as JSON-lines.
@@ -91,34 +92,32 @@ pub fn run(args: Args) -> Outcome {
         return out.finish();
     }
     // Open every input's header first, so that a schema mismatch is reported before any row.
-    let mut opened: Vec<(Dataset, Vec<usize>)> = Vec::new();
+    let mut opened: Vec<Projection> = Vec::new();
     for input in &inputs {
-        let ds = input
+        let chosen = input
             .open_with(&args.group)
-            .map_err(cs_cli::hints::explain_cs_input(input))?;
-        let select = args.fields.select(&ds)?;
-        if let Some((first, first_sel)) = opened.first() {
-            let a = first.schema().subset(first_sel);
-            let b = ds.schema().subset(&select);
-            if let Some(diff) = a.difference(&b) {
+            .map_err(cs_cli::hints::explain_cs_input(input))?
+            .select(&args.fields.fields)?;
+        if let Some(first) = opened.first() {
+            if let Some(diff) = first.schema().difference(chosen.schema()) {
                 return Err(Error::in_whole_file(format!(
                     "schema differs from {}: {diff}",
                     first.name()
                 ))
-                .in_file(ds.name())
+                .in_file(chosen.name())
                 .into());
             }
         }
-        opened.push((ds, select));
+        opened.push(chosen);
     }
     if args.count {
-        let total: u64 = opened.iter().map(|(d, _)| d.rows()).sum();
+        let total: u64 = opened.iter().map(Projection::rows).sum();
         writeln!(out, "{}", args.head.map_or(total, |h| h.min(total)))?;
         return out.finish();
     }
     if args.schema {
-        if let Some((ds, sel)) = opened.first() {
-            for f in &ds.schema().subset(sel).fields {
+        if let Some(first) = opened.first() {
+            for f in first.fields() {
                 writeln!(out, "{}", f.schema_json())?;
             }
         }
@@ -129,12 +128,12 @@ pub fn run(args: Args) -> Outcome {
     };
     let mut left = args.head.unwrap_or(u64::MAX);
     let mut converter = ChunkConverter::default();
-    for (ds, select) in opened {
+    for rows in opened {
         if left == 0 {
             break;
         }
-        let writer = JsonRowWriter::new(&ds.schema().subset(&select).fields, opts);
-        left -= converter.stream(ds, &select, left, &writer, &mut out)?;
+        let speller = JsonRowWriter::new(rows.fields(), opts);
+        left -= converter.stream(rows, left, &speller, &mut out)?;
     }
     out.finish()
 }

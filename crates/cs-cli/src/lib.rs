@@ -17,9 +17,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cs_format::text::jsonl::RowSpeller;
-use cs_format::{Chunk, Error};
-use rayon::prelude::*;
+use cs_format::text::convert::ConvertError;
+use cs_format::Error;
 
 pub use cs_format::Error as FormatError;
 
@@ -62,6 +61,15 @@ impl From<io::Error> for Failure {
             Failure::BrokenPipe
         } else {
             Failure::Data(FormatError::io(e, cs_format::Place::File).in_file(name))
+        }
+    }
+}
+
+impl From<ConvertError> for Failure {
+    fn from(e: ConvertError) -> Self {
+        match e {
+            ConvertError::Input(e) => e.into(),
+            ConvertError::Output(e) => e.into(),
         }
     }
 }
@@ -137,7 +145,8 @@ impl InputPath {
     }
 }
 
-/// `-f/--fields`: which fields, in which order.
+/// `-f/--fields`: which fields, in which order (the patterns [`cs_format::Dataset::select`]
+/// resolves).
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct FieldChoice {
     /// Fields, in this order: exact names, slot prefixes (ctf = every ctf/… field) or globs
@@ -149,14 +158,6 @@ pub struct FieldChoice {
         value_delimiter = ','
     )]
     pub fields: Vec<String>,
-}
-
-impl FieldChoice {
-    /// The chosen fields' indices in `ds` (every field when none was named).
-    pub fn select(&self, ds: &cs_format::Dataset) -> Result<Vec<usize>, Failure> {
-        cs_format::ops::select::select_fields(ds.schema(), &self.fields)
-            .map_err(|what| FormatError::in_whole_file(what).in_file(ds.name()).into())
-    }
 }
 
 /// The inputs of a command line: none means stdin.
@@ -353,84 +354,6 @@ fn parse_args<A: clap::Parser>() -> Result<Parsed<A>, ExitCode> {
         let _ = e.print();
         ExitCode::from(code)
     })
-}
-
-/// Bytes of stored records read and converted per chunk.
-pub const CHUNK_BYTES: usize = 4 << 20;
-/// Rows below which a chunk is converted on one thread.
-const MIN_ROWS_PER_TASK: usize = 512;
-
-/// Converts chunks to text in parallel pieces, reusing its buffers from chunk to chunk.
-#[derive(Default)]
-pub struct ChunkConverter {
-    buffers: Vec<Vec<u8>>,
-}
-
-impl ChunkConverter {
-    /// Stream at most `limit` rows of the fields `select` of `ds` to `out`, spelled by
-    /// `speller`; returns how many rows were written.
-    pub fn stream(
-        &mut self,
-        ds: cs_format::Dataset,
-        select: &[usize],
-        limit: u64,
-        speller: &dyn RowSpeller,
-        out: &mut impl Write,
-    ) -> Result<u64, Failure> {
-        let name = ds.name().to_string();
-        let mut chunks = ds.chunks(select, CHUNK_BYTES)?;
-        chunks.limit(limit);
-        let mut written = 0;
-        while let Some(chunk) = chunks.next_chunk() {
-            let chunk = chunk?;
-            written += chunk.rows as u64;
-            self.write_chunk(speller, &chunk, out)
-                .map_err(|e| match e {
-                    Failure::Data(e) => Failure::Data(e.in_file(&name)),
-                    other => other,
-                })?;
-            chunks.recycle(chunk);
-        }
-        Ok(written)
-    }
-
-    /// Convert a chunk in parallel pieces and write them in order. Rows before a bad cell are
-    /// written; the error then stops the output.
-    pub fn write_chunk(
-        &mut self,
-        writer: &dyn RowSpeller,
-        chunk: &Chunk,
-        out: &mut impl Write,
-    ) -> Outcome {
-        let tasks = (chunk.rows / MIN_ROWS_PER_TASK).clamp(1, rayon::current_num_threads() * 4);
-        let per = chunk.rows.div_ceil(tasks);
-        if self.buffers.len() < tasks {
-            self.buffers.resize_with(tasks, Vec::new);
-        }
-        let errors: Vec<Option<Error>> = self.buffers[..tasks]
-            .par_iter_mut()
-            .enumerate()
-            .map(|(t, buf)| {
-                buf.clear();
-                let rows = (t * per).min(chunk.rows)..((t + 1) * per).min(chunk.rows);
-                for row in rows {
-                    let mark = buf.len();
-                    if let Err(e) = writer.write_rows(chunk, row..row + 1, buf) {
-                        buf.truncate(mark);
-                        return Some(e);
-                    }
-                }
-                None
-            })
-            .collect();
-        for (buf, err) in self.buffers.iter().zip(errors) {
-            out.write_all(buf)?;
-            if let Some(e) = err {
-                return Err(e.into());
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

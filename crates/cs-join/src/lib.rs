@@ -1,8 +1,9 @@
 //! `cs-join`: join `.cs` files, or the outputs of job folders, on `uid`.
 
 use clap::Parser;
-use cs_cli::{ChunkConverter, Failure, GroupChoice, InputPath, Outcome, OutputFile};
+use cs_cli::{Failure, GroupChoice, InputPath, Outcome, OutputFile};
 use cs_format::ops::join::{join_on_uid, join_to_dataset, JoinMode};
+use cs_format::text::convert::ChunkConverter;
 use cs_format::text::jsonl::{JsonOptions, JsonRowWriter};
 use std::io::Write;
 
@@ -110,23 +111,16 @@ pub fn run(args: Args) -> Outcome {
     }
     let joined = join_to_dataset(datasets, mode, &std::env::temp_dir(), "(join)")?;
     warn_if_empty(joined.rows());
-    let select = args.fields.select(&joined)?;
-    let fields = joined.schema().subset(&select).fields;
-    let writer = JsonRowWriter::new(
-        &fields,
+    let rows = joined.select(&args.fields.fields)?;
+    let speller = JsonRowWriter::new(
+        rows.fields(),
         JsonOptions {
             int64_as_string: args.int64_as_string,
         },
     );
     let mut stdout = cs_cli::stdout();
-    let mut converter = ChunkConverter::default();
-    converter.stream(
-        joined,
-        &select,
-        args.head.unwrap_or(u64::MAX),
-        &writer,
-        &mut stdout,
-    )?;
+    let limit = args.head.unwrap_or(u64::MAX);
+    ChunkConverter::default().stream(rows, limit, &speller, &mut stdout)?;
     stdout.flush()?;
     Ok(())
 }

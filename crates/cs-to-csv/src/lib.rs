@@ -1,7 +1,8 @@
 //! `cs-to-csv`: a cryoSPARC `.cs` file as RFC 4180 CSV (or TSV).
 
 use clap::Parser;
-use cs_cli::{ChunkConverter, Outcome};
+use cs_cli::Outcome;
+use cs_format::text::convert::ChunkConverter;
 use cs_format::text::csv::CsvRowWriter;
 use std::io::Write;
 
@@ -68,24 +69,19 @@ pub fn run(args: Args) -> Outcome {
     args.group
         .refuse_group_as_output(std::slice::from_ref(&input), &args.output)?;
     let mut out = args.output.open_text()?;
-    let ds = input
+    let rows = input
         .open_with(&args.group)
-        .map_err(cs_cli::hints::explain_cs_input(&input))?;
-    let select = args.fields.select(&ds)?;
-    let fields = ds.schema().subset(&select).fields;
-    let writer = CsvRowWriter::new(delim);
+        .map_err(cs_cli::hints::explain_cs_input(&input))?
+        .select(&args.fields.fields)?;
+    let speller = CsvRowWriter::new(delim);
     // One column per element, with or without the header row.
-    let header = writer.header(&fields).map_err(|e| e.in_file(ds.name()))?;
+    let header = speller
+        .header(rows.fields())
+        .map_err(|e| e.in_file(rows.name()))?;
     if !args.no_header {
         out.write_all(&header)?;
     }
-    let mut converter = ChunkConverter::default();
-    converter.stream(
-        ds,
-        &select,
-        args.head.unwrap_or(u64::MAX),
-        &writer,
-        &mut out,
-    )?;
+    let limit = args.head.unwrap_or(u64::MAX);
+    ChunkConverter::default().stream(rows, limit, &speller, &mut out)?;
     out.finish()
 }

@@ -235,14 +235,13 @@ pub fn run(args: Args) -> Outcome {
     args.group
         .refuse_group_as_output(std::slice::from_ref(&input), &args.output)?;
     let out = args.output.binary()?;
-    let ds = input
+    let rows = input
         .open_with(&args.group)
-        .map_err(cs_cli::hints::explain_cs_input(&input))?;
-    let name = ds.name().to_string();
-    let select = args.fields.select(&ds)?;
-    let fields = ds.schema().subset(&select).fields;
+        .map_err(cs_cli::hints::explain_cs_input(&input))?
+        .select(&args.fields.fields)?;
+    let name = rows.name().to_string();
     let schema = Arc::new(ArrowSchema::new(
-        fields
+        rows.fields()
             .iter()
             .map(|f| ArrowField::new(&f.name, field_type(f), false))
             .collect::<Vec<_>>(),
@@ -269,13 +268,12 @@ pub fn run(args: Args) -> Outcome {
         };
         // One thread reads chunks and builds their arrays while this one encodes the previous
         // batch; at most two batches wait.
-        let chunks = ds.chunks(&select, cs_cli::CHUNK_BYTES)?;
+        let mut chunks = rows.chunks(cs_format::CHUNK_BYTES)?;
         std::thread::scope(|scope| -> cs_format::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<cs_format::Result<RecordBatch>>(2);
             let schema = schema.clone();
-            let fields = &fields;
             scope.spawn(move || {
-                let mut chunks = chunks;
+                let fields = chunks.fields().clone();
                 while let Some(chunk) = chunks.next_chunk() {
                     let batch = chunk.and_then(|chunk| {
                         let columns = fields

@@ -6,7 +6,8 @@ mod plan;
 use clap::Parser;
 use cs_cli::{Failure, GroupChoice, InputPath, Outcome};
 use cs_format::ops::join::{join_to_dataset, JoinMode};
-use cs_format::{Dataset, Error};
+use cs_format::text::convert::ChunkConverter;
+use cs_format::{Dataset, Error, Projection};
 use plan::{Column, MapOptions, Plan};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -190,15 +191,15 @@ struct Survey {
     splits_differ: bool,
 }
 
-fn survey(plan: &Plan, ds: Dataset) -> Result<Survey, Failure> {
-    let name = ds.name().to_string();
+fn survey(plan: &Plan, particles: Projection) -> Result<Survey, Failure> {
+    let name = particles.name().to_string();
     let mut s = Survey {
         optics: BTreeMap::new(),
         kept: 0,
         first_split: None,
         splits_differ: false,
     };
-    let mut chunks = ds.chunks(&plan.select, cs_cli::CHUNK_BYTES)?;
+    let mut chunks = particles.chunks(cs_format::CHUNK_BYTES)?;
     while let Some(chunk) = chunks.next_chunk() {
         let chunk = chunk?;
         for row in 0..chunk.rows {
@@ -255,8 +256,9 @@ pub fn run(args: Args) -> Outcome {
             ),
         );
     }
-    let again = ds.reopen()?;
-    let found = survey(&plan, ds)?;
+    let particles = ds.select_indices(plan.select.clone())?;
+    let again = particles.reopen()?;
+    let found = survey(&plan, particles)?;
     if found.kept == 0 && !args.class.is_empty() {
         return Err(Error::in_whole_file(format!(
             "no particle is in class {} (rlnClassNumber, 1-based) with a posterior of at least {}",
@@ -285,7 +287,7 @@ pub fn run(args: Args) -> Outcome {
         "data_particles"
     };
     write_table_header(&mut out, table, &plan.particles)?;
-    cs_cli::ChunkConverter::default().stream(again, &plan.select, u64::MAX, &plan, &mut out)?;
+    ChunkConverter::default().stream(again, u64::MAX, &plan, &mut out)?;
     out.write_all(b"\n")?;
     out.finish()
 }

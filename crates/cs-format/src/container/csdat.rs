@@ -57,122 +57,21 @@ pub(crate) fn read_header(input: &mut Input, legacy: bool) -> Result<CsdatHeader
     let header_len = u64::from(u32::from_le_bytes(lenf));
     let bytes = input.read_vec(header_len, "the CSDAT header")?;
     let json: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::at_byte(10, format!("malformed CSDAT header JSON: {e}")))?;
-    let at = |what: String| Error::at_byte(10, what);
+        .map_err(|e| at_header(format!("malformed CSDAT header JSON: {e}")))?;
     let obj = json
         .as_object()
-        .ok_or_else(|| at("malformed CSDAT header: not a JSON object".into()))?;
-    let dtype = obj
-        .get("dtype")
-        .and_then(Value::as_array)
-        .ok_or_else(|| at("malformed CSDAT header: key 'dtype' missing or not a list".into()))?;
-    let compression = match obj.get("compression") {
-        Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            return Err(at(
-                "malformed CSDAT header: key 'compression' is not a string or null".into(),
-            ))
-        }
-        None => {
-            return Err(at(
-                "malformed CSDAT header: key 'compression' missing".into()
-            ))
-        }
-    };
-    let listed: Vec<&str> = obj
-        .get("compressed_fields")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            at("malformed CSDAT header: key 'compressed_fields' missing or not a list".into())
-        })?
-        .iter()
-        .map(|v| {
-            v.as_str().ok_or_else(|| {
-                at("malformed CSDAT header: 'compressed_fields' holds a non-string".into())
-            })
-        })
-        .collect::<Result<_>>()?;
-    let rows = if legacy {
-        0
-    } else {
-        obj.get("length")
-            .ok_or_else(|| at("malformed CSDAT header: key 'length' missing".into()))?
-            .as_u64()
-            .ok_or_else(|| {
-                at("malformed CSDAT header: key 'length' is not a non-negative integer".into())
-            })?
-    };
-    let mut fields: Vec<Field> = Vec::with_capacity(dtype.len());
-    let mut codecs = Vec::with_capacity(dtype.len());
-    for (i, entry) in dtype.iter().enumerate() {
-        let parts = entry.as_array().ok_or_else(|| {
-            at(format!(
-                "malformed CSDAT header: dtype entry {i} is not a list"
-            ))
-        })?;
-        let (name, typestr) = match (
-            parts.first().and_then(Value::as_str),
-            parts.get(1).and_then(Value::as_str),
-        ) {
-            (Some(n), Some(t)) if parts.len() <= 3 => (n.to_string(), t),
-            _ => {
-                return Err(at(format!(
-                    "malformed CSDAT header: dtype entry {i} is not [name, type, shape?]"
-                )))
-            }
-        };
-        let (mut kind, order) =
-            parse_typestr(typestr).map_err(|e| at(format!("field '{name}': {e}")))?;
-        if !legacy && matches!(kind, Kind::Bytes(_)) {
-            // cryosparc-tools treats `|S<n>` like `|O` in this container: heap offsets.
-            kind = Kind::HeapStr;
-        }
-        if legacy && kind == Kind::HeapStr {
-            return Err(at(format!(
-                "field '{name}': '|O' in a legacy CSDAT file, which has no string heap"
-            )));
-        }
-        if matches!(kind, Kind::Ucs4(_)) {
-            return Err(at(format!(
-                "field '{name}': unicode '{typestr}' columns do not occur in CSDAT files"
-            )));
-        }
-        let shape = match parts.get(2) {
-            None => vec![],
-            Some(Value::Array(dims)) => dims
-                .iter()
-                .map(|d| {
-                    d.as_u64()
-                        .and_then(|d| usize::try_from(d).ok())
-                        .ok_or_else(|| at(format!("field '{name}': malformed subarray shape")))
-                })
-                .collect::<Result<Vec<_>>>()?,
-            Some(_) => return Err(at(format!("field '{name}': malformed subarray shape"))),
-        };
-        let ty = FieldType::checked(kind, order, shape)
-            .map_err(|e| at(format!("field '{name}': {e}")))?;
-        if fields.iter().any(|f| f.name == name) {
-            return Err(at(format!("field '{name}' appears twice")));
-        }
-        let codec = if !listed.contains(&name.as_str()) {
-            Codec::None
-        } else if legacy {
-            Codec::Snappy
-        } else {
-            Codec::Lz4
-        };
-        codecs.push(codec);
-        fields.push(Field { name, ty });
-    }
-    if fields.is_empty() {
-        return Err(at("CSDAT header lists no fields".into()));
-    }
-    let data_offset = 10 + header_len;
+        .ok_or_else(|| at_header("malformed CSDAT header: not a JSON object".into()))?;
+    let dtype = obj.get("dtype").and_then(Value::as_array).ok_or_else(|| {
+        at_header("malformed CSDAT header: key 'dtype' missing or not a list".into())
+    })?;
+    let compression = compression_key(obj)?;
+    let listed = compressed_fields_key(obj)?;
+    let rows = if legacy { 0 } else { length_key(obj)? };
+    let (fields, codecs) = header_fields(dtype, &listed, legacy)?;
     let mut header = CsdatHeader {
         legacy,
         header_len,
-        data_offset,
+        data_offset: 10 + header_len,
         rows,
         fields,
         codecs,
@@ -183,6 +82,134 @@ pub(crate) fn read_header(input: &mut Input, legacy: bool) -> Result<CsdatHeader
     }
     check_declared_sizes(&header, input.len())?;
     Ok(header)
+}
+
+/// A problem with the header JSON (which starts at byte 10).
+fn at_header(what: String) -> Error {
+    Error::at_byte(10, what)
+}
+
+/// The header's `compression`: a codec name or null.
+fn compression_key(obj: &serde_json::Map<String, Value>) -> Result<Option<String>> {
+    match obj.get("compression") {
+        Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(at_header(
+            "malformed CSDAT header: key 'compression' is not a string or null".into(),
+        )),
+        None => Err(at_header(
+            "malformed CSDAT header: key 'compression' missing".into(),
+        )),
+    }
+}
+
+/// The header's `compressed_fields`: the names of the compressed columns.
+fn compressed_fields_key(obj: &serde_json::Map<String, Value>) -> Result<Vec<&str>> {
+    obj.get("compressed_fields")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            at_header(
+                "malformed CSDAT header: key 'compressed_fields' missing or not a list".into(),
+            )
+        })?
+        .iter()
+        .map(|v| {
+            v.as_str().ok_or_else(|| {
+                at_header("malformed CSDAT header: 'compressed_fields' holds a non-string".into())
+            })
+        })
+        .collect()
+}
+
+/// The header's `length`: the row count.
+fn length_key(obj: &serde_json::Map<String, Value>) -> Result<u64> {
+    obj.get("length")
+        .ok_or_else(|| at_header("malformed CSDAT header: key 'length' missing".into()))?
+        .as_u64()
+        .ok_or_else(|| {
+            at_header("malformed CSDAT header: key 'length' is not a non-negative integer".into())
+        })
+}
+
+/// The fields of the header's `dtype` list and their codecs (those `listed` as compressed
+/// are LZ4, or snappy in the `legacy` container).
+fn header_fields(
+    dtype: &[Value],
+    listed: &[&str],
+    legacy: bool,
+) -> Result<(Vec<Field>, Vec<Codec>)> {
+    let mut fields: Vec<Field> = Vec::with_capacity(dtype.len());
+    let mut codecs = Vec::with_capacity(dtype.len());
+    for (i, entry) in dtype.iter().enumerate() {
+        let field = header_field(i, entry, legacy)?;
+        if fields.iter().any(|f| f.name == field.name) {
+            return Err(at_header(format!("field '{}' appears twice", field.name)));
+        }
+        codecs.push(if !listed.contains(&field.name.as_str()) {
+            Codec::None
+        } else if legacy {
+            Codec::Snappy
+        } else {
+            Codec::Lz4
+        });
+        fields.push(field);
+    }
+    if fields.is_empty() {
+        return Err(at_header("CSDAT header lists no fields".into()));
+    }
+    Ok((fields, codecs))
+}
+
+/// Entry `i` of the header's `dtype` list: `[name, type]` or `[name, type, shape]`.
+fn header_field(i: usize, entry: &Value, legacy: bool) -> Result<Field> {
+    let parts = entry.as_array().ok_or_else(|| {
+        at_header(format!(
+            "malformed CSDAT header: dtype entry {i} is not a list"
+        ))
+    })?;
+    let (name, typestr) = match (
+        parts.first().and_then(Value::as_str),
+        parts.get(1).and_then(Value::as_str),
+    ) {
+        (Some(n), Some(t)) if parts.len() <= 3 => (n.to_string(), t),
+        _ => {
+            return Err(at_header(format!(
+                "malformed CSDAT header: dtype entry {i} is not [name, type, shape?]"
+            )))
+        }
+    };
+    let in_field = |e: String| at_header(format!("field '{name}': {e}"));
+    let (mut kind, order) = parse_typestr(typestr).map_err(|e| in_field(e.to_string()))?;
+    if !legacy && matches!(kind, Kind::Bytes(_)) {
+        // cryosparc-tools treats `|S<n>` like `|O` in this container: heap offsets.
+        kind = Kind::HeapStr;
+    }
+    if legacy && kind == Kind::HeapStr {
+        return Err(in_field(
+            "'|O' in a legacy CSDAT file, which has no string heap".into(),
+        ));
+    }
+    if matches!(kind, Kind::Ucs4(_)) {
+        return Err(in_field(format!(
+            "unicode '{typestr}' columns do not occur in CSDAT files"
+        )));
+    }
+    let shape =
+        header_shape(parts.get(2)).ok_or_else(|| in_field("malformed subarray shape".into()))?;
+    let ty = FieldType::checked(kind, order, shape).map_err(|e| in_field(e.to_string()))?;
+    Ok(Field { name, ty })
+}
+
+/// A dtype entry's shape: none (a scalar) or a list of dimensions; `None` when malformed.
+fn header_shape(shape: Option<&Value>) -> Option<Vec<usize>> {
+    match shape {
+        None => Some(vec![]),
+        Some(Value::Array(dims)) => dims
+            .iter()
+            .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+            .collect(),
+        Some(_) => None,
+    }
 }
 
 /// Most bytes one byte of a raw LZ4 block decodes to, plus a constant: a match of length L
@@ -354,75 +381,77 @@ pub(crate) fn decode_column(
         .checked_mul(field.ty.size() as u64)
         .and_then(|n| usize::try_from(n).ok())
         .ok_or_else(|| Error::at_byte(at, format!("column '{}' is too large", field.name)))?;
+    let column = Column {
+        field,
+        rows,
+        expected,
+        at,
+    };
     match codec {
         Codec::None => {
             check_stored_size(field, rows, payload.len() as u64, at)?;
             Ok(payload)
         }
-        Codec::Lz4 => {
-            // An LZ4 block expands at most ~255 times; refuse absurd sizes before allocating.
-            if expected as u64 > most_decoded(Codec::Lz4, payload.len() as u64) {
-                return Err(Error::at_byte(
-                    at,
-                    format!(
-                        "column '{}': an LZ4 block of {} bytes cannot hold the {expected} bytes that {rows} rows need",
-                        field.name,
-                        payload.len()
-                    ),
-                ));
-            }
-            let mut out = vec![0u8; expected];
-            let n = lz4_flex::block::decompress_into(&payload, &mut out).map_err(|e| {
-                Error::at_byte(
-                    at,
-                    format!("column '{}': corrupt LZ4 block: {e}", field.name),
-                )
-            })?;
-            if n != expected {
-                return Err(Error::at_byte(
-                    at,
-                    format!(
-                        "column '{}': LZ4 block decodes to {n} bytes, but {rows} rows need {expected}",
-                        field.name
-                    ),
-                ));
-            }
-            Ok(out)
+        Codec::Lz4 => column.decode_lz4(&payload),
+        Codec::Snappy => column.decode_snappy(&payload),
+    }
+}
+
+/// A compressed column being decoded: its field, its rows, the bytes they need and where its
+/// payload starts (for messages).
+struct Column<'a> {
+    field: &'a Field,
+    rows: u64,
+    expected: usize,
+    at: u64,
+}
+
+impl Column<'_> {
+    /// A problem with the column's payload.
+    fn error(&self, what: String) -> Error {
+        Error::at_byte(self.at, format!("column '{}': {what}", self.field.name))
+    }
+
+    /// One raw LZ4 block, which must decode to exactly the bytes the rows need.
+    fn decode_lz4(&self, payload: &[u8]) -> Result<Vec<u8>> {
+        let (rows, expected) = (self.rows, self.expected);
+        // An LZ4 block expands at most ~255 times; refuse absurd sizes before allocating.
+        if expected as u64 > most_decoded(Codec::Lz4, payload.len() as u64) {
+            return Err(self.error(format!(
+                "an LZ4 block of {} bytes cannot hold the {expected} bytes that {rows} rows need",
+                payload.len()
+            )));
         }
-        Codec::Snappy => {
-            let n = snap::raw::decompress_len(&payload).map_err(|e| {
-                Error::at_byte(
-                    at,
-                    format!("column '{}': corrupt snappy data: {e}", field.name),
-                )
-            })?;
-            if n != expected {
-                return Err(Error::at_byte(
-                    at,
-                    format!(
-                        "column '{}': snappy data decodes to {n} bytes, but {rows} rows need {expected}",
-                        field.name
-                    ),
-                ));
-            }
-            if n as u64 > most_decoded(Codec::Snappy, payload.len() as u64) {
-                return Err(Error::at_byte(
-                    at,
-                    format!(
-                        "column '{}': snappy data of {} bytes cannot decode to the {n} bytes it declares",
-                        field.name,
-                        payload.len()
-                    ),
-                ));
-            }
-            snap::raw::Decoder::new()
-                .decompress_vec(&payload)
-                .map_err(|e| {
-                    Error::at_byte(
-                        at,
-                        format!("column '{}': corrupt snappy data: {e}", field.name),
-                    )
-                })
+        let mut out = vec![0u8; expected];
+        let n = lz4_flex::block::decompress_into(payload, &mut out)
+            .map_err(|e| self.error(format!("corrupt LZ4 block: {e}")))?;
+        if n != expected {
+            return Err(self.error(format!(
+                "LZ4 block decodes to {n} bytes, but {rows} rows need {expected}"
+            )));
         }
+        Ok(out)
+    }
+
+    /// Raw snappy data, which must declare exactly the bytes the rows need, and no more than
+    /// its size can decode to.
+    fn decode_snappy(&self, payload: &[u8]) -> Result<Vec<u8>> {
+        let (rows, expected) = (self.rows, self.expected);
+        let corrupt = |e: snap::Error| self.error(format!("corrupt snappy data: {e}"));
+        let n = snap::raw::decompress_len(payload).map_err(corrupt)?;
+        if n != expected {
+            return Err(self.error(format!(
+                "snappy data decodes to {n} bytes, but {rows} rows need {expected}"
+            )));
+        }
+        if n as u64 > most_decoded(Codec::Snappy, payload.len() as u64) {
+            return Err(self.error(format!(
+                "snappy data of {} bytes cannot decode to the {n} bytes it declares",
+                payload.len()
+            )));
+        }
+        snap::raw::Decoder::new()
+            .decompress_vec(payload)
+            .map_err(corrupt)
     }
 }

@@ -12,6 +12,10 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Bytes of stored records read per chunk: large enough to amortise a read and to keep every
+/// thread of the text engine busy, small enough to stay in cache-sized pieces.
+pub const CHUNK_BYTES: usize = 4 << 20;
+
 /// Which container a `.cs` file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -213,7 +217,7 @@ impl Dataset {
         if !ty.shape.is_empty() || ty.kind.is_string() {
             return Ok(false);
         }
-        let mut chunks = self.chunks(&[u], 4 << 20)?;
+        let mut chunks = self.chunks(&[u], CHUNK_BYTES)?;
         while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
             for row in 0..chunk.rows {
@@ -235,7 +239,7 @@ impl Dataset {
         if select.is_empty() {
             return Ok(());
         }
-        let mut chunks = self.chunks(&select, 4 << 20)?;
+        let mut chunks = self.chunks(&select, CHUNK_BYTES)?;
         while let Some(chunk) = chunks.next() {
             let chunk = chunk?;
             for row in 0..chunk.rows {
@@ -309,8 +313,9 @@ impl Dataset {
     }
 
     /// Stream the rows of the fields at `select` (indices into [`Dataset::schema`]) in chunks of
-    /// about `chunk_bytes` of stored data.
-    pub fn chunks(self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
+    /// about `chunk_bytes` of stored data. Tools choose fields with [`Dataset::select`] and read
+    /// the [`Projection`](crate::ops::select::Projection)'s chunks.
+    pub(crate) fn chunks(self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
         let name = self.name.clone();
         self.chunks_inner(select, chunk_bytes)
             .map_err(|e| e.in_file(&name))
@@ -557,77 +562,26 @@ impl Chunks {
     fn read_chunk(&mut self) -> Result<Chunk> {
         let n = (self.rows - self.next_row).min(self.rows_per_chunk as u64) as usize;
         let start_row = self.next_row;
-        let (bufs, cols) = match &self.source {
+        let (bufs, cols, heap) = match &self.source {
             ChunkSource::Records {
                 itemsize,
                 offsets,
                 data_offset,
             } => {
-                let mut buf = self.spare.take().unwrap_or_default();
-                let want = n.saturating_mul(*itemsize);
-                if self.input.read_upto_vec(want, &mut buf)? < want {
-                    let end = self.input.pos();
-                    let row = (end - data_offset) / (*itemsize).max(1) as u64;
-                    return Err(Error::at_byte(
-                        end,
-                        format!(
-                            "truncated inside row {row}: header declares {} rows of {itemsize} bytes",
-                            self.rows
-                        ),
-                    ));
-                }
-                let cols = offsets
-                    .iter()
-                    .zip(self.fields.iter())
-                    .map(|(&off, f)| ColumnView {
-                        buf: 0,
-                        base: off,
-                        stride: *itemsize,
-                        size: f.ty.size(),
-                    })
-                    .collect();
-                (vec![Arc::new(buf)], cols)
+                let records = RecordRun {
+                    itemsize: *itemsize,
+                    data_offset: *data_offset,
+                    declared_rows: self.rows,
+                };
+                let buf = records.read(&mut self.input, self.spare.take(), n)?;
+                let cols = records.views(offsets, &self.fields);
+                (vec![Arc::new(buf)], cols, None)
             }
-            ChunkSource::Columns { columns, .. } => {
-                let mut bufs = Vec::with_capacity(columns.len());
-                let mut cols = Vec::with_capacity(columns.len());
-                for (i, (c, f)) in columns.iter().zip(self.fields.iter()).enumerate() {
-                    let size = f.ty.size();
-                    let base = match c {
-                        ColumnData::Memory(data) => {
-                            bufs.push(data.clone());
-                            start_row as usize * size
-                        }
-                        ColumnData::At(offset) => {
-                            let mut buf = vec![0u8; n * size];
-                            let at = offset + start_row * size as u64;
-                            self.input
-                                .read_at(at, &mut buf, &format!("column '{}'", f.name))?;
-                            bufs.push(Arc::new(buf));
-                            0
-                        }
-                        ColumnData::Spilled(file) => {
-                            use std::os::unix::fs::FileExt;
-                            let mut buf = vec![0u8; n * size];
-                            file.read_exact_at(&mut buf, start_row * size as u64)
-                                .map_err(|e| Error::io(&e, Place::File))?;
-                            bufs.push(Arc::new(buf));
-                            0
-                        }
-                    };
-                    cols.push(ColumnView {
-                        buf: i,
-                        base,
-                        stride: size,
-                        size,
-                    });
-                }
-                (bufs, cols)
+            ChunkSource::Columns { columns, heap } => {
+                let (bufs, cols) =
+                    read_columns(&mut self.input, columns, &self.fields, start_row, n)?;
+                (bufs, cols, heap.clone())
             }
-        };
-        let heap = match &self.source {
-            ChunkSource::Columns { heap, .. } => heap.clone(),
-            ChunkSource::Records { .. } => None,
         };
         self.next_row += n as u64;
         Ok(Chunk {
@@ -640,6 +594,92 @@ impl Chunks {
             heap,
         })
     }
+}
+
+/// The records of a numpy file, as a chunk reads them.
+struct RecordRun {
+    itemsize: usize,
+    data_offset: u64,
+    /// The rows the header declares (for the message when they are not all there).
+    declared_rows: u64,
+}
+
+impl RecordRun {
+    /// Read the next `n` records into `spare` (a buffer to reuse, if there is one).
+    fn read(&self, input: &mut Input, spare: Option<Vec<u8>>, n: usize) -> Result<Vec<u8>> {
+        let itemsize = self.itemsize;
+        let mut buf = spare.unwrap_or_default();
+        let want = n.saturating_mul(itemsize);
+        if input.read_upto_vec(want, &mut buf)? < want {
+            let end = input.pos();
+            let row = (end - self.data_offset) / itemsize.max(1) as u64;
+            return Err(Error::at_byte(
+                end,
+                format!(
+                    "truncated inside row {row}: header declares {} rows of {itemsize} bytes",
+                    self.declared_rows
+                ),
+            ));
+        }
+        Ok(buf)
+    }
+
+    /// Where each selected field (at `offsets` in a record) lies in a buffer of records.
+    fn views(&self, offsets: &[usize], fields: &[Field]) -> Vec<ColumnView> {
+        offsets
+            .iter()
+            .zip(fields)
+            .map(|(&off, f)| ColumnView {
+                buf: 0,
+                base: off,
+                stride: self.itemsize,
+                size: f.ty.size(),
+            })
+            .collect()
+    }
+}
+
+/// A chunk's buffers and where each of its columns lies in them.
+type ChunkBuffers = (Vec<Arc<Vec<u8>>>, Vec<ColumnView>);
+
+/// Rows `start_row..start_row + n` of the selected CSDAT columns: one buffer per column (the
+/// whole decoded column when it is in memory) and where the rows lie in it.
+fn read_columns(
+    input: &mut Input,
+    columns: &[ColumnData],
+    fields: &[Field],
+    start_row: u64,
+    n: usize,
+) -> Result<ChunkBuffers> {
+    let mut bufs = Vec::with_capacity(columns.len());
+    let mut cols = Vec::with_capacity(columns.len());
+    for (i, (c, f)) in columns.iter().zip(fields).enumerate() {
+        let size = f.ty.size();
+        let (buf, base) = match c {
+            ColumnData::Memory(data) => (data.clone(), start_row as usize * size),
+            ColumnData::At(offset) => {
+                let mut buf = vec![0u8; n * size];
+                let at = offset + start_row * size as u64;
+                input.read_at(at, &mut buf, &format!("column '{}'", f.name))?;
+                (Arc::new(buf), 0)
+            }
+            ColumnData::Spilled(file) => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0u8; n * size];
+                file.read_exact_at(&mut buf, start_row * size as u64)
+                    .map_err(|e| Error::io(&e, Place::File))?;
+                (Arc::new(buf), 0)
+            }
+        };
+        bufs.push(buf);
+        cols.push(ColumnView {
+            buf: i,
+            base,
+            stride: size,
+            size,
+        });
+    }
+    Ok((bufs, cols))
 }
 
 impl Chunks {

@@ -162,21 +162,7 @@ impl RowSpool {
 
     fn write_csdat(&mut self, out: &mut impl Write, lz4: bool) -> Result<()> {
         let stored = self.stored_fields(OutputFormat::Csdat { lz4 });
-        let compressed: Vec<&str> = if lz4 {
-            stored
-                .iter()
-                .filter(|f| f.name != "uid")
-                .map(|f| f.name.as_str())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        out.write_all(crate::container::csdat::MAGIC)
-            .map_err(io_err)?;
-        let header = csdat_header_json(&stored, self.rows, lz4, &compressed);
-        out.write_all(&(header.len() as u32).to_le_bytes())
-            .map_err(io_err)?;
-        out.write_all(header.as_bytes()).map_err(io_err)?;
+        write_csdat_header(out, &stored, self.rows, lz4)?;
         let mut heap = Heap::new(&stored);
         if self.rows > 0 {
             // CSDAT is column-major: split the row spool into one temporary file per column
@@ -187,69 +173,118 @@ impl RowSpool {
             // Buffers reused from column to column.
             let (mut raw, mut offsets, mut packed) = (Vec::new(), Vec::new(), Vec::new());
             for group in all.chunks(COLUMN_FILES_PER_PASS) {
-                let mut files = Vec::with_capacity(group.len());
-                for _ in group {
-                    let f = tempfile::tempfile_in(&self.dir).map_err(io_err)?;
-                    files.push(BufWriter::with_capacity(1 << 16, f));
-                }
-                let mut reader = self.reader()?;
-                for _ in 0..self.rows {
-                    reader.next_row()?;
-                    let cells: Vec<&[u8]> = reader.cells().collect();
-                    for (file, &i) in files.iter_mut().zip(group) {
-                        file.write_all(cells[i]).map_err(io_err)?;
-                    }
-                }
-                for (file, &i) in files.into_iter().zip(group) {
-                    let mut file = file.into_inner().map_err(|e| io_err(e.into_error()))?;
-                    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+                let files = self.split_columns(group)?;
+                for (mut file, &i) in files.into_iter().zip(group) {
                     let f = &stored[i];
-                    let column: &[u8] = if f.ty.kind == Kind::HeapStr {
-                        // Strings are streamed from their file: only the offsets are held.
-                        offsets.clear();
-                        let mut r = BufReader::with_capacity(1 << 16, file);
-                        let mut len = [0u8; 4];
-                        let mut text = Vec::new();
-                        loop {
-                            match r.read_exact(&mut len) {
-                                Ok(()) => {}
-                                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                                Err(e) => return Err(io_err(e)),
-                            }
-                            text.resize(u32::from_le_bytes(len) as usize, 0);
-                            r.read_exact(&mut text).map_err(io_err)?;
-                            offsets.extend_from_slice(&heap.intern(&text, &f.name)?.to_le_bytes());
-                        }
+                    let column = if f.ty.kind == Kind::HeapStr {
+                        heap_offsets(file, f, &mut heap, &mut offsets)?;
                         &offsets
                     } else {
                         raw.clear();
                         file.read_to_end(&mut raw).map_err(io_err)?;
                         &raw
                     };
-                    let payload: &[u8] = if lz4 && f.name != "uid" {
-                        packed.resize(lz4_flex::block::get_maximum_output_size(column.len()), 0);
-                        let n =
-                            lz4_flex::block::compress_into(column, &mut packed).map_err(|e| {
-                                Error::new(Place::Field(f.name.clone()), format!("LZ4: {e}"))
-                            })?;
-                        &packed[..n]
-                    } else {
-                        column
-                    };
-                    let n = u32::try_from(payload.len()).map_err(|_| {
-                        Error::new(
-                            Place::Field(f.name.clone()),
-                            "column is 4 GiB or more, too large for CSDAT",
-                        )
-                    })?;
-                    out.write_all(&n.to_le_bytes()).map_err(io_err)?;
-                    out.write_all(payload).map_err(io_err)?;
+                    write_column(out, f, column, lz4 && f.name != "uid", &mut packed)?;
                 }
             }
         }
         out.write_all(&heap.bytes).map_err(io_err)?;
         Ok(())
     }
+
+    /// Copy the cells of the fields `group` (indices into the fields) out of the row spool,
+    /// one temporary file per field, each rewound to its start.
+    fn split_columns(&mut self, group: &[usize]) -> Result<Vec<File>> {
+        let mut files = Vec::with_capacity(group.len());
+        for _ in group {
+            let f = tempfile::tempfile_in(&self.dir).map_err(io_err)?;
+            files.push(BufWriter::with_capacity(1 << 16, f));
+        }
+        let mut reader = self.reader()?;
+        for _ in 0..self.rows {
+            reader.next_row()?;
+            let cells: Vec<&[u8]> = reader.cells().collect();
+            for (file, &i) in files.iter_mut().zip(group) {
+                file.write_all(cells[i]).map_err(io_err)?;
+            }
+        }
+        files
+            .into_iter()
+            .map(|file| {
+                let mut file = file.into_inner().map_err(|e| io_err(e.into_error()))?;
+                file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+                Ok(file)
+            })
+            .collect()
+    }
+}
+
+/// The CSDAT magic, header length and header JSON of `stored` fields and `rows` rows; with
+/// `lz4`, every column but `uid` is listed as compressed.
+fn write_csdat_header(out: &mut impl Write, stored: &[Field], rows: u64, lz4: bool) -> Result<()> {
+    let compressed: Vec<&str> = if lz4 {
+        stored
+            .iter()
+            .filter(|f| f.name != "uid")
+            .map(|f| f.name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    out.write_all(crate::container::csdat::MAGIC)
+        .map_err(io_err)?;
+    let header = csdat_header_json(stored, rows, lz4, &compressed);
+    out.write_all(&(header.len() as u32).to_le_bytes())
+        .map_err(io_err)?;
+    out.write_all(header.as_bytes()).map_err(io_err)?;
+    Ok(())
+}
+
+/// The heap offsets of a string column whose cells (u32 length, text) are in `file`, into
+/// `offsets` (cleared first); the strings are streamed from the file and interned in `heap`.
+fn heap_offsets(file: File, f: &Field, heap: &mut Heap, offsets: &mut Vec<u8>) -> Result<()> {
+    offsets.clear();
+    let mut r = BufReader::with_capacity(1 << 16, file);
+    let mut len = [0u8; 4];
+    let mut text = Vec::new();
+    loop {
+        match r.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(io_err(e)),
+        }
+        text.resize(u32::from_le_bytes(len) as usize, 0);
+        r.read_exact(&mut text).map_err(io_err)?;
+        offsets.extend_from_slice(&heap.intern(&text, &f.name)?.to_le_bytes());
+    }
+}
+
+/// One CSDAT column section: the payload's u32 size, then the payload (`column`, LZ4-packed
+/// into `packed` when `compress`).
+fn write_column(
+    out: &mut impl Write,
+    f: &Field,
+    column: &[u8],
+    compress: bool,
+    packed: &mut Vec<u8>,
+) -> Result<()> {
+    let payload: &[u8] = if compress {
+        packed.resize(lz4_flex::block::get_maximum_output_size(column.len()), 0);
+        let n = lz4_flex::block::compress_into(column, packed)
+            .map_err(|e| Error::new(Place::Field(f.name.clone()), format!("LZ4: {e}")))?;
+        &packed[..n]
+    } else {
+        column
+    };
+    let n = u32::try_from(payload.len()).map_err(|_| {
+        Error::new(
+            Place::Field(f.name.clone()),
+            "column is 4 GiB or more, too large for CSDAT",
+        )
+    })?;
+    out.write_all(&n.to_le_bytes()).map_err(io_err)?;
+    out.write_all(payload).map_err(io_err)?;
+    Ok(())
 }
 
 /// Columns split out of the row spool per pass when writing CSDAT.

@@ -4,7 +4,7 @@
 //! several datasets have coming from (and placed as in) the last of them — the field order
 //! cryosparc-tools gives. A left join keeps every row of the first dataset (pyem's rule).
 
-use crate::container::dataset::Dataset;
+use crate::container::dataset::{Dataset, CHUNK_BYTES};
 use crate::container::dtype::{ByteOrder, Field, FieldType, Kind};
 use crate::container::writer::{cells_from_chunk, RowSpool};
 use crate::error::{Error, Place, Result};
@@ -118,18 +118,41 @@ pub fn join_on_uid(
         .next()
         .ok_or_else(|| Error::in_whole_file("nothing to join"))?;
     let first_uid = uid_column(&first)?;
-    let uid_kind = first.schema().fields[first_uid].ty.kind;
     let datasets: Vec<Dataset> = datasets.collect();
-    // Each output field comes from the last dataset that has it (the first, for passthroughs):
-    // (its column, output column).
-    let names: Vec<Vec<String>> = std::iter::once(&first)
-        .chain(&datasets)
+    let (fields, mut sources) = layout(&first, &datasets, first_uid, mode);
+    let first_sources = std::mem::take(&mut sources[0]);
+    let mut sides = Vec::new();
+    for (ds, targets) in datasets.into_iter().zip(sources.into_iter().skip(1)) {
+        sides.push(Side::load(ds, targets)?);
+    }
+    let mut spool = RowSpool::new(fields.clone(), spool_dir)?;
+    let join = Join {
+        fields,
+        first_sources,
+        sides,
+        mode,
+    };
+    join.spool_rows(first, first_uid, edit, &mut spool)?;
+    Ok(spool)
+}
+
+/// The joined fields — `uid`, then each dataset's fields in order, a field that several
+/// datasets have coming from (and placed as in) the last of them (the first, for
+/// passthroughs) — and, per dataset, (its column, output column) of the fields it gives.
+fn layout(
+    first: &Dataset,
+    later: &[Dataset],
+    first_uid: usize,
+    mode: JoinMode,
+) -> (Vec<Field>, Vec<Vec<(usize, usize)>>) {
+    let names: Vec<Vec<String>> = std::iter::once(first)
+        .chain(later)
         .map(|d| d.schema().fields.iter().map(|f| f.name.clone()).collect())
         .collect();
     let mut fields = vec![writable(&first.schema().fields[first_uid])];
     let mut sources: Vec<Vec<(usize, usize)>> = vec![Vec::new(); names.len()];
     sources[0].push((first_uid, 0));
-    for (d, ds) in std::iter::once(&first).chain(&datasets).enumerate() {
+    for (d, ds) in std::iter::once(first).chain(later).enumerate() {
         for (c, f) in ds.schema().fields.iter().enumerate() {
             let others = if mode == JoinMode::Passthrough {
                 &names[..d]
@@ -144,81 +167,114 @@ pub fn join_on_uid(
             fields.push(writable(f));
         }
     }
-    let first_sources = sources[0].clone();
-    let mut sides = Vec::new();
-    for (d, ds) in datasets.into_iter().enumerate() {
+    (fields, sources)
+}
+
+impl Side {
+    /// Read a later dataset into memory: the cells of its fields that go to output columns
+    /// `targets` ((its column, output column)), by uid.
+    fn load(ds: Dataset, targets: Vec<(usize, usize)>) -> Result<Side> {
         let u = uid_column(&ds)?;
         let kind = ds.schema().fields[u].ty.kind;
-        let targets = std::mem::take(&mut sources[d + 1]);
-        let all: Vec<usize> = (0..ds.schema().fields.len()).collect();
-        let name = ds.name().to_string();
-        let mut by_uid = UidMap::default();
-        let mut data = Vec::new();
-        let mut starts = Vec::new();
-        let mut cells = vec![Vec::new(); all.len()];
-        for chunk in ds.chunks(&all, 4 << 20)? {
+        let mut side = Side {
+            name: ds.name().to_string(),
+            by_uid: UidMap::default(),
+            data: Vec::new(),
+            starts: Vec::new(),
+            targets,
+        };
+        let mut cells = vec![Vec::new(); ds.schema().fields.len()];
+        for chunk in ds.every_field().chunks(CHUNK_BYTES)? {
             let chunk = chunk?;
             for row in 0..chunk.rows {
                 cells_from_chunk(&chunk, row, &mut cells)?;
-                by_uid.insert(uid_of(&cells[u], kind), starts.len());
-                starts.push(data.len());
-                for &(c, _) in &targets {
-                    data.extend_from_slice(&(cells[c].len() as u32).to_le_bytes());
-                    data.extend_from_slice(&cells[c]);
+                side.by_uid
+                    .insert(uid_of(&cells[u], kind), side.starts.len());
+                side.starts.push(side.data.len());
+                for &(c, _) in &side.targets {
+                    side.data
+                        .extend_from_slice(&(cells[c].len() as u32).to_le_bytes());
+                    side.data.extend_from_slice(&cells[c]);
                 }
             }
         }
-        sides.push(Side {
-            name,
-            by_uid,
-            data,
-            starts,
-            targets,
-        });
+        Ok(side)
     }
-    let mut spool = RowSpool::new(fields.clone(), spool_dir)?;
-    let n_first = first.schema().fields.len();
-    let all: Vec<usize> = (0..n_first).collect();
-    let first_name = first.name().to_string();
-    let mut cells = vec![Vec::new(); n_first];
-    let mut out = vec![Vec::new(); fields.len()];
-    for chunk in first.chunks(&all, 4 << 20)? {
-        let chunk = chunk?;
-        'rows: for row in 0..chunk.rows {
-            cells_from_chunk(&chunk, row, &mut cells)?;
-            let uid = uid_of(&cells[first_uid], uid_kind);
-            for &(c, o) in &first_sources {
-                out[o].clone_from(&cells[c]);
-            }
-            for side in &sides {
-                match (side.by_uid.get(&uid), mode) {
-                    (Some(&r), _) => side.copy_row(r, &mut out),
-                    (None, JoinMode::Inner | JoinMode::Passthrough) => continue 'rows,
-                    (None, JoinMode::Left { fill: true }) => {
-                        for &(_, o) in &side.targets {
-                            empty_cell(&fields[o], &mut out[o]);
-                        }
-                    }
-                    (None, JoinMode::Left { fill: false }) => {
-                        return Err(Error::new(
-                            Place::Cell {
-                                row: chunk.start_row + row as u64,
-                                field: "uid".into(),
-                            },
-                            format!(
-                                "uid {uid} is not in {} (give --fill to fill its fields with zeros and empty strings)",
-                                side.name
-                            ),
-                        )
-                        .in_file(&first_name));
-                    }
+}
+
+/// A join laid out: the output fields, where the first dataset's cells go, and the later
+/// datasets in memory.
+struct Join {
+    fields: Vec<Field>,
+    /// (first dataset's column, output column).
+    first_sources: Vec<(usize, usize)>,
+    sides: Vec<Side>,
+    mode: JoinMode,
+}
+
+impl Join {
+    /// Stream the rows of `first` (its uid in column `first_uid`), join each with the later
+    /// datasets, edit it and spool it.
+    fn spool_rows(
+        &self,
+        first: Dataset,
+        first_uid: usize,
+        edit: &mut RowEdit<'_>,
+        spool: &mut RowSpool,
+    ) -> Result<()> {
+        let uid_kind = first.schema().fields[first_uid].ty.kind;
+        let first_name = first.name().to_string();
+        let mut cells = vec![Vec::new(); first.schema().fields.len()];
+        let mut out = vec![Vec::new(); self.fields.len()];
+        for chunk in first.every_field().chunks(CHUNK_BYTES)? {
+            let chunk = chunk?;
+            for row in 0..chunk.rows {
+                cells_from_chunk(&chunk, row, &mut cells)?;
+                let uid = uid_of(&cells[first_uid], uid_kind);
+                for &(c, o) in &self.first_sources {
+                    out[o].clone_from(&cells[c]);
+                }
+                let at = chunk.start_row + row as u64;
+                if self
+                    .add_sides(uid, at, &mut out)
+                    .map_err(|e| e.in_file(&first_name))?
+                {
+                    edit(&self.fields, &mut out)?;
+                    spool.push_row(&out)?;
                 }
             }
-            edit(&fields, &mut out)?;
-            spool.push_row(&out)?;
         }
+        Ok(())
     }
-    Ok(spool)
+
+    /// Fill the later datasets' columns of row `row` (uid `uid`) of the first dataset: false
+    /// when the row is left out, an error when a left join without fill misses the uid.
+    fn add_sides(&self, uid: u64, row: u64, out: &mut [Vec<u8>]) -> Result<bool> {
+        for side in &self.sides {
+            match (side.by_uid.get(&uid), self.mode) {
+                (Some(&r), _) => side.copy_row(r, out),
+                (None, JoinMode::Inner | JoinMode::Passthrough) => return Ok(false),
+                (None, JoinMode::Left { fill: true }) => {
+                    for &(_, o) in &side.targets {
+                        empty_cell(&self.fields[o], &mut out[o]);
+                    }
+                }
+                (None, JoinMode::Left { fill: false }) => {
+                    return Err(Error::new(
+                        Place::Cell {
+                            row,
+                            field: "uid".into(),
+                        },
+                        format!(
+                            "uid {uid} is not in {} (give --fill to fill its fields with zeros and empty strings)",
+                            side.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// True when a join of inputs of `input_rows` rows each (two or more, none empty) gave no row

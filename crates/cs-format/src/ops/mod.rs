@@ -1,5 +1,6 @@
-//! Operations on datasets: choosing fields ([`select`]), joining on uid ([`join`]), and sets of
-//! 64-bit uids ([`uids`]).
+//! Operations on datasets: choosing fields ([`select`]: `-f` patterns into a
+//! [`Projection`](crate::Projection)), joining on uid ([`join`]), and sets of 64-bit uids
+//! ([`uids`]).
 
 pub mod join;
 pub mod select;

@@ -1,13 +1,31 @@
-//! Choosing fields by exact name, by slot prefix (`ctf` = every `ctf/…` field) or by glob.
+//! Choosing fields — by exact name, by slot prefix (`ctf` = every `ctf/…` field) or by glob —
+//! once, into a [`Projection`]: the chosen fields of a dataset, which carries their schema and
+//! hands out chunks of just those fields.
 
+use crate::container::dataset::Dataset;
 use crate::container::dtype::Schema;
+use crate::container::projection::Projection;
+use crate::error::{Error, Result};
 
-/// Resolve `patterns` against `schema`, in the order given; each field at most once.
-///
-/// A pattern is, in this order of precedence: an exact field name; a glob when it holds one of
-/// `* ? [ {` (`*` also matches `/`); otherwise a slot prefix, matching every `<prefix>/…` field.
-/// A pattern that matches nothing is an error naming it and listing the slots there are.
-pub fn select_fields(schema: &Schema, patterns: &[String]) -> Result<Vec<usize>, String> {
+impl Dataset {
+    /// The fields `patterns` choose, in the order given, each at most once; every field when
+    /// there are none (`-f/--fields`).
+    ///
+    /// A pattern is, in this order of precedence: an exact field name; a glob when it holds
+    /// one of `* ? [ {` (`*` also matches `/`); otherwise a slot prefix, matching every
+    /// `<prefix>/…` field. A pattern that matches nothing is an error naming it and listing
+    /// the slots there are.
+    pub fn select(self, patterns: &[String]) -> Result<Projection> {
+        match select_fields(self.schema(), patterns) {
+            Ok(indices) => Ok(self.project(indices)),
+            Err(what) => Err(Error::in_whole_file(what).in_file(self.name())),
+        }
+    }
+}
+
+/// Resolve `patterns` against `schema` as [`Dataset::select`] does: the chosen fields'
+/// indices, or what is wrong.
+fn select_fields(schema: &Schema, patterns: &[String]) -> Result<Vec<usize>, String> {
     if patterns.is_empty() {
         return Ok((0..schema.fields.len()).collect());
     }

@@ -14,7 +14,7 @@
 use crate::container::dataset::Dataset;
 use crate::project::job::{Job, Version};
 use crate::project::project_relative;
-use crate::project::{link_out, shown, Project};
+use crate::project::{link_out, shown, Project, ProjectJob};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -132,10 +132,69 @@ fn named_paths(project: &Project, metafile: &str) -> Result<HashSet<String>, Str
     Ok(names)
 }
 
+/// Versions named by number: (job, group, result, version) -> the jobs whose connections
+/// name them.
+type NamedVersions = BTreeMap<(String, String, String, u64), BTreeSet<String>>;
+
+/// Files (project-relative) and why each goes.
+type Reasons = BTreeMap<String, String>;
+
 /// Work out the clear of `only` (job uids; empty: every job) in `project`.
 pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
-    // Versions named by number: (job, group, result, version) -> the jobs that name them.
-    let mut named: BTreeMap<(String, String, String, u64), BTreeSet<String>> = BTreeMap::new();
+    let named = versions_named_by_number(project);
+    let registered: BTreeSet<String> = project
+        .jobs
+        .iter()
+        .flat_map(|pj| pj.job.metafiles())
+        .filter_map(|m| project_relative(m, &project.dir))
+        .collect();
+    let named_by_unusable = named_by_unusable(project);
+    let mut plan = ClearPlan::default();
+    // Per job: metafiles that go, and files an interrupted clear left (checked like data files).
+    let mut metafiles_going: Vec<Reasons> = Vec::new();
+    let mut pending: Vec<Reasons> = Vec::new();
+    for pj in &project.jobs {
+        if !only.is_empty() && !only.contains(&pj.job.uid) {
+            continue;
+        }
+        let mut clear = JobClear {
+            job: pj.job.uid.clone(),
+            folder: pj.folder.clone(),
+            skipped: skip_reason(project, pj, &named_by_unusable),
+            ..JobClear::default()
+        };
+        let (going, left_over) = if clear.skipped.is_none() {
+            going_and_left_over(project, pj, &named, &mut clear)
+        } else {
+            Default::default()
+        };
+        plan.jobs.push(clear);
+        metafiles_going.push(going);
+        pending.push(left_over);
+    }
+    let unreadable = &mut plan.unreadable_metafiles;
+    let candidates = named_data_files(project, &plan.jobs, &metafiles_going, pending, unreadable);
+    let mut still_named = HashSet::new();
+    if candidates.iter().any(|c| !c.is_empty()) {
+        still_named = named_by_survivors(project, &registered, &metafiles_going, unreadable);
+    }
+    for ((clear, going), data) in plan.jobs.iter_mut().zip(metafiles_going).zip(candidates) {
+        let mut files = going;
+        for (p, reason) in data {
+            if !still_named.contains(&p) && !registered.contains(&p) {
+                files.entry(p).or_insert(reason);
+            }
+        }
+        list_deletions(project, clear, files);
+    }
+    plan.unreadable_metafiles.sort();
+    plan.unreadable_metafiles.dedup();
+    plan
+}
+
+/// Every version another job's connection names by number, and the jobs that name it.
+fn versions_named_by_number(project: &Project) -> NamedVersions {
+    let mut named = NamedVersions::new();
     for pj in &project.jobs {
         for input in &pj.job.inputs {
             if let Version::Number(v) = input.version {
@@ -151,67 +210,68 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
             }
         }
     }
-    let registered: BTreeSet<String> = project
-        .jobs
-        .iter()
-        .flat_map(|pj| pj.job.metafiles())
-        .filter_map(|m| project_relative(m, &project.dir))
-        .collect();
+    named
+}
 
-    let named_by_unusable = named_by_unusable(project);
-    let mut plan = ClearPlan::default();
-    // Per job: metafiles that go (with reasons).
-    let mut metafiles_going: Vec<BTreeMap<String, String>> = Vec::new();
-    // Per job: files an interrupted clear left (checked like data files).
-    let mut pending: Vec<BTreeMap<String, String>> = Vec::new();
-    for pj in &project.jobs {
-        if !only.is_empty() && !only.contains(&pj.job.uid) {
-            continue;
-        }
-        let mut clear = JobClear {
-            job: pj.job.uid.clone(),
-            folder: pj.folder.clone(),
-            ..JobClear::default()
-        };
-        let folder_is_link = std::fs::symlink_metadata(project.dir.join(&pj.folder))
-            .map(|m| m.file_type().is_symlink())
-            .unwrap_or(true);
-        if pj.job.is_active() {
-            clear.skipped = Some(format!("active job (status {})", pj.job.status));
-        } else if pj.job.status.is_empty() {
-            clear.skipped = Some("job.json has no status: the job may be running".to_string());
-        } else if let Some(by) = named_by_unusable.get(&pj.job.uid) {
-            clear.skipped = Some(format!(
-                "{by}/job.json cannot be used and names {}: a version it takes may be among those cleared",
-                pj.job.uid
-            ));
-        } else if folder_is_link {
-            clear.skipped = Some("the job folder is a symlink".to_string());
-        } else {
-            clear.skipped = job_json_leads_out(project, &pj.folder);
-        }
-        let mut going = BTreeMap::new();
-        let mut left_over = BTreeMap::new();
-        if clear.skipped.is_none() {
-            going = versions_to_clear(&pj.job, &named, &mut clear)
-                .into_iter()
-                .filter_map(|(m, why)| Some((project_relative(&m, &project.dir)?, why)))
-                .collect();
-            for pending in &pj.job.pending_deletions {
-                if let Some(p) = project_relative(pending, &project.dir) {
-                    left_over.insert(p, "left over from an interrupted clear".to_string());
-                }
-            }
-        }
-        plan.jobs.push(clear);
-        metafiles_going.push(going);
-        pending.push(left_over);
+/// Why a job is left alone, if it is: active, no status, possibly named by an unusable
+/// `job.json`, a symlinked folder, or a `job.json` that leads out of the project.
+fn skip_reason(
+    project: &Project,
+    pj: &ProjectJob,
+    named_by_unusable: &BTreeMap<String, String>,
+) -> Option<String> {
+    let folder_is_link = std::fs::symlink_metadata(project.dir.join(&pj.folder))
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(true);
+    if pj.job.is_active() {
+        Some(format!("active job (status {})", pj.job.status))
+    } else if pj.job.status.is_empty() {
+        Some("job.json has no status: the job may be running".to_string())
+    } else if let Some(by) = named_by_unusable.get(&pj.job.uid) {
+        Some(format!(
+            "{by}/job.json cannot be used and names {}: a version it takes may be among those cleared",
+            pj.job.uid
+        ))
+    } else if folder_is_link {
+        Some("the job folder is a symlink".to_string())
+    } else {
+        job_json_leads_out(project, &pj.folder)
     }
+}
 
-    // Surviving registered metafiles, and the data files they name.
-    let all_going: HashSet<&String> = metafiles_going.iter().flat_map(|g| g.keys()).collect();
-    let mut candidates: Vec<BTreeMap<String, String>> = Vec::new();
-    for ((clear, going), left_over) in plan.jobs.iter().zip(&metafiles_going).zip(pending) {
+/// For a job that is cleared: its metafiles that go and the files an interrupted clear left,
+/// project-relative, with their reasons (the versions go into `clear`).
+fn going_and_left_over(
+    project: &Project,
+    pj: &ProjectJob,
+    named: &NamedVersions,
+    clear: &mut JobClear,
+) -> (Reasons, Reasons) {
+    let going = versions_to_clear(&pj.job, named, clear)
+        .into_iter()
+        .filter_map(|(m, why)| Some((project_relative(&m, &project.dir)?, why)))
+        .collect();
+    let mut left_over = Reasons::new();
+    for pending in &pj.job.pending_deletions {
+        if let Some(p) = project_relative(pending, &project.dir) {
+            left_over.insert(p, "left over from an interrupted clear".to_string());
+        }
+    }
+    (going, left_over)
+}
+
+/// Per job: the data files inside its folder that its going metafiles name (not themselves
+/// going), added to what an interrupted clear left (`pending`). Metafiles that cannot be read
+/// go into `unreadable`.
+fn named_data_files(
+    project: &Project,
+    jobs: &[JobClear],
+    metafiles_going: &[Reasons],
+    pending: Vec<Reasons>,
+    unreadable: &mut Vec<(String, String)>,
+) -> Vec<Reasons> {
+    let mut candidates = Vec::new();
+    for ((clear, going), left_over) in jobs.iter().zip(metafiles_going).zip(pending) {
         let mut data = left_over;
         for (metafile, _) in going.iter().filter(|(m, _)| m.ends_with(".cs")) {
             if plain_file(&project.dir, metafile).is_none() {
@@ -226,48 +286,52 @@ pub fn plan(project: &Project, only: &[String]) -> ClearPlan {
                         }
                     }
                 }
-                Err(why) => plan.unreadable_metafiles.push((metafile.clone(), why)),
+                Err(why) => unreadable.push((metafile.clone(), why)),
             }
         }
         candidates.push(data);
     }
-    let mut still_named = HashSet::new();
-    if candidates.iter().any(|c| !c.is_empty()) {
-        for m in registered.iter().filter(|m| !all_going.contains(m)) {
-            if plain_file(&project.dir, m).is_none() && !project.dir.join(m).is_file() {
-                continue; // missing: names nothing
-            }
-            match named_paths(project, m) {
-                Ok(paths) => still_named.extend(paths),
-                Err(why) => plan.unreadable_metafiles.push((m.clone(), why)),
-            }
-        }
-    }
+    candidates
+}
 
-    for ((clear, going), data) in plan.jobs.iter_mut().zip(metafiles_going).zip(candidates) {
-        let mut files = going;
-        for (p, reason) in data {
-            if !still_named.contains(&p) && !registered.contains(&p) {
-                files.entry(p).or_insert(reason);
-            }
+/// The data files that the registered metafiles which survive the clear name. Metafiles that
+/// cannot be read go into `unreadable`.
+fn named_by_survivors(
+    project: &Project,
+    registered: &BTreeSet<String>,
+    metafiles_going: &[Reasons],
+    unreadable: &mut Vec<(String, String)>,
+) -> HashSet<String> {
+    let all_going: HashSet<&String> = metafiles_going.iter().flat_map(|g| g.keys()).collect();
+    let mut still_named = HashSet::new();
+    for m in registered.iter().filter(|m| !all_going.contains(m)) {
+        if plain_file(&project.dir, m).is_none() && !project.dir.join(m).is_file() {
+            continue; // missing: names nothing
         }
-        for (path, reason) in files {
-            if !inside(&path, &clear.folder) {
-                continue;
-            }
-            if let Some((bytes, links)) = plain_file(&project.dir, &path) {
-                clear.delete.push(Deletion {
-                    path,
-                    bytes,
-                    freed: if links > 1 { 0 } else { bytes },
-                    reason,
-                });
-            }
+        match named_paths(project, m) {
+            Ok(paths) => still_named.extend(paths),
+            Err(why) => unreadable.push((m.clone(), why)),
         }
     }
-    plan.unreadable_metafiles.sort();
-    plan.unreadable_metafiles.dedup();
-    plan
+    still_named
+}
+
+/// List in `clear` the `files` that are regular files inside its job folder, reached with no
+/// symlink, with the bytes each frees.
+fn list_deletions(project: &Project, clear: &mut JobClear, files: Reasons) {
+    for (path, reason) in files {
+        if !inside(&path, &clear.folder) {
+            continue;
+        }
+        if let Some((bytes, links)) = plain_file(&project.dir, &path) {
+            clear.delete.push(Deletion {
+                path,
+                bytes,
+                freed: if links > 1 { 0 } else { bytes },
+                reason,
+            });
+        }
+    }
 }
 
 /// The job uids (`"J6"`, as a JSON string) that the text of each unusable `job.json` names, as
@@ -302,11 +366,7 @@ fn quoted_job_uids(text: &str) -> BTreeSet<String> {
 
 /// For one job: which versions go (into `clear`), which are kept for others, and the metafiles
 /// that no kept version uses (with the reason each goes).
-fn versions_to_clear(
-    job: &Job,
-    named: &BTreeMap<(String, String, String, u64), BTreeSet<String>>,
-    clear: &mut JobClear,
-) -> BTreeMap<String, String> {
+fn versions_to_clear(job: &Job, named: &NamedVersions, clear: &mut JobClear) -> Reasons {
     let mut kept_metafiles = HashSet::new();
     let mut dropped: Vec<(String, String)> = Vec::new();
     for r in &job.outputs {
