@@ -314,7 +314,7 @@ impl Dataset {
 
     /// Stream the rows of the fields at `select` (indices into [`Dataset::schema`]) in chunks of
     /// about `chunk_bytes` of stored data. Tools choose fields with [`Dataset::select`] and read
-    /// the [`Projection`](crate::ops::select::Projection)'s chunks.
+    /// the [`Projection`](crate::Projection)'s chunks.
     pub(crate) fn chunks(self, select: &[usize], chunk_bytes: usize) -> Result<Chunks> {
         let name = self.name.clone();
         self.chunks_inner(select, chunk_bytes)
