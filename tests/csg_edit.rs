@@ -295,6 +295,68 @@ fn set_in_place_and_slot_metafiles() {
     );
 }
 
+#[test]
+fn set_metafile_moves_the_slots_sharing_a_file_and_asks_which_when_they_do_not_share_one() {
+    let (d, csg) = fixture_dir();
+    for f in ["passthrough.cs", "subset.cs"] {
+        std::fs::copy(d.path().join("particles_1000.numpy.cs"), d.path().join(f)).unwrap();
+    }
+    // location and pick_stats in a passthrough file, the other three slots in the main file.
+    let text = std::fs::read_to_string(&csg).unwrap();
+    let mut parts: Vec<String> = text.split("  location:").map(str::to_string).collect();
+    parts[1] = parts[1].replace("'>particles_1000.numpy.cs'", "'>passthrough.cs'");
+    let text = parts.join("  location:");
+    std::fs::write(&csg, &text).unwrap();
+    let subset = p(&d.path().join("subset.cs"));
+    let set = |args: &[&str]| {
+        let mut all = vec!["set", csg.to_str().unwrap()];
+        all.extend_from_slice(args);
+        run("csg-edit", &all, None)
+    };
+
+    let o = set(&["--metafile", &format!("location={subset}")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("'>subset.cs'").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("'>particles_1000.numpy.cs'").count(),
+        3,
+        "{out}"
+    );
+    assert!(!out.contains("passthrough.cs"), "{out}");
+
+    let usage = |o: &std::process::Output, needle: &str| {
+        let e = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains(needle), "{needle:?} in {e}");
+        assert!(stdout(o).is_empty());
+    };
+    usage(
+        &set(&["--metafile", &subset]),
+        "point at 2 files; say which with SLOT=PATH",
+    );
+    usage(
+        &set(&["--metafile", &format!("nope={subset}")]),
+        "no slot 'nope'",
+    );
+    usage(
+        &set(&["--num-items", "many"]),
+        "--num-items takes a whole number or 'auto', not 'many'",
+    );
+    assert_eq!(std::fs::read_to_string(&csg).unwrap(), text, "untouched");
+
+    // Written into another folder, every metafile is named from there and still found.
+    std::fs::create_dir(d.path().join("sub")).unwrap();
+    let moved = d.path().join("sub/moved.csg");
+    let o = set(&["-o", moved.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&moved).unwrap();
+    assert!(!written.contains("'>"), "{written}");
+    let (code, problems) = check_records(&["check", moved.to_str().unwrap()]);
+    assert_eq!((code, problems.len()), (Some(0), 0), "{problems:?}");
+}
+
 fn refused(text: &str, args_after: &[&str], needles: &[&str]) {
     let d = tempfile::tempdir().unwrap();
     std::fs::copy(

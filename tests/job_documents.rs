@@ -431,6 +431,10 @@ fn each_kind_of_unusable_job_json_is_named_with_its_place() {
 
     let o = run("proj-clean", &[&arg(&project)], None);
     assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "proj-clean: 7 jobs could not be read and were left alone (see the records with \"unusable\")\n"
+    );
     let all = json_lines(&o);
     let named: Vec<(String, String)> = records(&all, "unusable")
         .iter()

@@ -1,7 +1,7 @@
 //! Which STAR columns a particle file gives and where each value comes from (FORMATS.md §13,
 //! pyem's `csparc2star`), decided once from the schema; then spelled row by row.
 
-use cs_format::text::cell::Scalar;
+use cs_format::text::cell::{spell_i64, spell_u64, Scalar};
 use cs_format::{Chunk, Error, Place, Result, Schema};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -352,14 +352,7 @@ impl Plan {
         use cs_format::text::star::push_fixed6 as fixed;
         let num = |c: Col, i: usize| number(chunk, row, c, i);
         match value {
-            Value::ImageName { path, idx } => {
-                let i = match idx {
-                    Some(c) => num(c, 0)? as u64,
-                    None => 0,
-                };
-                let p = self.edit_path(&text(chunk, row, path)?, self.opts.stack_path.as_deref());
-                cs_format::text::star::push_token(out, &format!("{:06}@{p}", i + 1));
-            }
+            Value::ImageName { path, idx } => self.spell_image_name(chunk, row, path, idx, out)?,
             Value::Micrograph(c) => {
                 let p = self.edit_path(&text(chunk, row, c)?, self.opts.micrograph_path.as_deref());
                 cs_format::text::star::push_token(out, &p);
@@ -369,20 +362,12 @@ impl Plan {
                 shape,
                 axis,
                 invert,
-            } => {
-                // As pyem: 1 − frac in float32, then × size and round half to even.
-                let mut v = num(frac, 0)? as f32;
-                if invert {
-                    v = 1.0 - v;
-                }
-                let px = (f64::from(v) * num(shape, axis)?).round_ties_even();
-                push_int(out, px as i64);
-            }
+            } => spell_i64(coordinate(chunk, row, frac, (shape, axis), invert)?, out),
             Value::Number(c, i) => fixed(out, num(c, i)?),
             Value::Degrees(c) => fixed(out, num(c, 0)?.to_degrees()),
             Value::Integer(c) => match chunk.scalar(row, c.at, 0)? {
-                Scalar::UInt(v) => push_int(out, v),
-                Scalar::Int(v) => push_int(out, v),
+                Scalar::UInt(v) => spell_u64(v, out),
+                Scalar::Int(v) => spell_i64(v, out),
                 other => fixed(out, scalar_f64(&other)),
             },
             Value::BeamTilt { tilt, cs, axis } => fixed(
@@ -398,36 +383,38 @@ impl Plan {
                 None => fixed(out, 0.0),
             },
             Value::Origin { axis, image_psize } => {
-                let shift = match a.cols.shift {
-                    Some(s) => slot_number(chunk, row, s, a, axis)?,
-                    None => 0.0,
-                };
-                let psize = match a.cols.psize {
-                    Some(p) => Some(slot_number(chunk, row, p, a, 0)?),
-                    None => None,
-                };
-                let v = match (psize, image_psize) {
-                    // RELION 3.0: pixels of the image (the same as the shift's unless the
-                    // particles were resampled after alignment).
-                    (Some(s), Some(i)) => shift * s / num(i, 0)?,
-                    (None, Some(_)) => shift,
-                    (Some(s), None) => shift * s,
-                    (None, None) => shift,
-                };
-                fixed(out, v);
+                fixed(out, origin(chunk, row, a, axis, image_psize)?);
             }
-            Value::Class => push_int(out, a.class.unwrap_or(0) + 1),
+            Value::Class => spell_u64(a.class.unwrap_or(0) + 1, out),
             Value::Split => match a.cols.split {
-                Some(s) => push_int(out, slot_number(chunk, row, s, a, 0)? as i64 + 1),
-                None => push_int(out, 1),
+                Some(s) => spell_i64(slot_number(chunk, row, s, a, 0)? as i64 + 1, out),
+                None => spell_i64(1, out),
             },
-            Value::OpticsGroup(g) => push_int(out, group_of(chunk, row, g)? + 1),
+            Value::OpticsGroup(g) => spell_u64(group_of(chunk, row, g)? + 1, out),
             Value::OpticsGroupName(g) => {
                 out.extend_from_slice(b"opticsGroup");
-                push_int(out, group_of(chunk, row, g)? + 1);
+                spell_u64(group_of(chunk, row, g)? + 1, out);
             }
             Value::Const(s) => out.extend_from_slice(s.as_bytes()),
         }
+        Ok(())
+    }
+
+    /// `IDX@PATH`: the 1-based image index (six digits) and the stack's file name as edited.
+    fn spell_image_name(
+        &self,
+        chunk: &Chunk,
+        row: usize,
+        path: Col,
+        idx: Option<Col>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let i = match idx {
+            Some(c) => number(chunk, row, c, 0)? as u64,
+            None => 0,
+        };
+        let p = self.edit_path(&text(chunk, row, path)?, self.opts.stack_path.as_deref());
+        cs_format::text::star::push_token(out, &format!("{:06}@{p}", i + 1));
         Ok(())
     }
 
@@ -587,6 +574,18 @@ impl Alignment {
     /// The slot, class and posterior of one particle: for several classes, the class with the
     /// largest posterior (the first of equals).
     fn assign(&self, chunk: &Chunk, row: usize) -> Result<Assigned<'_>> {
+        match self {
+            Alignment::None => Ok(Assigned::unaligned()),
+            Alignment::ThreeD(cols) | Alignment::TwoD(cols) => Assigned::of_slot(cols, chunk, row),
+            Alignment::Multi { cols, k } => Assigned::of_multi(cols, *k, chunk, row),
+            Alignment::Classes(slots) => Assigned::of_classes(slots, chunk, row),
+        }
+    }
+}
+
+impl<'a> Assigned<'a> {
+    /// No alignment.
+    fn unaligned() -> Self {
         const NONE: SlotCols = SlotCols {
             pose: None,
             shift: None,
@@ -595,82 +594,84 @@ impl Alignment {
             split: None,
             posterior: None,
         };
-        let single = |cols: &'static SlotCols| Assigned {
-            cols,
+        Assigned {
+            cols: &NONE,
             block: 0,
             blocks: 1,
             class: None,
             posterior: None,
+        }
+    }
+
+    /// One slot (`alignments3D`, `alignments2D`): its class and posterior when it has them.
+    fn of_slot(cols: &'a SlotCols, chunk: &Chunk, row: usize) -> Result<Self> {
+        Ok(Assigned {
+            cols,
+            block: 0,
+            blocks: 1,
+            class: match cols.class {
+                Some(c) => Some(number(chunk, row, c, 0)? as u64),
+                None => None,
+            },
+            posterior: match cols.posterior {
+                Some(p) => Some(number(chunk, row, p, 0)?),
+                None => None,
+            },
+        })
+    }
+
+    /// `alignments3D_multi`: the block of the class with the largest posterior among `k`.
+    fn of_multi(cols: &'a SlotCols, k: usize, chunk: &Chunk, row: usize) -> Result<Self> {
+        let mut best = (0, f64::NEG_INFINITY);
+        if let Some(p) = cols.posterior {
+            for i in 0..k {
+                let v = number(chunk, row, p, i)?;
+                if v > best.1 {
+                    best = (i, v);
+                }
+            }
+        }
+        let a = Assigned {
+            cols,
+            block: best.0,
+            blocks: k,
+            class: None,
+            posterior: Some(best.1),
         };
-        Ok(match self {
-            Alignment::None => single(&NONE),
-            Alignment::ThreeD(cols) | Alignment::TwoD(cols) => Assigned {
+        let class = match cols.class {
+            Some(c) => slot_number(chunk, row, c, &a, 0)? as u64,
+            None => best.0 as u64,
+        };
+        Ok(Assigned {
+            class: Some(class),
+            ..a
+        })
+    }
+
+    /// `alignments_class_N` slots: the slot with the largest posterior.
+    fn of_classes(slots: &'a [(u64, SlotCols)], chunk: &Chunk, row: usize) -> Result<Self> {
+        let mut best: Option<(&(u64, SlotCols), f64)> = None;
+        for s in slots {
+            let v = match s.1.posterior {
+                Some(p) => number(chunk, row, p, 0)?,
+                None => f64::NEG_INFINITY,
+            };
+            if best.is_none_or(|(_, b)| v > b) {
+                best = Some((s, v));
+            }
+        }
+        Ok(match best {
+            Some(((n, cols), p)) => Assigned {
                 cols,
                 block: 0,
                 blocks: 1,
-                class: match cols.class {
-                    Some(c) => Some(number(chunk, row, c, 0)? as u64),
-                    None => None,
-                },
-                posterior: match cols.posterior {
-                    Some(p) => Some(number(chunk, row, p, 0)?),
-                    None => None,
-                },
+                class: Some(match cols.class {
+                    Some(c) => number(chunk, row, c, 0)? as u64,
+                    None => *n,
+                }),
+                posterior: Some(p),
             },
-            Alignment::Multi { cols, k } => {
-                let mut best = (0, f64::NEG_INFINITY);
-                if let Some(p) = cols.posterior {
-                    for i in 0..*k {
-                        let v = number(chunk, row, p, i)?;
-                        if v > best.1 {
-                            best = (i, v);
-                        }
-                    }
-                }
-                let a = Assigned {
-                    cols,
-                    block: best.0,
-                    blocks: *k,
-                    class: None,
-                    posterior: Some(best.1),
-                };
-                let class = match cols.class {
-                    Some(c) => slot_number(chunk, row, c, &a, 0)? as u64,
-                    None => best.0 as u64,
-                };
-                Assigned {
-                    cols,
-                    block: best.0,
-                    blocks: *k,
-                    class: Some(class),
-                    posterior: Some(best.1),
-                }
-            }
-            Alignment::Classes(slots) => {
-                let mut best: Option<(&(u64, SlotCols), f64)> = None;
-                for s in slots {
-                    let v = match s.1.posterior {
-                        Some(p) => number(chunk, row, p, 0)?,
-                        None => f64::NEG_INFINITY,
-                    };
-                    if best.is_none_or(|(_, b)| v > b) {
-                        best = Some((s, v));
-                    }
-                }
-                match best {
-                    Some(((n, cols), p)) => Assigned {
-                        cols,
-                        block: 0,
-                        blocks: 1,
-                        class: Some(match cols.class {
-                            Some(c) => number(chunk, row, c, 0)? as u64,
-                            None => *n,
-                        }),
-                        posterior: Some(p),
-                    },
-                    None => single(&NONE),
-                }
-            }
+            None => Assigned::unaligned(),
         })
     }
 }
@@ -803,8 +804,48 @@ fn group_of(chunk: &Chunk, row: usize, g: Option<Col>) -> Result<u64> {
     }
 }
 
-fn push_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+/// A coordinate in pixels: as pyem, `1 − frac` (when inverted) in float32, then × element
+/// `axis` of `shape` (the micrograph's), rounded half to even.
+fn coordinate(
+    chunk: &Chunk,
+    row: usize,
+    frac: Col,
+    (shape, axis): (Col, usize),
+    invert: bool,
+) -> Result<i64> {
+    let mut v = number(chunk, row, frac, 0)? as f32;
+    if invert {
+        v = 1.0 - v;
+    }
+    let px = (f64::from(v) * number(chunk, row, shape, axis)?).round_ties_even();
+    Ok(px as i64)
+}
+
+/// The shift along `axis` in Å (× the alignment's pixel size), or for RELION 3.0 in pixels of
+/// the image (`image_psize`).
+fn origin(
+    chunk: &Chunk,
+    row: usize,
+    a: &Assigned<'_>,
+    axis: usize,
+    image_psize: Option<Col>,
+) -> Result<f64> {
+    let shift = match a.cols.shift {
+        Some(s) => slot_number(chunk, row, s, a, axis)?,
+        None => 0.0,
+    };
+    let psize = match a.cols.psize {
+        Some(p) => Some(slot_number(chunk, row, p, a, 0)?),
+        None => None,
+    };
+    Ok(match (psize, image_psize) {
+        // RELION 3.0: pixels of the image (the same as the shift's unless the particles were
+        // resampled after alignment).
+        (Some(s), Some(i)) => shift * s / number(chunk, row, i, 0)?,
+        (None, Some(_)) => shift,
+        (Some(s), None) => shift * s,
+        (None, None) => shift,
+    })
 }
 
 fn scalar_f64(s: &Scalar<'_>) -> f64 {

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use cs_cli::{Failure, Outcome, Output, OutputFile};
 use cs_format::ops::uids::UidSet;
 use cs_format::project::csg::{Csg, CsgGroup, CsgResult};
+use cs_format::project::shown;
 use cs_format::{Dataset, Error, Place};
 use serde_json::{json, Map};
 use std::collections::{BTreeMap, HashMap};
@@ -140,13 +141,9 @@ pub fn run(args: Args) -> Outcome {
     }
 }
 
-fn name_of(p: &Path) -> String {
-    p.display().to_string()
-}
-
 /// Read and parse a `.csg` file.
 fn load(path: &Path) -> Result<Csg, Error> {
-    let name = name_of(path);
+    let name = shown(path);
     if path.is_dir() {
         return Err(Error::in_whole_file("is a directory").in_file(&name));
     }
@@ -172,7 +169,7 @@ fn show(path: &Path) -> Outcome {
     let mut results = Map::new();
     for (slot, r) in &csg.results {
         let resolved = Csg::resolve(&dir, &r.metafile).map_err(|what| {
-            Error::new(Place::Key(format!("results.{slot}.metafile")), what).in_file(&name_of(path))
+            Error::new(Place::Key(format!("results.{slot}.metafile")), what).in_file(&shown(path))
         })?;
         results.insert(
             slot.clone(),
@@ -180,7 +177,7 @@ fn show(path: &Path) -> Outcome {
         );
     }
     let doc = json!({
-        "file": name_of(path),
+        "file": shown(path),
         "created": csg.created,
         "group": {"description": csg.group.description, "name": csg.group.name, "title": csg.group.title, "type": csg.group.ty},
         "results": results,
@@ -218,7 +215,7 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
     if let Some(what) = cs_format::container::dataset::not_regular(&meta) {
         return Err(("not_a_file".into(), format!("{} {what}", path.display())));
     }
-    let ds = Dataset::open(path, &name_of(path)).map_err(|e| {
+    let ds = Dataset::open(path, &shown(path)).map_err(|e| {
         let code = if e.what.starts_with("not a .cs file") || e.what.starts_with("empty file") {
             "not_cs"
         } else if matches!(e.place, Place::File) {
@@ -252,92 +249,109 @@ fn inspect(path: &Path) -> Result<MetaInfo, (String, String)> {
     })
 }
 
+/// Takes a problem of the file being checked: its slot, its code and what is wrong.
+type Report<'a> = dyn FnMut(Option<&str>, &str, String) -> Outcome + 'a;
+
 fn check(files: &[PathBuf]) -> Outcome {
     refuse_mixups(files)?;
     let mut out = cs_cli::stdout();
     let mut problems = 0u64;
     for path in files {
-        let file = name_of(path);
+        let file = shown(path);
         let mut report = |slot: Option<&str>, problem: &str, detail: String| -> Outcome {
             problems += 1;
             let rec = json!({"file": file, "slot": slot, "problem": problem, "detail": detail});
             writeln!(out, "{rec}")?;
             Ok(())
         };
-        let csg = match load(path) {
-            Ok(c) => c,
-            Err(e) => {
-                report(None, "unreadable_csg", e.to_string())?;
-                continue;
-            }
-        };
-        let dir = cs_cli::folder_of(path);
-        let mut cache: HashMap<PathBuf, Result<MetaInfo, (String, String)>> = HashMap::new();
-        for (slot, r) in &csg.results {
-            if !cs_format::project::csg::result_type_fits(&csg.group.ty, &r.ty) {
-                report(
-                    Some(slot),
-                    "type",
-                    format!(
-                        "result type '{}' does not belong to group type '{}'",
-                        r.ty, csg.group.ty
-                    ),
-                )?;
-            }
-            let meta = match Csg::resolve(&dir, &r.metafile) {
-                Ok(p) => p,
-                Err(what) => {
-                    report(Some(slot), "bad_path", what)?;
-                    continue;
-                }
-            };
-            let info = cache.entry(meta.clone()).or_insert_with(|| inspect(&meta));
-            match info {
-                Err((code, detail)) => report(Some(slot), code, detail.clone())?,
-                Ok(info) => {
-                    if info.rows != r.num_items {
-                        report(
-                            Some(slot),
-                            "num_items",
-                            format!(
-                                "num_items is {} but {} has {} rows",
-                                r.num_items,
-                                meta.display(),
-                                info.rows
-                            ),
-                        )?;
-                    }
-                    if !info.prefixes.iter().any(|p| p == slot) {
-                        report(
-                            Some(slot),
-                            "slot_fields",
-                            format!(
-                                "{} has no '{slot}/…' fields (slots there: {})",
-                                meta.display(),
-                                info.prefixes.join(", ")
-                            ),
-                        )?;
-                    }
-                    if info.duplicate_uids > 0 {
-                        report(
-                            Some(slot),
-                            "duplicate_uids",
-                            format!(
-                                "{} has {} duplicated uids (first: {})",
-                                meta.display(),
-                                info.duplicate_uids,
-                                info.first_duplicate.unwrap_or(0)
-                            ),
-                        )?;
-                    }
-                }
-            }
-        }
+        check_file(path, &mut report)?;
     }
     out.flush()?;
     if problems > 0 {
         // The records are the report; exit 1 without another message.
         return Err(Failure::Quiet);
+    }
+    Ok(())
+}
+
+/// Report every problem of one `.csg` file, slot by slot (each metafile inspected once).
+fn check_file(path: &Path, report: &mut Report) -> Outcome {
+    let csg = match load(path) {
+        Ok(c) => c,
+        Err(e) => return report(None, "unreadable_csg", e.to_string()),
+    };
+    let dir = cs_cli::folder_of(path);
+    let mut cache: HashMap<PathBuf, Result<MetaInfo, (String, String)>> = HashMap::new();
+    for (slot, r) in &csg.results {
+        if !cs_format::project::csg::result_type_fits(&csg.group.ty, &r.ty) {
+            report(
+                Some(slot),
+                "type",
+                format!(
+                    "result type '{}' does not belong to group type '{}'",
+                    r.ty, csg.group.ty
+                ),
+            )?;
+        }
+        let meta = match Csg::resolve(&dir, &r.metafile) {
+            Ok(p) => p,
+            Err(what) => {
+                report(Some(slot), "bad_path", what)?;
+                continue;
+            }
+        };
+        let info = cache.entry(meta.clone()).or_insert_with(|| inspect(&meta));
+        match info {
+            Err((code, detail)) => report(Some(slot), code, detail.clone())?,
+            Ok(info) => check_metafile(slot, r, &meta, info, report)?,
+        }
+    }
+    Ok(())
+}
+
+/// Report where a slot's metafile `meta` disagrees with the slot: its row count, its fields,
+/// its uids.
+fn check_metafile(
+    slot: &str,
+    r: &CsgResult,
+    meta: &Path,
+    info: &MetaInfo,
+    report: &mut Report,
+) -> Outcome {
+    if info.rows != r.num_items {
+        report(
+            Some(slot),
+            "num_items",
+            format!(
+                "num_items is {} but {} has {} rows",
+                r.num_items,
+                meta.display(),
+                info.rows
+            ),
+        )?;
+    }
+    if !info.prefixes.iter().any(|p| p == slot) {
+        report(
+            Some(slot),
+            "slot_fields",
+            format!(
+                "{} has no '{slot}/…' fields (slots there: {})",
+                meta.display(),
+                info.prefixes.join(", ")
+            ),
+        )?;
+    }
+    if info.duplicate_uids > 0 {
+        report(
+            Some(slot),
+            "duplicate_uids",
+            format!(
+                "{} has {} duplicated uids (first: {})",
+                meta.display(),
+                info.duplicate_uids,
+                info.first_duplicate.unwrap_or(0)
+            ),
+        )?;
     }
     Ok(())
 }
@@ -354,7 +368,7 @@ fn slot_dtype(slot: &str) -> &str {
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
     let dir = cs_cli::folder_of(path);
     let dir = std::fs::canonicalize(&dir)
-        .map_err(|e| Error::io(&e, Place::File).in_file(&name_of(&dir)))?;
+        .map_err(|e| Error::io(&e, Place::File).in_file(&shown(&dir)))?;
     Ok(match path.file_name() {
         Some(n) => dir.join(n),
         None => dir,
@@ -365,7 +379,7 @@ fn absolute(path: &Path) -> Result<PathBuf, Error> {
 fn metafile_for(target: &Path, csg_dir: &Path) -> Result<String, Error> {
     let t = absolute(target)?;
     let d = std::fs::canonicalize(csg_dir)
-        .map_err(|e| Error::io(&e, Place::File).in_file(&name_of(csg_dir)))?;
+        .map_err(|e| Error::io(&e, Place::File).in_file(&shown(csg_dir)))?;
     Ok(match t.strip_prefix(&d) {
         Ok(rel) => format!(">{}", rel.display()),
         Err(_) => t.display().to_string(),
@@ -402,7 +416,7 @@ fn new(
     let out_dir = folder_of_output(&out, PathBuf::from("."));
     let mut results = BTreeMap::new();
     for f in files {
-        let ds = Dataset::open(f, &name_of(f)).map_err(cs_cli::hints::explain_cs_file(f))?;
+        let ds = Dataset::open(f, &shown(f)).map_err(cs_cli::hints::explain_cs_file(f))?;
         let metafile = metafile_for(f, &out_dir)?;
         for field in &ds.schema().fields {
             if field.name == "uid" {
@@ -447,7 +461,7 @@ struct Edits {
 }
 
 fn set(file: &Path, edits: Edits, in_place: bool, output: &OutputFile) -> Outcome {
-    let fname = name_of(file);
+    let fname = shown(file);
     let mut csg = load(file)?;
     if let Some(k) = csg.unknown_keys().first() {
         return Err(Error::new(
@@ -464,91 +478,27 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: &OutputFile) -> Outcom
         output.text()?
     };
     let dest_dir = folder_of_output(&dest, src_dir.clone());
-    let key_err = |key: String, what: String| -> Failure {
-        Error::new(Place::Key(key), what).in_file(&fname).into()
-    };
 
     // Every existing metafile as a path, so that it can be re-expressed for the destination.
     let mut paths: BTreeMap<String, PathBuf> = BTreeMap::new();
     for (slot, r) in &csg.results {
-        let p = Csg::resolve(&src_dir, &r.metafile)
-            .map_err(|w| key_err(format!("results.{slot}.metafile"), w))?;
+        let p =
+            Csg::resolve(&src_dir, &r.metafile).map_err(|w| slot_error(slot, w).in_file(&fname))?;
         paths.insert(slot.clone(), p);
     }
     let mut changed: Vec<String> = Vec::new();
     for spec in &edits.metafile {
-        let (slot, path) = match spec.split_once('=') {
-            Some((s, p)) if csg.results.contains_key(s) => (Some(s.to_string()), PathBuf::from(p)),
-            Some((s, _)) if !Path::new(spec).exists() => {
-                return Err(Failure::Usage(format!(
-                    "--metafile {spec}: no slot '{s}' in {fname} (slots: {})",
-                    csg.results.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
-            }
-            _ => (None, PathBuf::from(spec)),
-        };
-        let targets: Vec<String> = match slot {
-            Some(s) => {
-                let old = paths[&s].clone();
-                paths
-                    .iter()
-                    .filter(|(_, p)| **p == old)
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            }
-            None => {
-                let files: std::collections::BTreeSet<&PathBuf> = paths.values().collect();
-                if files.len() > 1 {
-                    return Err(Failure::Usage(format!(
-                        "--metafile {spec}: the slots of {fname} point at {} files; say which with SLOT=PATH",
-                        files.len()
-                    )));
-                }
-                paths.keys().cloned().collect()
-            }
-        };
-        for t in targets {
+        let (slot, path) = metafile_spec(&csg, spec, &fname)?;
+        for t in slots_to_move(&paths, slot, spec, &fname)? {
             paths.insert(t.clone(), path.clone());
             changed.push(t);
         }
     }
-    let auto = match edits.num_items.as_deref() {
-        None => None,
-        Some("auto") => Some(None),
-        Some(n) => Some(Some(n.parse::<u64>().map_err(|_| {
-            Failure::Usage(format!(
-                "--num-items takes a whole number or 'auto', not '{n}'"
-            ))
-        })?)),
-    };
+    let num_items = NumItems::parse(edits.num_items.as_deref())?;
     for (slot, r) in csg.results.iter_mut() {
-        let p = &paths[slot];
         let moved = changed.contains(slot) || dest_dir != src_dir;
-        if moved {
-            if !p.is_file() {
-                return Err(Error::new(
-                    Place::Key(format!("results.{slot}.metafile")),
-                    format!("{} is not a file", p.display()),
-                )
-                .in_file(&fname)
-                .into());
-            }
-            r.metafile = metafile_for(p, &dest_dir)?;
-        }
-        match auto {
-            Some(None) => {
-                let ds = Dataset::open(p, &name_of(p)).map_err(|e| {
-                    Error::new(
-                        Place::Key(format!("results.{slot}.metafile")),
-                        e.to_string(),
-                    )
-                    .in_file(&fname)
-                })?;
-                r.num_items = ds.rows();
-            }
-            Some(Some(n)) => r.num_items = n,
-            None => {}
-        }
+        let dest_dir = moved.then_some(dest_dir.as_path());
+        update_result(slot, r, &paths[slot], dest_dir, num_items).map_err(|e| e.in_file(&fname))?;
     }
     if let Some(n) = edits.name {
         csg.group.name = n;
@@ -560,6 +510,103 @@ fn set(file: &Path, edits: Edits, in_place: bool, output: &OutputFile) -> Outcom
         csg.group.description = Some(d);
     }
     emit(&csg, &dest, output.force || in_place)
+}
+
+/// An error about slot `slot`'s metafile.
+fn slot_error(slot: &str, what: impl Into<String>) -> Error {
+    Error::new(Place::Key(format!("results.{slot}.metafile")), what)
+}
+
+/// The slot (None: every slot) and path of a `--metafile [SLOT=]PATH`. A `SLOT=` that names
+/// no slot of `csg` is refused unless the whole spec is an existing path.
+fn metafile_spec(csg: &Csg, spec: &str, fname: &str) -> Result<(Option<String>, PathBuf), Failure> {
+    Ok(match spec.split_once('=') {
+        Some((s, p)) if csg.results.contains_key(s) => (Some(s.to_string()), PathBuf::from(p)),
+        Some((s, _)) if !Path::new(spec).exists() => {
+            return Err(Failure::Usage(format!(
+                "--metafile {spec}: no slot '{s}' in {fname} (slots: {})",
+                csg.results.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        _ => (None, PathBuf::from(spec)),
+    })
+}
+
+/// The slots a `--metafile` moves: `slot` and every slot that pointed at the same file; without
+/// a slot, every slot, when they all share one file.
+fn slots_to_move(
+    paths: &BTreeMap<String, PathBuf>,
+    slot: Option<String>,
+    spec: &str,
+    fname: &str,
+) -> Result<Vec<String>, Failure> {
+    let Some(s) = slot else {
+        let files: std::collections::BTreeSet<&PathBuf> = paths.values().collect();
+        if files.len() > 1 {
+            return Err(Failure::Usage(format!(
+                "--metafile {spec}: the slots of {fname} point at {} files; say which with SLOT=PATH",
+                files.len()
+            )));
+        }
+        return Ok(paths.keys().cloned().collect());
+    };
+    let old = &paths[&s];
+    Ok(paths
+        .iter()
+        .filter(|(_, p)| *p == old)
+        .map(|(k, _)| k.clone())
+        .collect())
+}
+
+/// What `--num-items` asks.
+#[derive(Debug, Clone, Copy)]
+enum NumItems {
+    /// Nothing: the counts stay.
+    Keep,
+    /// `auto`: count the rows of each slot's metafile.
+    Count,
+    /// This count for every slot.
+    Set(u64),
+}
+
+impl NumItems {
+    fn parse(arg: Option<&str>) -> Result<NumItems, Failure> {
+        Ok(match arg {
+            None => NumItems::Keep,
+            Some("auto") => NumItems::Count,
+            Some(n) => NumItems::Set(n.parse::<u64>().map_err(|_| {
+                Failure::Usage(format!(
+                    "--num-items takes a whole number or 'auto', not '{n}'"
+                ))
+            })?),
+        })
+    }
+}
+
+/// Point result `slot` at metafile `p` as a `.csg` in `dest_dir` names it (when given: the
+/// slot moved, or the group is written to another folder), and set its item count as asked.
+fn update_result(
+    slot: &str,
+    r: &mut CsgResult,
+    p: &Path,
+    dest_dir: Option<&Path>,
+    num_items: NumItems,
+) -> Result<(), Error> {
+    if let Some(dest_dir) = dest_dir {
+        if !p.is_file() {
+            return Err(slot_error(slot, format!("{} is not a file", p.display())));
+        }
+        r.metafile = metafile_for(p, dest_dir)?;
+    }
+    match num_items {
+        NumItems::Count => {
+            let ds = Dataset::open(p, &shown(p)).map_err(|e| slot_error(slot, e.to_string()))?;
+            r.num_items = ds.rows();
+        }
+        NumItems::Set(n) => r.num_items = n,
+        NumItems::Keep => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

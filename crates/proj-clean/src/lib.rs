@@ -79,13 +79,7 @@ pub fn run(args: Args) -> Outcome {
     // Finishing or undoing the import would put back job.json files naming what a clear removes.
     cs_format::project::refuse_unfinished_import(dir)?;
     let project = Project::open(dir)?;
-    for uid in &args.jobs {
-        if project.job(uid).is_none() && project.unusable_job(uid).is_none() {
-            return Err(Error::in_whole_file(format!("has no job {uid}"))
-                .in_file(&shown(dir))
-                .into());
-        }
-    }
+    refuse_unknown_jobs(&project, &args.jobs, dir)?;
     let plan = clear::plan(&project, &args.jobs);
     for (m, why) in &plan.unreadable_metafiles {
         cs_cli::report("proj-clean", &format!("{}: {why}", shown(&dir.join(m))));
@@ -103,19 +97,7 @@ pub fn run(args: Args) -> Outcome {
     }
     for job in &plan.jobs {
         for k in &job.kept {
-            writeln!(
-                out,
-                "{}",
-                json!({
-                    "kind": "keep",
-                    "job": job.job,
-                    "path": k.metafile,
-                    "group": k.group,
-                    "result": k.result,
-                    "version": k.version,
-                    "referenced_by": k.referenced_by,
-                })
-            )?;
+            writeln!(out, "{}", keep_record(job, k))?;
         }
     }
     out.flush()?;
@@ -131,22 +113,53 @@ pub fn run(args: Args) -> Outcome {
     }
     writeln!(out, "{}", summary(&project, &plan, args.yes))?;
     out.flush()?;
-    if !project.unusable.is_empty() {
-        let n = project.unusable.len();
-        let (jobs, verb) = if n == 1 {
-            ("job", "was")
-        } else {
-            ("jobs", "were")
-        };
-        cs_cli::report(
-            "proj-clean",
-            &format!("{n} {jobs} could not be read and {verb} left alone (see the records with \"unusable\")"),
-        );
-    }
+    report_unusable(&project);
     if failed || !project.unusable.is_empty() {
         return Err(Failure::Quiet);
     }
     Ok(())
+}
+
+/// A named job the project does not have is refused.
+fn refuse_unknown_jobs(project: &Project, jobs: &[String], dir: &Path) -> Outcome {
+    for uid in jobs {
+        if project.job(uid).is_none() && project.unusable_job(uid).is_none() {
+            return Err(Error::in_whole_file(format!("has no job {uid}"))
+                .in_file(&shown(dir))
+                .into());
+        }
+    }
+    Ok(())
+}
+
+/// Say on stderr how many jobs were left alone because their `job.json` cannot be used.
+fn report_unusable(project: &Project) {
+    if project.unusable.is_empty() {
+        return;
+    }
+    let n = project.unusable.len();
+    let (jobs, verb) = if n == 1 {
+        ("job", "was")
+    } else {
+        ("jobs", "were")
+    };
+    cs_cli::report(
+        "proj-clean",
+        &format!("{n} {jobs} could not be read and {verb} left alone (see the records with \"unusable\")"),
+    );
+}
+
+/// The record of an intermediate version kept because another job takes it.
+fn keep_record(job: &JobClear, k: &clear::KeptVersion) -> Value {
+    json!({
+        "kind": "keep",
+        "job": job.job,
+        "path": k.metafile,
+        "group": k.group,
+        "result": k.result,
+        "version": k.version,
+        "referenced_by": k.referenced_by,
+    })
 }
 
 /// The record of a job whose `job.json` cannot be used (nothing of it is touched).
