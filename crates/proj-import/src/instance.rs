@@ -143,16 +143,8 @@ impl Instance {
                 source: text("source").unwrap_or_default(),
             });
         }
-        let unpack_folders = doc
-            .get("unpack_folders")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let unpack_folders =
+            cs_format::project::string_list(&doc, "unpack_folders").unwrap_or_default();
         Ok(Instance {
             dir: dir.to_path_buf(),
             id,

@@ -330,15 +330,7 @@ pub struct CountedJob {
 impl CountedJob {
     /// `job` with status `status`, its workspaces read from its document `doc`.
     pub fn new(job: &Job, status: &str, doc: &Value) -> CountedJob {
-        let workspaces = doc
-            .get("workspace_uids")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            });
+        let workspaces = crate::project::string_list(doc, "workspace_uids");
         CountedJob {
             status: status.to_string(),
             job_type: job.job_type.clone(),

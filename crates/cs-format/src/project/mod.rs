@@ -374,6 +374,18 @@ fn resolve_link(link: &Path) -> PathBuf {
     out
 }
 
+/// The strings of the list `doc[key]` (`workspace_uids`, `unpack_folders`), when it is a list;
+/// items that are not strings are passed over.
+pub fn string_list(doc: &Value, key: &str) -> Option<Vec<String>> {
+    let list = doc.get(key)?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 /// `path` (from a metafile or `job.json`) relative to the project folder, when it lies inside
 /// it: plain components only, no `..`. Absolute paths under `project_dir` are made relative.
 pub fn project_relative(path: &str, project_dir: &Path) -> Option<String> {
